@@ -1,0 +1,545 @@
+"""The scikit-learn estimator :class:`SiVAE`.
+
+``fit(X)`` in five steps, each in its own module:
+
+1. validate ``X`` and the parameters (here);
+2. split off a validation set and reduce every feature to a fixed-width input
+   for the feature-wise encoder (:mod:`._feature_inputs`);
+3. build the sample-wise and feature-wise VAEs (:mod:`._network`);
+4. train them jointly with minibatches and a compiled step (:mod:`._training`,
+   loss terms in :mod:`._losses`);
+5. read the fitted attributes off the trained network: ``components_`` are the
+   feature posterior means (the loadings), ``feature_awareness_`` comes from
+   :mod:`._interpret`.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import asdict
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+
+from . import _interpret
+from ._feature_inputs import FEATURE_INPUT_METHODS, make_feature_inputs
+from ._inference import CompiledModel
+from ._losses import LIKELIHOODS
+from ._network import NetworkConfig, SiVAENetwork
+from ._training import TrainingConfig, TrainingData, train
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+class SiVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Scalable, interpretable variational autoencoder (siVAE).
+
+    A non-linear dimensionality reduction with PCA's interface. Two VAEs are
+    trained together: a sample-wise VAE embeds each row of ``X`` into
+    ``n_components`` latent dimensions, and a feature-wise VAE embeds each
+    column into the same latent space. The feature-wise decoder produces the
+    last weight matrix of the sample-wise decoder, so the feature embeddings
+    are *loadings*: ``components_[k, f]`` says how feature ``f`` defines latent
+    dimension ``k``, as in PCA.
+
+    Parameters
+    ----------
+    n_components : int, default=2
+        Latent dimensions K of samples and features.
+    hidden_layer_sizes : tuple of int, default=(512, 128)
+        Widths of the encoder layers; decoders mirror them and end in a linear
+        layer of width ``h = hidden_layer_sizes[0]``. ``()`` gives a linear decoder
+        (``x_hat = z V^T + b``).
+    likelihood : {"gaussian", "bernoulli", "poisson", "nb"}, default="gaussian"
+        Observation model. ``"gaussian"`` (per-feature learned variance) for
+        standardised data, ``"bernoulli"`` for data in [0, 1] such as images,
+        ``"poisson"`` and ``"nb"`` (negative binomial) for raw counts.
+    beta : float, default=1.0
+        Weight of the KL terms of both latent spaces.
+    kl_warmup_steps : int, default=1000
+        Training steps over which the KL weight rises linearly from 0 to ``beta``.
+    interpretability_weight : float, default=0.05
+        Weight gamma of ``mean_c sum_f (x_cf - z_c . v_f - b_f)^2``, which ties
+        the embedding linearly to the loadings. 0 switches it off.
+    l2_penalty : float, default=1e-3
+        Weight of the squared L2 norm of the sample network's kernels.
+    feature_input : {"pca", "subsample"}, default="pca"
+        How each feature (column) is reduced before the feature-wise encoder:
+        its coordinates on the leading principal axes of the training samples,
+        or its values on a fixed random subset of training samples.
+    feature_input_size : int, default=50
+        Width of that reduced input (capped by the data).
+    learning_rate : float, default=1e-3
+        Adam step size.
+    batch_size : int, default=128
+        Samples per minibatch (capped by the training set size).
+    max_epochs : int, default=300
+        Maximum passes over the training data in the joint phase.
+    schedule : {"joint", "stepwise"}, default="joint"
+        ``"stepwise"`` (as the original siVAE): pretrain the sample-wise VAE
+        with a free last weight matrix, then the feature-wise VAE to regress
+        that matrix, then train both jointly. ``"joint"``: joint from the start.
+        See ``docs/design.md`` for the measurements behind the default.
+    pretrain_epochs : int, default=100
+        Maximum epochs of each pretraining phase (``schedule="stepwise"``).
+    early_stopping : bool, default=True
+        Stop when the monitored loss (validation loss if there is a validation
+        set, else training loss) has not improved by ``tol`` (relative) for
+        ``n_iter_no_change`` epochs after the KL warm-up, and restore the best
+        weights.
+    validation_fraction : float, default=0.1
+        Share of samples held out to monitor the loss. 0 uses no validation set.
+    n_iter_no_change : int, default=10
+        Patience of early stopping, in epochs.
+    tol : float, default=1e-4
+        Relative improvement that resets the patience.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weights, the validation split, the minibatch order and the
+        sampling noise. Two fits with the same integer give the same model,
+        bit for bit on CPU; no global TensorFlow or NumPy seed is set.
+    verbose : int, default=0
+        Print a progress bar to stderr when positive.
+
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_components, n_features)
+        Loadings: the posterior means of the feature embeddings, transposed.
+    feature_awareness_ : ndarray of shape (n_features,)
+        Feature awareness of the last decoder level over the training data
+        (``var_f - mse_f`` of the reconstruction): how much of each feature the
+        embedding carries. See :func:`sivae_sklearn._interpret.feature_awareness`.
+    mean_ : ndarray of shape (n_features,)
+        Per-feature mean of the training data (as the encoder sees it).
+    n_components_ : int
+        Number of latent dimensions.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during ``fit``, when ``X`` has string column names.
+    history_ : dict of str to list of float
+        Each loss term per epoch on the training set (``"loss"``,
+        ``"reconstruction"``, ``"kl_sample"``, ``"kl_feature"``,
+        ``"interpretability"``, ``"l2"``, ``"classification"``, ``"beta"``) and
+        the validation set (the same names prefixed by ``"val_"``).
+    n_iter_ : int
+        Number of epochs run.
+
+    See Also
+    --------
+    sklearn.decomposition.PCA : Linear counterpart with the same interface.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sivae_sklearn import SiVAE
+    >>> X = StandardScaler().fit_transform(load_digits().data[:300])
+    >>> model = SiVAE(n_components=2, max_epochs=3, random_state=0)
+    >>> Z = model.fit_transform(X)
+    >>> Z.shape, model.components_.shape
+    ((300, 2), (2, 64))
+    """
+
+    _parameter_constraints: dict = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": [tuple, list],
+        "likelihood": [StrOptions(set(LIKELIHOODS))],
+        "beta": [Interval(Real, 0, None, closed="left")],
+        "kl_warmup_steps": [Interval(Integral, 0, None, closed="left")],
+        "interpretability_weight": [Interval(Real, 0, None, closed="left")],
+        "l2_penalty": [Interval(Real, 0, None, closed="left")],
+        "feature_input": [StrOptions(set(FEATURE_INPUT_METHODS))],
+        "feature_input_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "schedule": [StrOptions({"joint", "stepwise"})],
+        "pretrain_epochs": [Interval(Integral, 0, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        n_components: int = 2,
+        *,
+        hidden_layer_sizes: tuple[int, ...] = (512, 128),
+        likelihood: str = "gaussian",
+        beta: float = 1.0,
+        kl_warmup_steps: int = 1000,
+        interpretability_weight: float = 0.05,
+        l2_penalty: float = 1e-3,
+        feature_input: str = "pca",
+        feature_input_size: int = 50,
+        learning_rate: float = 1e-3,
+        batch_size: int = 128,
+        max_epochs: int = 300,
+        schedule: str = "joint",
+        pretrain_epochs: int = 100,
+        early_stopping: bool = True,
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = 10,
+        tol: float = 1e-4,
+        random_state=None,
+        verbose: int = 0,
+    ):
+        self.n_components = n_components
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.likelihood = likelihood
+        self.beta = beta
+        self.kl_warmup_steps = kl_warmup_steps
+        self.interpretability_weight = interpretability_weight
+        self.l2_penalty = l2_penalty
+        self.feature_input = feature_input
+        self.feature_input_size = feature_input_size
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.schedule = schedule
+        self.pretrain_epochs = pretrain_epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Fit the sample-wise and feature-wise VAEs to ``X``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. Sparse input is densified one minibatch at a time.
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        self : SiVAE
+            The fitted estimator.
+        """
+        X = self._validate_training_data(X)
+        rng = check_random_state(self.random_state)
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+        train_idx, val_idx = self._split(X.shape[0], rng)
+        X_train = X[train_idx]
+        X_val = X[val_idx] if val_idx.size else None
+
+        feature_inputs = make_feature_inputs(
+            self._encoder_view(X_train), self.feature_input, self.feature_input_size, rng
+        )
+        config = NetworkConfig(
+            n_features=X.shape[1],
+            n_feature_inputs=feature_inputs.shape[1],
+            n_components=self.n_components,
+            hidden_layer_sizes=tuple(int(h) for h in self.hidden_layer_sizes),
+            input_transform="log1p" if self.likelihood in ("poisson", "nb") else "none",
+        )
+        network = SiVAENetwork(config, seed=seed)
+        network.feature_inputs.assign(feature_inputs)
+
+        result = train(
+            network,
+            TrainingData(X_train),
+            TrainingData(X_val) if X_val is not None else None,
+            self._training_config(X_train.shape[0]),
+            seed,
+        )
+        self._network_config = config
+        self._network = network
+        self._model = CompiledModel(network, self.likelihood)
+        self.history_ = result.history
+        self.n_iter_ = result.n_iter
+        self.n_components_ = self.n_components
+        self._set_interpretation(X_train)
+        return self
+
+    def _validate_training_data(self, X):
+        X = validate_data(
+            self,
+            X,
+            accept_sparse=("csr", "csc"),
+            dtype=(np.float64, np.float32),
+            ensure_min_samples=2,
+            reset=True,
+        )
+        n_samples, n_features = X.shape
+        if self.n_components > n_features:
+            raise ValueError(
+                f"n_components={self.n_components} must be <= n_features={n_features}: "
+                f"the latent space cannot have more dimensions than the data."
+            )
+        for name in ("hidden_layer_sizes",):
+            sizes = getattr(self, name)
+            if not all(isinstance(h, Integral) and h >= 1 for h in sizes):
+                raise ValueError(f"{name} must be a tuple of positive integers, got {sizes!r}.")
+        if sp.issparse(X):
+            X = X.tocsr().astype(np.float32)
+            values = X.data
+        else:
+            values = X
+        biggest = float(np.max(np.abs(values))) if values.size else 0.0
+        if biggest > _FLOAT32_MAX:
+            raise ValueError(
+                f"X holds values up to {biggest:.3g}, beyond float32 range; SiVAE trains in "
+                f"float32. Rescale the data (e.g. StandardScaler)."
+            )
+        self._check_likelihood_support(X)
+        if not sp.issparse(X):
+            X = np.ascontiguousarray(X, dtype=np.float32)
+        return X
+
+    def _check_likelihood_support(self, X):
+        values = X.data if sp.issparse(X) else X
+        if values.size == 0:
+            return
+        lo, hi = float(values.min()), float(values.max())
+        if sp.issparse(X) and X.nnz < X.shape[0] * X.shape[1]:
+            lo, hi = min(lo, 0.0), max(hi, 0.0)
+        if self.likelihood == "bernoulli" and (lo < 0 or hi > 1):
+            raise ValueError(
+                f"likelihood='bernoulli' needs data in [0, 1], got values in [{lo:.3g}, {hi:.3g}]. "
+                f"Scale the data (e.g. divide pixel intensities by their maximum) or use "
+                f"likelihood='gaussian'."
+            )
+        if self.likelihood in ("poisson", "nb"):
+            if lo < 0:
+                raise ValueError(
+                    f"likelihood={self.likelihood!r} models counts and needs non-negative data, "
+                    f"got a minimum of {lo:.3g}. Pass raw counts or use likelihood='gaussian'."
+                )
+            if not np.all(np.equal(np.mod(values, 1), 0)):
+                warnings.warn(
+                    f"likelihood={self.likelihood!r} expects integer counts but X holds "
+                    f"non-integer values; is this normalised data rather than raw counts?",
+                    UserWarning,
+                    stacklevel=3,
+                )
+
+    def _split(self, n_samples: int, rng: np.random.RandomState):
+        order = rng.permutation(n_samples)
+        n_val = int(math.floor(n_samples * self.validation_fraction)) if self.early_stopping else 0
+        if n_samples - n_val < 2:
+            n_val = 0
+        return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+    def _training_config(self, n_train: int) -> TrainingConfig:
+        return TrainingConfig(
+            likelihood=self.likelihood,
+            beta=float(self.beta),
+            kl_warmup_steps=int(self.kl_warmup_steps),
+            interpretability_weight=float(self.interpretability_weight),
+            l2_penalty=float(self.l2_penalty),
+            learning_rate=float(self.learning_rate),
+            batch_size=int(min(self.batch_size, n_train)),
+            max_epochs=int(self.max_epochs),
+            schedule=self.schedule,
+            pretrain_epochs=int(self.pretrain_epochs),
+            early_stopping=bool(self.early_stopping),
+            n_iter_no_change=int(self.n_iter_no_change),
+            tol=float(self.tol),
+            verbose=int(self.verbose),
+        )
+
+    def _encoder_view(self, X):
+        """``X`` as the sample encoder sees it (log-normalised for count models)."""
+        if self.likelihood not in ("poisson", "nb"):
+            return X
+        library = np.asarray(X.sum(axis=1)).reshape(-1, 1)
+        scale = 1e4 / np.maximum(library, 1.0)
+        if sp.issparse(X):
+            out = sp.csr_matrix(X.multiply(scale))
+            out.data = np.log1p(out.data)
+            return out
+        return np.log1p(X * scale)
+
+    def _set_interpretation(self, X_train):
+        v_mean, _ = self._model.feature_embedding()
+        if not np.all(np.isfinite(v_mean)):
+            raise FloatingPointError(
+                "The trained loadings are not finite; training diverged. Lower learning_rate or standardise the data."
+            )
+        self.components_ = v_mean.T.astype(np.float64)
+        view = self._encoder_view(X_train)
+        self.mean_ = np.asarray(view.mean(axis=0), dtype=np.float64).ravel()
+        self.feature_awareness_ = _interpret.feature_awareness(self._model, X_train, self.mean_)
+
+    # ----------------------------------------------------------- transform
+    def _check_X(self, X):
+        check_is_fitted(self)
+        return validate_data(self, X, accept_sparse=("csr", "csc"), dtype=(np.float64, np.float32), reset=False)
+
+    def transform(self, X):
+        """Embed ``X``: the posterior mean of the sample latent.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data with the features seen in ``fit``.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components)
+            Embedding, with the dtype of ``X`` (float32 or float64).
+        """
+        X = self._check_X(X)
+        mean, _ = self._model.embed(_as_rows(X))
+        return mean.astype(X.dtype, copy=False)
+
+    def inverse_transform(self, X):
+        """Decode latent points back to the data space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components)
+            Latent coordinates, e.g. the output of :meth:`transform`.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features)
+            The likelihood's mean: the reconstruction for ``"gaussian"``,
+            probabilities for ``"bernoulli"``, expected frequencies (rows sum to
+            1) for the count likelihoods.
+        """
+        check_is_fitted(self)
+        Z = check_array(X, dtype=(np.float64, np.float32))
+        if Z.shape[1] != self.n_components_:
+            raise ValueError(
+                f"X has {Z.shape[1]} features, but inverse_transform expects "
+                f"n_components={self.n_components_} latent coordinates per row."
+            )
+        return self._model.decode(Z).astype(Z.dtype, copy=False)
+
+    def score_samples(self, X):
+        """Evidence lower bound (ELBO) of each sample; higher is better.
+
+        ``log p(x | z)`` is averaged over 4 posterior draws with a fixed seed
+        (so repeated calls agree), minus ``KL(q(z | x) || N(0, I))``; the
+        feature-side loadings enter at their posterior mean.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        elbo : ndarray of shape (n_samples,)
+            Per-sample ELBO, in nats.
+        """
+        X = self._check_X(X)
+        return self._model.elbo(_as_rows(X)).astype(np.float64)
+
+    def score(self, X, y=None):
+        """Mean ELBO of the samples in ``X`` (higher is better).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data.
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        score : float
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    def sample(self, n_samples: int = 1, random_state=None) -> np.ndarray:
+        """Generate new data: decode draws from the prior ``N(0, I)``.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of samples.
+        random_state : int, RandomState instance or None
+            Seeds the latent draws.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+            The likelihood mean at each drawn latent point.
+        """
+        check_is_fitted(self)
+        if not isinstance(n_samples, Integral) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
+        rng = check_random_state(random_state)
+        Z = rng.standard_normal((n_samples, self.n_components_))
+        return self._model.decode(Z).astype(np.float64)
+
+    # ----------------------------------------------------------- sklearn glue
+    @property
+    def _n_features_out(self):
+        return self.n_components_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    # ------------------------------------------------------------ persistence
+    def __getstate__(self):
+        state = super().__getstate__()
+        network = state.pop("_network", None)
+        state.pop("_model", None)
+        if network is not None:
+            state["_network_weights"] = network.get_weights()
+        return state
+
+    def __setstate__(self, state):
+        weights = state.pop("_network_weights", None)
+        super().__setstate__(state)
+        if weights is not None:
+            self._restore_network(weights)
+
+    def _restore_network(self, weights):
+        network = SiVAENetwork(self._network_config, seed=0)
+        network.set_weights(weights)
+        self._network = network
+        self._model = CompiledModel(network, self.likelihood)
+
+    def save(self, path) -> None:
+        """Save the fitted model to one file (no pickle inside).
+
+        Parameters
+        ----------
+        path : str or path-like
+            Destination, conventionally ending in ``.sivae``.
+
+        See Also
+        --------
+        sivae_sklearn.load : Read it back.
+        """
+        from ._serialization import save
+
+        save(self, path)
+
+    def _network_config_dict(self) -> dict:
+        return asdict(self._network_config)
+
+
+def _as_rows(X):
+    """CSR for fast row slicing; dense stays as is."""
+    if sp.issparse(X):
+        return X.tocsr()
+    return X

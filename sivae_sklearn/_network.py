@@ -1,0 +1,294 @@
+"""The TensorFlow networks of siVAE: a sample-wise and a feature-wise VAE.
+
+This module knows nothing of scikit-learn, AnnData or plotting. It builds plain
+``tf.Module`` objects holding ``tf.Variable`` weights, so that no Keras global state
+(name counters, sessions, global seeds) is touched and weights can be moved in and
+out as NumPy arrays.
+
+The model (Choi, Li & Quon, Genome Biology 2023):
+
+* the **sample encoder** maps a row ``x_c`` (one sample over G features) to a
+  Gaussian posterior over ``z_c`` (K dimensions);
+* the **sample decoder** maps ``z_c`` through mirrored ReLU layers to a *linear*
+  last hidden layer ``y_c`` of width ``h`` (the widest encoder layer);
+* the **feature encoder** maps a reduced column ``X[:, f]`` (one feature seen
+  over a fixed set of reference samples or principal components) to a Gaussian
+  posterior over ``v_f`` (K dimensions): these are the loadings;
+* the **feature decoder** maps ``v_f`` to ``w_f`` of width ``h``;
+* the two meet in the output: ``x_hat[c, f] = y_c . w_f + b_f``. The feature
+  decoder therefore *produces the last weight matrix* of the sample decoder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+
+_STD_FLOOR = 1e-5
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """Shapes and sizes needed to rebuild a :class:`SiVAENetwork`.
+
+    Parameters
+    ----------
+    n_features : int
+        Number of input features G.
+    n_feature_inputs : int
+        Width P of the reduced feature-wise input (one row per feature).
+    n_components : int
+        Latent dimension K, shared by samples and features.
+    hidden_layer_sizes : tuple of int
+        Encoder widths; decoders mirror them (ReLU) and end in a linear layer of
+        width ``h = hidden_layer_sizes[0]`` (``y_c`` and ``w_f``). Empty means a
+        linear decoder (``x_hat = z V^T + b``).
+    n_conditions : int
+        Width of the one-hot condition appended to the decoder input
+        (0: unconditional).
+    n_classes : int
+        Width of the classifier head on the sample latent (0: no head).
+    classifier_layer_sizes : tuple of int
+        Hidden widths of the classifier head.
+    input_transform : {"none", "log1p"}
+        What the sample encoder sees: the data as given, or
+        ``log1p(1e4 * x / library_size)`` (for raw counts).
+    """
+
+    n_features: int
+    n_feature_inputs: int
+    n_components: int
+    hidden_layer_sizes: tuple[int, ...]
+    n_conditions: int = 0
+    n_classes: int = 0
+    classifier_layer_sizes: tuple[int, ...] = ()
+    input_transform: str = "none"
+
+    @property
+    def n_levels(self) -> int:
+        """Decoder levels with paired sample/feature activations (see feature awareness)."""
+        if not self.hidden_layer_sizes:
+            return 1
+        return 2 + len(self.hidden_layer_sizes)
+
+    @property
+    def output_width(self) -> int:
+        """Width ``h`` of ``y_c`` and ``w_f``."""
+        if self.hidden_layer_sizes:
+            return int(self.hidden_layer_sizes[0])
+        return int(self.n_components)
+
+
+def _glorot(rng: np.random.Generator, n_in: int, n_out: int) -> np.ndarray:
+    limit = np.sqrt(6.0 / (n_in + n_out))
+    return rng.uniform(-limit, limit, size=(n_in, n_out)).astype(np.float32)
+
+
+class DenseStack(tf.Module):
+    """A stack of dense layers, ReLU between them, optionally linear at the end.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Input width followed by each layer's width.
+    rng : numpy.random.Generator
+        Source of the initial weights (Glorot uniform, zero biases).
+    linear_last : bool
+        If True the last layer has no activation.
+    name : str
+        Prefix of the variable names.
+    """
+
+    def __init__(self, sizes, rng, *, linear_last: bool, name: str):
+        super().__init__(name=name)
+        self.linear_last = linear_last
+        self.kernels = []
+        self.biases = []
+        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+            self.kernels.append(tf.Variable(_glorot(rng, n_in, n_out), name=f"{name}_kernel{i}"))
+            self.biases.append(tf.Variable(np.zeros(n_out, np.float32), name=f"{name}_bias{i}"))
+
+    def activations(self, x: tf.Tensor) -> list[tf.Tensor]:
+        """Return the output of every layer (the input not included)."""
+        outs = []
+        n = len(self.kernels)
+        for i, (kernel, bias) in enumerate(zip(self.kernels, self.biases)):
+            x = tf.matmul(x, kernel) + bias
+            if not (self.linear_last and i == n - 1):
+                x = tf.nn.relu(x)
+            outs.append(x)
+        return outs
+
+    def __call__(self, x: tf.Tensor) -> tf.Tensor:
+        for i, (kernel, bias) in enumerate(zip(self.kernels, self.biases)):
+            x = tf.matmul(x, kernel) + bias
+            if not (self.linear_last and i == len(self.kernels) - 1):
+                x = tf.nn.relu(x)
+        return x
+
+
+class GaussianEncoder(tf.Module):
+    """ReLU layers followed by a linear mean and a softplus standard deviation."""
+
+    def __init__(self, n_in, hidden, n_latent, rng, *, name: str):
+        super().__init__(name=name)
+        self.body = DenseStack((n_in, *hidden), rng, linear_last=False, name=f"{name}_body")
+        width = hidden[-1] if hidden else n_in
+        self.mean_layer = DenseStack((width, n_latent), rng, linear_last=True, name=f"{name}_mean")
+        self.std_layer = DenseStack((width, n_latent), rng, linear_last=True, name=f"{name}_std")
+
+    def __call__(self, x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        h = self.body(x)
+        return self.mean_layer(h), tf.nn.softplus(self.std_layer(h)) + _STD_FLOOR
+
+
+class SiVAENetwork(tf.Module):
+    """Sample-wise and feature-wise VAEs joined at the output layer.
+
+    Parameters
+    ----------
+    config : NetworkConfig
+        Sizes of the networks.
+    seed : int
+        Seed for the initial weights (NumPy generator; no TensorFlow global seed).
+
+    Notes
+    -----
+    All variables are float32. ``output_bias`` is ``b_f`` of the decoder,
+    ``linear_bias`` is the ``b_f`` of the interpretability term
+    ``x ~ z V^T + b`` and ``log_scale`` is the per-feature log standard
+    deviation (Gaussian) or log dispersion (negative binomial) of the likelihood.
+    """
+
+    def __init__(self, config: NetworkConfig, seed: int):
+        super().__init__(name="sivae")
+        self.config = config
+        rng = np.random.default_rng(seed)
+        hidden = tuple(int(h) for h in config.hidden_layer_sizes)
+        k = config.n_components
+        h = config.output_width
+        decoder_sizes = (k + config.n_conditions, *reversed(hidden), h)
+        self.sample_encoder = GaussianEncoder(config.n_features, hidden, k, rng, name="sample_encoder")
+        self.feature_encoder = GaussianEncoder(config.n_feature_inputs, hidden, k, rng, name="feature_encoder")
+        if hidden:
+            self.sample_decoder = DenseStack(decoder_sizes, rng, linear_last=True, name="sample_decoder")
+            self.feature_decoder = DenseStack((k, *reversed(hidden), h), rng, linear_last=True, name="feature_decoder")
+        else:
+            # Linear decoder: y = z (plus condition handled by a linear map), w = v.
+            self.sample_decoder = (
+                DenseStack((k + config.n_conditions, k), rng, linear_last=True, name="sample_decoder")
+                if config.n_conditions
+                else None
+            )
+            self.feature_decoder = None
+        g = config.n_features
+        self.output_bias = tf.Variable(np.zeros(g, np.float32), name="output_bias")
+        self.linear_bias = tf.Variable(np.zeros(g, np.float32), name="linear_bias")
+        self.log_scale = tf.Variable(np.zeros(g, np.float32), name="log_scale")
+        # Free last weight matrix of the sample decoder, used only while the
+        # sample VAE is pretrained on its own (stepwise schedule).
+        self.free_output_weights = tf.Variable(
+            _glorot(rng, config.output_width, g).T.copy(), name="free_output_weights"
+        )
+        if config.n_classes:
+            self.classifier = DenseStack(
+                (k, *config.classifier_layer_sizes, config.n_classes),
+                rng,
+                linear_last=True,
+                name="classifier",
+            )
+        else:
+            self.classifier = None
+        # Reduced feature-wise input (G x P); filled by the trainer, not trainable.
+        self.feature_inputs = tf.Variable(
+            np.zeros((g, config.n_feature_inputs), np.float32), trainable=False, name="feature_inputs"
+        )
+
+    # ------------------------------------------------------------------ pieces
+    def prepare_input(self, x: tf.Tensor) -> tf.Tensor:
+        """What the sample encoder and the interpretability term see."""
+        if self.config.input_transform == "log1p":
+            library = tf.reduce_sum(x, axis=1, keepdims=True)
+            return tf.math.log1p(x * (1e4 / tf.maximum(library, 1.0)))
+        return x
+
+    def encode_samples(self, x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """Posterior mean and standard deviation of ``z`` for a batch of rows."""
+        return self.sample_encoder(x)
+
+    def encode_features(self) -> tuple[tf.Tensor, tf.Tensor]:
+        """Posterior mean and standard deviation of ``v`` for every feature."""
+        return self.feature_encoder(self.feature_inputs)
+
+    def decode_samples(self, z: tf.Tensor, condition: tf.Tensor | None = None) -> tf.Tensor:
+        """Last hidden layer ``y`` of the sample decoder (linear, width h)."""
+        if condition is not None and self.config.n_conditions:
+            z = tf.concat([z, condition], axis=1)
+        if self.sample_decoder is None:
+            return z
+        return self.sample_decoder(z)
+
+    def decode_features(self, v: tf.Tensor) -> tf.Tensor:
+        """Rows ``w_f`` of the sample decoder's last weight matrix (G x h)."""
+        if self.feature_decoder is None:
+            return v
+        return self.feature_decoder(v)
+
+    def output_params(self, y: tf.Tensor, w: tf.Tensor) -> tf.Tensor:
+        """Natural parameter of the likelihood: ``y W^T + b`` (batch x G)."""
+        return tf.matmul(y, w, transpose_b=True) + self.output_bias
+
+    def decoder_levels(
+        self, z: tf.Tensor, v: tf.Tensor, condition: tf.Tensor | None = None
+    ) -> list[tuple[tf.Tensor, tf.Tensor]]:
+        """Pairs of sample-side and feature-side activations of equal width.
+
+        Level 0 is ``(z, v)``; the last level is ``(y, W)``. These are the
+        quantities feature awareness is computed from.
+        """
+        pairs = [(z, v)]
+        zc = z
+        if condition is not None and self.config.n_conditions:
+            zc = tf.concat([z, condition], axis=1)
+        if self.feature_decoder is None:
+            if self.sample_decoder is not None:
+                pairs[-1] = (self.sample_decoder(zc), v)
+            return pairs
+        sample_acts = self.sample_decoder.activations(zc)
+        feature_acts = self.feature_decoder.activations(v)
+        pairs.extend(zip(sample_acts, feature_acts))
+        return pairs
+
+    # ----------------------------------------------------------------- weights
+    def get_weights(self) -> dict[str, np.ndarray]:
+        """All variables as NumPy arrays, keyed by a stable name."""
+        return {_var_key(v): v.numpy() for v in self._ordered_variables()}
+
+    def set_weights(self, weights: dict[str, np.ndarray]) -> None:
+        """Assign variables from :meth:`get_weights` output (shapes must match)."""
+        variables = self._ordered_variables()
+        expected = {_var_key(v) for v in variables}
+        missing = expected - set(weights)
+        if missing:
+            raise ValueError(f"Saved weights are missing {sorted(missing)[:5]}.")
+        for v in variables:
+            value = np.asarray(weights[_var_key(v)], dtype=np.float32)
+            if tuple(value.shape) != tuple(v.shape):
+                raise ValueError(f"Saved weight {_var_key(v)!r} has shape {value.shape}, expected {tuple(v.shape)}.")
+            v.assign(value)
+
+    def _ordered_variables(self) -> list[tf.Variable]:
+        return sorted(self.variables, key=_var_key)
+
+    def sample_network_kernels(self) -> list[tf.Variable]:
+        """Kernels of the sample encoder and decoder (the L2 penalty acts on them)."""
+        kernels = [v for v in self.sample_encoder.trainable_variables if "kernel" in v.name]
+        if self.sample_decoder is not None:
+            kernels += [v for v in self.sample_decoder.trainable_variables if "kernel" in v.name]
+        return kernels
+
+
+def _var_key(v: tf.Variable) -> str:
+    return v.name.split(":")[0]

@@ -1,0 +1,387 @@
+"""The training loop: minibatches, a compiled train step, early stopping.
+
+Knows nothing of scikit-learn. :func:`train` takes a built
+:class:`~sivae_sklearn._network.SiVAENetwork`, training (and optional
+validation) data as dense arrays or CSR matrices, and a :class:`TrainingConfig`;
+it updates the network in place and returns a :class:`TrainingResult`.
+
+Follow one minibatch: :func:`iter_minibatches` slices rows (densifying only
+those rows if the input is sparse) -> the compiled ``step`` draws the
+reparameterisation noise from a stateless seed ``(seed, step)`` -> the network
+encodes samples and features, decodes ``y`` and ``W`` -> :func:`forward_loss`
+returns the named :class:`~sivae_sklearn._losses.LossTerms` -> gradients go to a
+small Adam optimiser owned by this run (no Keras global state is touched).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+import tensorflow as tf
+
+from ._losses import COUNT_LIKELIHOODS, LossTerms, kl_standard_normal, sivae_loss
+
+
+class TrainingDivergedError(FloatingPointError):
+    """Raised when a loss term stops being finite during training."""
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Hyperparameters of one training run (see :class:`~sivae_sklearn.SiVAE`)."""
+
+    likelihood: str = "gaussian"
+    beta: float = 1.0
+    kl_warmup_steps: int = 1000
+    interpretability_weight: float = 0.05
+    l2_penalty: float = 1e-3
+    classifier_weight: float = 0.0
+    learning_rate: float = 1e-3
+    batch_size: int = 128
+    max_epochs: int = 200
+    early_stopping: bool = True
+    schedule: str = "joint"
+    pretrain_epochs: int = 0
+    n_iter_no_change: int = 10
+    tol: float = 1e-4
+    verbose: int = 0
+
+
+@dataclass
+class TrainingResult:
+    """What a run produced besides the updated weights."""
+
+    history: dict[str, list[float]] = field(default_factory=dict)
+    n_iter: int = 0
+    n_steps: int = 0
+    best_epoch: int = 0
+    stopped_early: bool = False
+
+
+@dataclass
+class Batch:
+    """Rows of one minibatch, as float32 / int32 arrays."""
+
+    x: np.ndarray
+    condition: np.ndarray
+    labels: np.ndarray
+
+
+class TrainingData:
+    """Training rows with their optional per-row condition and label.
+
+    Parameters
+    ----------
+    X : ndarray or CSR matrix of shape (n_samples, n_features)
+        Data as the likelihood scores it (float32 or sparse).
+    condition : ndarray of shape (n_samples, n_conditions), optional
+        One-hot condition per row.
+    labels : ndarray of shape (n_samples,), optional
+        Integer class per row, for the classifier head.
+    """
+
+    def __init__(self, X, condition=None, labels=None):
+        self.X = X
+        n = X.shape[0]
+        self.condition = np.zeros((n, 0), np.float32) if condition is None else np.asarray(condition, np.float32)
+        self.labels = np.zeros(n, np.int32) if labels is None else np.asarray(labels, np.int32)
+
+    @property
+    def n_samples(self) -> int:
+        return self.X.shape[0]
+
+    def rows(self, idx: np.ndarray) -> Batch:
+        """Densify just these rows."""
+        xb = self.X[idx]
+        xb = xb.toarray() if sp.issparse(xb) else xb
+        return Batch(np.asarray(xb, np.float32), self.condition[idx], self.labels[idx])
+
+
+def iter_minibatches(data: TrainingData, batch_size: int, rng: np.random.RandomState | None):
+    """Yield :class:`Batch` objects covering every row once.
+
+    Rows are shuffled with ``rng`` (or kept in order if ``rng`` is None). A final
+    batch smaller than ``batch_size`` is kept.
+    """
+    n = data.n_samples
+    order = rng.permutation(n) if rng is not None else np.arange(n)
+    for start in range(0, n, batch_size):
+        idx = order[start : start + batch_size]
+        if rng is not None:
+            idx = np.sort(idx)  # cheaper row slicing of CSR; order inside a batch is irrelevant
+        yield data.rows(idx)
+
+
+class Adam:
+    """Adam optimiser with its own slot variables (no Keras objects)."""
+
+    def __init__(self, variables, learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+        self.variables = list(variables)
+        self.learning_rate = float(learning_rate)
+        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
+        self.m = [tf.Variable(tf.zeros_like(v), trainable=False) for v in self.variables]
+        self.v = [tf.Variable(tf.zeros_like(v), trainable=False) for v in self.variables]
+        self.iterations = tf.Variable(0.0, trainable=False)
+
+    def apply(self, grads):
+        self.iterations.assign_add(1.0)
+        t = self.iterations
+        correction1 = 1.0 - tf.pow(self.beta_1, t)
+        correction2 = 1.0 - tf.pow(self.beta_2, t)
+        for g, var, m, v in zip(grads, self.variables, self.m, self.v):
+            if g is None:
+                continue
+            m.assign(self.beta_1 * m + (1.0 - self.beta_1) * g)
+            v.assign(self.beta_2 * v + (1.0 - self.beta_2) * tf.square(g))
+            update = (m / correction1) / (tf.sqrt(v / correction2) + self.epsilon)
+            var.assign_sub(self.learning_rate * update)
+
+
+def forward_loss(network, x, condition, labels, beta, seed, config: TrainingConfig, phase: str = "joint") -> LossTerms:
+    """One stochastic forward pass and its loss terms.
+
+    ``seed`` is a length-2 int tensor for ``tf.random.stateless_normal``; the
+    same seed gives the same noise, which is what makes a run reproducible
+    without a global TensorFlow seed.
+
+    ``phase`` selects the objective of the training schedule:
+
+    * ``"joint"``: the full siVAE objective;
+    * ``"sample"``: the sample-wise VAE alone, its last weight matrix a free
+      variable (``network.free_output_weights``);
+    * ``"feature"``: the feature-wise VAE alone, regressing its decoder output
+      ``w_f`` onto the rows of that free matrix (reported as ``reconstruction``).
+    """
+    x_in = network.prepare_input(x)
+    z_mean, z_std = network.encode_samples(x_in)
+    v_mean, v_std = network.encode_features()
+    eps_z = tf.random.stateless_normal(tf.shape(z_mean), seed=seed)
+    eps_v = tf.random.stateless_normal(tf.shape(v_mean), seed=tf.stack([seed[0], -seed[1] - 1]))
+    z = z_mean + z_std * eps_z
+    v = v_mean + v_std * eps_v
+    if phase == "feature":
+        w = network.decode_features(v)
+        target = tf.stop_gradient(network.free_output_weights)
+        regression = tf.reduce_mean(tf.reduce_sum(tf.square(w - target), axis=1))
+        kl_v = tf.reduce_mean(kl_standard_normal(v_mean, v_std))
+        zero = tf.constant(0.0)
+        return LossTerms(regression + beta * kl_v, regression, zero, kl_v, zero, zero, zero)
+    cond = condition if network.config.n_conditions else None
+    y = network.decode_samples(z, cond)
+    w = network.free_output_weights if phase == "sample" else network.decode_features(v)
+    params = network.output_params(y, w)
+    library = tf.reduce_sum(x, axis=1, keepdims=True) if config.likelihood in COUNT_LIKELIHOODS else None
+    logits = network.classifier(z_mean) if network.classifier is not None else None
+    terms = sivae_loss(
+        likelihood=config.likelihood,
+        x_obs=x,
+        x_in=x_in,
+        params=params,
+        log_scale=network.log_scale,
+        z_mean=z_mean,
+        z_std=z_std,
+        v_mean=v_mean,
+        v_std=v_std,
+        linear_bias=network.linear_bias,
+        kernels=network.sample_network_kernels(),
+        beta=beta,
+        interpretability_weight=config.interpretability_weight if phase == "joint" else 0.0,
+        l2_penalty=config.l2_penalty,
+        library_size=library,
+        class_logits=logits,
+        labels=labels if logits is not None else None,
+        classifier_weight=config.classifier_weight,
+    )
+    if phase == "sample":  # the feature KL is not part of this phase's objective
+        terms.total = terms.total - beta * terms.kl_feature
+        terms.kl_feature = tf.constant(0.0)
+    return terms
+
+
+def _signature(network):
+    g = network.config.n_features
+    c = network.config.n_conditions
+    return [
+        tf.TensorSpec([None, g], tf.float32),
+        tf.TensorSpec([None, c], tf.float32),
+        tf.TensorSpec([None], tf.int32),
+        tf.TensorSpec([], tf.float32),
+        tf.TensorSpec([2], tf.int32),
+    ]
+
+
+def make_steps(network, config: TrainingConfig, phase: str = "joint"):
+    """Build the compiled train and evaluation steps of one phase, with a fresh Adam."""
+    variables = network.trainable_variables
+    optimizer = Adam(variables, config.learning_rate)
+
+    @tf.function(input_signature=_signature(network), reduce_retracing=True)
+    def train_step(x, condition, labels, beta, seed):
+        with tf.GradientTape() as tape:
+            terms = forward_loss(network, x, condition, labels, beta, seed, config, phase)
+        grads = tape.gradient(terms.total, variables)
+        optimizer.apply(grads)
+        return terms.as_dict()
+
+    @tf.function(input_signature=_signature(network), reduce_retracing=True)
+    def eval_step(x, condition, labels, beta, seed):
+        return forward_loss(network, x, condition, labels, beta, seed, config, phase).as_dict()
+
+    return train_step, eval_step
+
+
+def _beta_at(step: int, config: TrainingConfig) -> float:
+    if config.kl_warmup_steps <= 0:
+        return config.beta
+    return config.beta * min(1.0, step / config.kl_warmup_steps)
+
+
+def _evaluate(eval_step, data: TrainingData, config: TrainingConfig, seed: int) -> dict[str, float]:
+    sums: dict[str, float] = {}
+    for i, batch in enumerate(iter_minibatches(data, max(config.batch_size, 1024), None)):
+        out = eval_step(
+            batch.x,
+            batch.condition,
+            batch.labels,
+            np.float32(config.beta),
+            np.array([seed, -(10**6) - i], np.int32),
+        )
+        n = batch.x.shape[0]
+        for k, val in out.items():
+            sums[k] = sums.get(k, 0.0) + float(val) * n
+    return {k: v / data.n_samples for k, v in sums.items()}
+
+
+def _check_finite(terms: dict[str, float], epoch: int, step: int, config: TrainingConfig, x_scale: float):
+    bad = [k for k, v in terms.items() if not np.isfinite(v)]
+    if bad:
+        raise TrainingDivergedError(
+            f"Training diverged at epoch {epoch}, step {step}: the {', '.join(bad)} term(s) "
+            f"became NaN or infinite. Likely causes: the learning rate is too high "
+            f"(learning_rate={config.learning_rate:g}; try 10x lower) or the data are not "
+            f"scaled (largest absolute input value {x_scale:.3g}; standardise features, e.g. "
+            f"with sklearn.preprocessing.StandardScaler, or use likelihood='bernoulli' for "
+            f"data in [0, 1])."
+        )
+
+
+def _max_abs(X) -> float:
+    if sp.issparse(X):
+        return float(abs(X).max()) if X.nnz else 0.0
+    return float(np.max(np.abs(X))) if X.size else 0.0
+
+
+def train(
+    network,
+    train_data: TrainingData,
+    val_data: TrainingData | None,
+    config: TrainingConfig,
+    seed: int,
+) -> TrainingResult:
+    """Fit ``network`` in place and return the per-epoch history.
+
+    The objective is the mean over samples of the negative ELBO plus the
+    interpretability and L2 terms (see :func:`~sivae_sklearn._losses.sivae_loss`).
+    ``beta`` rises linearly over the first ``kl_warmup_steps`` steps of the
+    whole run (whatever the schedule, so it never stays at 0). With
+    ``schedule="stepwise"`` the sample VAE (free last weight matrix) and then the
+    feature VAE (regressing that matrix) are pretrained for ``pretrain_epochs``
+    each before the joint phase, each phase with a fresh optimiser, as in the
+    original siVAE. Early stopping counts only once the warm-up is over, and the
+    weights of the best monitored epoch of each phase are restored.
+    """
+    rng = np.random.RandomState(seed)
+    state = _RunState(seed=int(seed % (2**31 - 1)), x_scale=_max_abs(train_data.X))
+    result = TrainingResult()
+    if config.schedule == "stepwise" and config.pretrain_epochs > 0:
+        _run_phase("sample", network, train_data, val_data, config, config.pretrain_epochs, rng, state, result)
+        _run_phase("feature", network, train_data, None, config, config.pretrain_epochs, rng, state, result)
+    _run_phase("joint", network, train_data, val_data, config, config.max_epochs, rng, state, result)
+    if config.verbose:
+        print(file=sys.stderr)
+    return result
+
+
+@dataclass
+class _RunState:
+    seed: int
+    x_scale: float
+    step: int = 0
+
+
+def _run_phase(phase, network, train_data, val_data, config, n_epochs, rng, state, result):
+    train_step, eval_step = make_steps(network, config, phase)
+    history = result.history
+    best, best_weights, since_best = np.inf, None, 0
+    n_batches = int(np.ceil(train_data.n_samples / config.batch_size))
+    start = time.perf_counter()
+    for epoch in range(1, n_epochs + 1):
+        sums: dict[str, float] = {}
+        if phase == "feature":
+            batches = (train_data.rows(np.arange(0)) for _ in range(n_batches))
+        else:
+            batches = iter_minibatches(train_data, config.batch_size, rng)
+        n_seen = 0
+        for batch in batches:
+            beta = np.float32(_beta_at(state.step, config))
+            out = train_step(batch.x, batch.condition, batch.labels, beta, np.array([state.seed, state.step], np.int32))
+            state.step += 1
+            n = max(batch.x.shape[0], 1)
+            n_seen += n
+            for k, val in out.items():
+                sums[k] = sums.get(k, 0.0) + float(val) * n
+        epoch_terms = {k: v / n_seen for k, v in sums.items()}
+        _check_finite(epoch_terms, result.n_iter + 1, state.step, config, state.x_scale)
+        for k, v in epoch_terms.items():
+            history.setdefault(k, []).append(v)
+        history.setdefault("beta", []).append(float(_beta_at(state.step, config)))
+        history.setdefault("phase", []).append(phase)
+        monitored = epoch_terms["loss"]
+        if val_data is not None and val_data.n_samples > 0:
+            val_terms = _evaluate(eval_step, val_data, config, state.seed)
+            _check_finite(val_terms, result.n_iter + 1, state.step, config, state.x_scale)
+            for k, v in val_terms.items():
+                history.setdefault(f"val_{k}", []).append(v)
+            monitored = val_terms["loss"]
+        elif any(key.startswith("val_") for key in history):
+            for key in [k for k in history if k.startswith("val_")]:
+                history[key].append(float("nan"))
+        result.n_iter += 1
+        result.n_steps = state.step
+        if config.verbose:
+            _progress(phase, epoch, n_epochs, epoch_terms, history, start, n_batches)
+        if not config.early_stopping:
+            continue
+        if state.step < config.kl_warmup_steps:
+            # The objective still changes with beta: nothing to compare yet.
+            best, best_weights, since_best = np.inf, None, 0
+            continue
+        if best_weights is None or monitored < best - config.tol * abs(best):
+            best, best_weights, since_best = monitored, network.get_weights(), 0
+            result.best_epoch = result.n_iter
+        else:
+            since_best += 1
+        if since_best >= config.n_iter_no_change:
+            result.stopped_early = True
+            break
+    if config.early_stopping and best_weights is not None:
+        network.set_weights(best_weights)
+
+
+def _progress(phase, epoch, max_epochs, terms, history, start, n_batches):
+    width = 30
+    done = int(width * epoch / max_epochs)
+    bar = "#" * done + "." * (width - done)
+    val = f" val_loss={history['val_loss'][-1]:.4g}" if "val_loss" in history else ""
+    elapsed = time.perf_counter() - start
+    print(
+        f"\r{phase:>7} [{bar}] epoch {epoch}/{max_epochs} ({n_batches} steps/epoch) "
+        f"loss={terms['loss']:.4g}{val} {elapsed:.1f}s",
+        end="",
+        file=sys.stderr,
+        flush=True,
+    )
