@@ -446,7 +446,7 @@ class SiVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             Per-sample ELBO, in nats.
         """
         X = self._check_X(X)
-        return self._model.elbo(_as_rows(X)).astype(np.float64)
+        return self._model.elbo(_as_rows(X))
 
     def score(self, X, y=None):
         """Mean ELBO of the samples in ``X`` (higher is better).
@@ -499,7 +499,7 @@ class SiVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------ persistence
     def __getstate__(self):
-        state = super().__getstate__()
+        state = dict(super().__getstate__())  # a copy: never strip the live object
         network = state.pop("_network", None)
         state.pop("_model", None)
         if network is not None:

@@ -52,20 +52,29 @@ class LossTerms:
 
 
 # ----------------------------------------------------------------- likelihoods
+def _sum_features(terms):
+    """Sum per-feature terms of each row, accumulating in float64.
+
+    The float64 accumulation makes a row's value independent of how many rows
+    are evaluated together (float32 reductions may be blocked differently).
+    """
+    return tf.cast(tf.reduce_sum(tf.cast(terms, tf.float64), axis=1), terms.dtype)
+
+
 def gaussian_nll(x, mean, log_scale):
     """Per-sample Gaussian negative log-likelihood with a per-feature scale."""
     z = (x - mean) * tf.exp(-log_scale)
-    return tf.reduce_sum(0.5 * tf.square(z) + log_scale + 0.5 * _LOG_2PI, axis=1)
+    return _sum_features(0.5 * tf.square(z) + log_scale + 0.5 * _LOG_2PI)
 
 
 def bernoulli_nll(x, logits):
     """Per-sample Bernoulli negative log-likelihood (x may be fractional in [0, 1])."""
-    return tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(labels=x, logits=logits), axis=1)
+    return _sum_features(tf.nn.sigmoid_cross_entropy_with_logits(labels=x, logits=logits))
 
 
 def poisson_nll(x, log_rate):
     """Per-sample Poisson negative log-likelihood of counts given the log rate."""
-    return tf.reduce_sum(tf.exp(log_rate) - x * log_rate + tf.math.lgamma(x + 1.0), axis=1)
+    return _sum_features(tf.exp(log_rate) - x * log_rate + tf.math.lgamma(x + 1.0))
 
 
 def negative_binomial_nll(x, mean, log_dispersion, eps=1e-8):
@@ -83,7 +92,7 @@ def negative_binomial_nll(x, mean, log_dispersion, eps=1e-8):
         - tf.math.lgamma(theta)
         - tf.math.lgamma(x + 1.0)
     )
-    return -tf.reduce_sum(ll, axis=1)
+    return -_sum_features(ll)
 
 
 def count_mean(params, library_size):
@@ -135,7 +144,7 @@ def likelihood_mean(likelihood, params, library_size=None):
 def kl_standard_normal(mean, std):
     """KL(N(mean, std^2) || N(0, I)) summed over the latent axis, one per row."""
     var = tf.square(std)
-    return 0.5 * tf.reduce_sum(var + tf.square(mean) - 1.0 - tf.math.log(var), axis=1)
+    return 0.5 * _sum_features(var + tf.square(mean) - 1.0 - tf.math.log(var))
 
 
 def interpretability_term(x, z_mean, v_mean, linear_bias):

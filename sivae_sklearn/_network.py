@@ -101,14 +101,14 @@ class DenseStack(tf.Module):
         Prefix of the variable names.
     """
 
-    def __init__(self, sizes, rng, *, linear_last: bool, name: str):
+    def __init__(self, sizes, rng, *, linear_last: bool, name: str, dtype=np.float32):
         super().__init__(name=name)
         self.linear_last = linear_last
         self.kernels = []
         self.biases = []
         for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-            self.kernels.append(tf.Variable(_glorot(rng, n_in, n_out), name=f"{name}_kernel{i}"))
-            self.biases.append(tf.Variable(np.zeros(n_out, np.float32), name=f"{name}_bias{i}"))
+            self.kernels.append(tf.Variable(_glorot(rng, n_in, n_out).astype(dtype), name=f"{name}_kernel{i}"))
+            self.biases.append(tf.Variable(np.zeros(n_out, dtype), name=f"{name}_bias{i}"))
 
     def activations(self, x: tf.Tensor) -> list[tf.Tensor]:
         """Return the output of every layer (the input not included)."""
@@ -132,12 +132,12 @@ class DenseStack(tf.Module):
 class GaussianEncoder(tf.Module):
     """ReLU layers followed by a linear mean and a softplus standard deviation."""
 
-    def __init__(self, n_in, hidden, n_latent, rng, *, name: str):
+    def __init__(self, n_in, hidden, n_latent, rng, *, name: str, dtype=np.float32):
         super().__init__(name=name)
-        self.body = DenseStack((n_in, *hidden), rng, linear_last=False, name=f"{name}_body")
+        self.body = DenseStack((n_in, *hidden), rng, linear_last=False, name=f"{name}_body", dtype=dtype)
         width = hidden[-1] if hidden else n_in
-        self.mean_layer = DenseStack((width, n_latent), rng, linear_last=True, name=f"{name}_mean")
-        self.std_layer = DenseStack((width, n_latent), rng, linear_last=True, name=f"{name}_std")
+        self.mean_layer = DenseStack((width, n_latent), rng, linear_last=True, name=f"{name}_mean", dtype=dtype)
+        self.std_layer = DenseStack((width, n_latent), rng, linear_last=True, name=f"{name}_std", dtype=dtype)
 
     def __call__(self, x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         h = self.body(x)
@@ -153,44 +153,50 @@ class SiVAENetwork(tf.Module):
         Sizes of the networks.
     seed : int
         Seed for the initial weights (NumPy generator; no TensorFlow global seed).
+    dtype : numpy dtype, default=float32
+        Precision of every variable (float64 copies serve exact scoring).
 
     Notes
     -----
-    All variables are float32. ``output_bias`` is ``b_f`` of the decoder,
+    Variables are float32 unless ``dtype`` says otherwise. ``output_bias`` is ``b_f`` of the decoder,
     ``linear_bias`` is the ``b_f`` of the interpretability term
     ``x ~ z V^T + b`` and ``log_scale`` is the per-feature log standard
     deviation (Gaussian) or log dispersion (negative binomial) of the likelihood.
     """
 
-    def __init__(self, config: NetworkConfig, seed: int):
+    def __init__(self, config: NetworkConfig, seed: int, dtype=np.float32):
         super().__init__(name="sivae")
         self.config = config
+        self.dtype = np.dtype(dtype)
+        d = self.dtype
         rng = np.random.default_rng(seed)
         hidden = tuple(int(h) for h in config.hidden_layer_sizes)
         k = config.n_components
         h = config.output_width
         decoder_sizes = (k + config.n_conditions, *reversed(hidden), h)
-        self.sample_encoder = GaussianEncoder(config.n_features, hidden, k, rng, name="sample_encoder")
-        self.feature_encoder = GaussianEncoder(config.n_feature_inputs, hidden, k, rng, name="feature_encoder")
+        self.sample_encoder = GaussianEncoder(config.n_features, hidden, k, rng, name="sample_encoder", dtype=d)
+        self.feature_encoder = GaussianEncoder(config.n_feature_inputs, hidden, k, rng, name="feature_encoder", dtype=d)
         if hidden:
-            self.sample_decoder = DenseStack(decoder_sizes, rng, linear_last=True, name="sample_decoder")
-            self.feature_decoder = DenseStack((k, *reversed(hidden), h), rng, linear_last=True, name="feature_decoder")
+            self.sample_decoder = DenseStack(decoder_sizes, rng, linear_last=True, name="sample_decoder", dtype=d)
+            self.feature_decoder = DenseStack(
+                (k, *reversed(hidden), h), rng, linear_last=True, name="feature_decoder", dtype=d
+            )
         else:
             # Linear decoder: y = z (plus condition handled by a linear map), w = v.
             self.sample_decoder = (
-                DenseStack((k + config.n_conditions, k), rng, linear_last=True, name="sample_decoder")
+                DenseStack((k + config.n_conditions, k), rng, linear_last=True, name="sample_decoder", dtype=d)
                 if config.n_conditions
                 else None
             )
             self.feature_decoder = None
         g = config.n_features
-        self.output_bias = tf.Variable(np.zeros(g, np.float32), name="output_bias")
-        self.linear_bias = tf.Variable(np.zeros(g, np.float32), name="linear_bias")
-        self.log_scale = tf.Variable(np.zeros(g, np.float32), name="log_scale")
+        self.output_bias = tf.Variable(np.zeros(g, d), name="output_bias")
+        self.linear_bias = tf.Variable(np.zeros(g, d), name="linear_bias")
+        self.log_scale = tf.Variable(np.zeros(g, d), name="log_scale")
         # Free last weight matrix of the sample decoder, used only while the
         # sample VAE is pretrained on its own (stepwise schedule).
         self.free_output_weights = tf.Variable(
-            _glorot(rng, config.output_width, g).T.copy(), name="free_output_weights"
+            _glorot(rng, config.output_width, g).T.astype(d), name="free_output_weights"
         )
         if config.n_classes:
             self.classifier = DenseStack(
@@ -198,12 +204,13 @@ class SiVAENetwork(tf.Module):
                 rng,
                 linear_last=True,
                 name="classifier",
+                dtype=d,
             )
         else:
             self.classifier = None
         # Reduced feature-wise input (G x P); filled by the trainer, not trainable.
         self.feature_inputs = tf.Variable(
-            np.zeros((g, config.n_feature_inputs), np.float32), trainable=False, name="feature_inputs"
+            np.zeros((g, config.n_feature_inputs), d), trainable=False, name="feature_inputs"
         )
 
     # ------------------------------------------------------------------ pieces
@@ -274,10 +281,16 @@ class SiVAENetwork(tf.Module):
         if missing:
             raise ValueError(f"Saved weights are missing {sorted(missing)[:5]}.")
         for v in variables:
-            value = np.asarray(weights[_var_key(v)], dtype=np.float32)
+            value = np.asarray(weights[_var_key(v)], dtype=v.dtype.as_numpy_dtype)
             if tuple(value.shape) != tuple(v.shape):
                 raise ValueError(f"Saved weight {_var_key(v)!r} has shape {value.shape}, expected {tuple(v.shape)}.")
             v.assign(value)
+
+    def astype(self, dtype) -> SiVAENetwork:
+        """A copy of this network with every variable cast to ``dtype``."""
+        copy = SiVAENetwork(self.config, seed=0, dtype=dtype)
+        copy.set_weights(self.get_weights())
+        return copy
 
     def _ordered_variables(self) -> list[tf.Variable]:
         return sorted(self.variables, key=_var_key)
