@@ -80,7 +80,8 @@ def feature_awareness(model, X, feature_mean: np.ndarray, *, level: int = -1, pe
 def explained_variance(Z: np.ndarray, loadings: np.ndarray) -> np.ndarray:
     """Variance of each latent dimension's rank-1 reconstruction ``z_d v_d^T``.
 
-    ``sum_f var_c(z_cd v_fd) = var(z_d) * ||v_d||^2``: the same quantity as
+    ``sum_f var_c(z_cd v_fd) = var(z_d) * ||v_d||^2`` (variances with
+    ``ddof=1``, as PCA's): the same quantity as
     PCA's ``explained_variance_`` (for PCA, ``z_d`` are the scores and ``v_d``
     a unit vector, so this is the d-th eigenvalue).
 
@@ -98,7 +99,7 @@ def explained_variance(Z: np.ndarray, loadings: np.ndarray) -> np.ndarray:
     Examples
     --------
     >>> import numpy as np
-    >>> Z = np.array([[1.0, 0.0], [-1.0, 0.0]])
+    >>> Z = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 0.0]])
     >>> explained_variance(Z, np.eye(2))
     array([1., 0.])
     """
