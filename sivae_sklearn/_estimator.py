@@ -118,7 +118,19 @@ class SiVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     feature_awareness_ : ndarray of shape (n_features,)
         Feature awareness of the last decoder level over the training data
         (``var_f - mse_f`` of the reconstruction): how much of each feature the
-        embedding carries. See :func:`sivae_sklearn._interpret.feature_awareness`.
+        embedding carries. The last level is summarised because it is the
+        model's actual reconstruction; other levels need the data again, see
+        :meth:`feature_awareness`.
+    explained_variance_ : ndarray of shape (n_components,)
+        Variance of each dimension's rank-1 reconstruction ``z_d v_d^T`` over
+        the training data, ``var(z_d) * ||v_d||^2`` (PCA's quantity; rank the
+        dimensions by it).
+    explained_variance_ratio_ : ndarray of shape (n_components,)
+        ``explained_variance_`` over the total variance of the training data.
+        The dimensions are not orthogonal, so unlike PCA the ratios can
+        overlap and their sum is not bounded by 1.
+    feature_variance_ : ndarray of shape (n_features,)
+        Per-feature variance of the training data (as the encoder sees it).
     mean_ : ndarray of shape (n_features,)
         Per-feature mean of the training data (as the encoder sees it).
     n_components_ : int

@@ -76,7 +76,8 @@ def test_explained_variance_ranks_dimensions(fitted, modules_data):
     X, _, _ = modules_data
     ev, ratio = fitted.explained_variance_, fitted.explained_variance_ratio_
     assert ev.shape == ratio.shape == (N_MODULES,)
-    assert np.all(ev > 0) and 0 < ratio.sum() <= 1
+    # siVAE's dimensions are not orthogonal, so unlike PCA the ratios need not sum to <= 1
+    assert np.all(ev > 0) and np.all(ratio > 0)
     Z = fitted.transform(X)
     for d in range(N_MODULES):  # variance of the rank-1 reconstruction z_d v_d^T
         rank1 = np.outer(Z[:, d], fitted.components_[d])
