@@ -74,3 +74,213 @@ def feature_awareness(model, X, feature_mean: np.ndarray, *, level: int = -1, pe
     if per_sample:
         return np.concatenate(rows_out) if rows_out else np.zeros((0, X.shape[1]))
     return total / max(X.shape[0], 1)
+
+
+# --------------------------------------------------------------- issue 3 additions
+def explained_variance(Z: np.ndarray, loadings: np.ndarray) -> np.ndarray:
+    """Variance of each latent dimension's rank-1 reconstruction ``z_d v_d^T``.
+
+    ``sum_f var_c(z_cd v_fd) = var(z_d) * ||v_d||^2`` (variances with
+    ``ddof=1``, as PCA's): the same quantity as
+    PCA's ``explained_variance_`` (for PCA, ``z_d`` are the scores and ``v_d``
+    a unit vector, so this is the d-th eigenvalue).
+
+    Parameters
+    ----------
+    Z : ndarray of shape (n_samples, n_components)
+        Sample embeddings (posterior means).
+    loadings : ndarray of shape (n_features, n_components)
+        Feature embeddings ``V``.
+
+    Returns
+    -------
+    ndarray of shape (n_components,), float64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Z = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 0.0]])
+    >>> explained_variance(Z, np.eye(2))
+    array([1., 0.])
+    """
+    Z = np.asarray(Z, np.float64)
+    V = np.asarray(loadings, np.float64)
+    ddof = 1 if Z.shape[0] > 1 else 0
+    return Z.var(axis=0, ddof=ddof) * np.square(V).sum(axis=0)
+
+
+def feature_neighbors(loadings: np.ndarray, index: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``n`` features whose embeddings lie closest to feature ``index``.
+
+    Similarity is minus the Euclidean distance between rows of ``loadings``
+    (the feature embeddings), as in the original siVAE. The feature itself is
+    left out.
+
+    Parameters
+    ----------
+    loadings : ndarray of shape (n_features, n_components)
+    index : int
+        Row of the query feature.
+    n : int
+        Number of neighbours (capped at ``n_features - 1``).
+
+    Returns
+    -------
+    indices : ndarray of shape (n,)
+        Neighbours, nearest first (ties broken by index).
+    distances : ndarray of shape (n,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> V = np.array([[0.0], [0.1], [5.0], [0.3]])
+    >>> feature_neighbors(V, 0, 2)[0]
+    array([1, 3])
+    """
+    V = np.asarray(loadings, np.float64)
+    d = np.sqrt(np.square(V - V[index]).sum(axis=1))
+    order = np.lexsort((np.arange(V.shape[0]), d))
+    order = order[order != index][: max(int(n), 0)]
+    return order, d[order]
+
+
+def hub_scores(
+    loadings: np.ndarray,
+    *,
+    method: str = "reconstruction",
+    awareness: np.ndarray | None = None,
+    variance: np.ndarray | None = None,
+) -> np.ndarray:
+    """Per-feature degree-centrality scores (higher: more of a hub).
+
+    The two scores of the original siVAE:
+
+    * ``"reconstruction"``: ``1 - mse_f / var_f``, one minus the feature's
+      relative reconstruction error, i.e. feature awareness divided by the
+      feature's variance (needs ``awareness`` and ``variance``);
+    * ``"norm"``: ``-||v_f||``, minus the distance of the feature embedding
+      from the origin.
+
+    Parameters
+    ----------
+    loadings : ndarray of shape (n_features, n_components)
+    method : {"reconstruction", "norm"}, default="reconstruction"
+    awareness, variance : ndarray of shape (n_features,), optional
+        Feature awareness and variance over the training data.
+
+    Returns
+    -------
+    ndarray of shape (n_features,), float64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> hub_scores(np.array([[3.0, 4.0], [0.0, 1.0]]), method="norm")
+    array([-5., -1.])
+    """
+    if method == "norm":
+        return -np.sqrt(np.square(np.asarray(loadings, np.float64)).sum(axis=1))
+    if method == "reconstruction":
+        if awareness is None or variance is None:
+            raise ValueError("method='reconstruction' needs the feature awareness and the feature variances.")
+        variance = np.asarray(variance, np.float64)
+        safe = np.where(variance > 0, variance, 1.0)
+        return np.where(variance > 0, np.asarray(awareness, np.float64) / safe, 0.0)
+    raise ValueError(f"method={method!r} is not a hub score; expected 'reconstruction' or 'norm'.")
+
+
+ATTRIBUTION_METHODS = ("saliency", "gradient_x_input")
+
+
+def latent_attributions(model, Z: np.ndarray, method: str = "saliency", batch_size: int = 256) -> np.ndarray:
+    """Attribution of every decoder output to every latent dimension.
+
+    ``A[d, c, f] = d x_hat[c, f] / d z[c, d]`` (``"saliency"``) or that times
+    ``z[c, d]`` (``"gradient_x_input"``), where ``x_hat`` is the likelihood's
+    mean (the natural parameter for count likelihoods, which also need a
+    library size). This is the gradient baseline the original siVAE compared
+    its loadings with; it costs one backward pass per output feature.
+
+    Parameters
+    ----------
+    model : CompiledModel
+    Z : ndarray of shape (n_samples, n_components)
+        Latent points (usually the embedding of the data).
+    method : {"saliency", "gradient_x_input"}
+    batch_size : int, default=256
+
+    Returns
+    -------
+    ndarray of shape (n_components, n_samples, n_features), float32
+    """
+    import tensorflow as tf
+
+    from ._losses import COUNT_LIKELIHOODS, likelihood_mean
+
+    if method not in ATTRIBUTION_METHODS:
+        raise ValueError(f"method={method!r} is not an attribution method; expected one of {ATTRIBUTION_METHODS}.")
+    network = model.network
+    likelihood = model.likelihood if model.likelihood not in COUNT_LIKELIHOODS else "gaussian"
+    k = network.config.n_components
+    c = network.config.n_conditions
+
+    @tf.function(input_signature=[tf.TensorSpec([None, k], tf.float32)])
+    def jacobian(z):
+        v_mean, _ = network.encode_features()
+        w = network.decode_features(v_mean)
+        with tf.GradientTape() as tape:
+            tape.watch(z)
+            # conditional models: attributions at the all-zero condition
+            y = network.decode_samples(z, tf.zeros([tf.shape(z)[0], c]) if c else None)
+            out = likelihood_mean(likelihood, network.output_params(y, w))
+        return tape.batch_jacobian(out, z)  # (batch, G, K)
+
+    Z = np.asarray(Z, np.float32)
+    parts = []
+    for start in range(0, Z.shape[0], batch_size):
+        z = Z[start : start + batch_size]
+        J = jacobian(z).numpy()
+        if method == "gradient_x_input":
+            J = J * z[:, None, :]
+        parts.append(J)
+    if not parts:
+        return np.zeros((k, 0, network.config.n_features), np.float32)
+    return np.transpose(np.concatenate(parts), (2, 0, 1))
+
+
+def attribution_loadings(attributions: np.ndarray) -> np.ndarray:
+    """Turn attribution matrices into loadings, as in the original siVAE.
+
+    For each latent dimension ``d`` the loading vector is the first principal
+    axis of its (samples x features) attribution matrix. Its sign is chosen so
+    that it points along the mean attribution (a principal axis has no sign
+    of its own).
+
+    Parameters
+    ----------
+    attributions : ndarray of shape (n_components, n_samples, n_features)
+
+    Returns
+    -------
+    ndarray of shape (n_components, n_features), float64, rows of unit norm
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> A = np.array([[[1.0, 0.0], [3.0, 0.0]]])
+    >>> attribution_loadings(A)
+    array([[1., 0.]])
+    """
+    A = np.asarray(attributions, np.float64)
+    out = np.zeros((A.shape[0], A.shape[2]))
+    for d in range(A.shape[0]):
+        mean = A[d].mean(axis=0)
+        _, _, vt = np.linalg.svd(A[d] - mean, full_matrices=False)
+        axis = vt[0]
+        if np.allclose(A[d] - mean, 0):
+            norm = np.linalg.norm(mean)
+            axis = mean / norm if norm > 0 else axis
+        if axis @ mean < 0:
+            axis = -axis
+        out[d] = axis
+    return out

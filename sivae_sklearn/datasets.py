@@ -1,0 +1,279 @@
+"""Data for trying and testing siVAE: synthetic ground truth, bundled digits, standard file readers.
+
+* :func:`make_feature_modules`: features that fall into known modules, each
+  driven by its own latent factor through a non-linear map, plus pure-noise
+  features. The ground truth for checking loadings and feature awareness.
+* :func:`load_digits_images`: scikit-learn's bundled 8x8 digits, scaled, with
+  their image shape (no download).
+* :func:`read_mnist_idx` and :func:`read_cifar_batch`: readers for the file
+  formats MNIST / Fashion-MNIST (IDX) and CIFAR-10 (python batches) ship in.
+  Nothing is downloaded: pass the path of a file you already have.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import pickle
+import struct
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+
+def make_feature_modules(
+    n_samples: int = 500,
+    n_modules: int = 4,
+    features_per_module: int = 10,
+    n_noise_features: int = 10,
+    *,
+    noise: float = 0.3,
+    nonlinearity: str = "tanh",
+    shuffle: bool = True,
+    random_state=None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Synthetic data with known feature modules and pure-noise features.
+
+    Each module ``m`` has its own standard-normal latent factor ``u_m``. A
+    feature ``f`` of module ``m`` is ``g(a_f u_m + c_f) + noise * e_f`` with a
+    positive random gain ``a_f`` in [1, 2], offset ``c_f`` in [-0.5, 0.5] and a
+    non-linear ``g``; a noise feature is pure Gaussian noise. Every feature is
+    then standardised (zero mean, unit variance), so noise features cannot be
+    told apart by their scale.
+
+    Parameters
+    ----------
+    n_samples : int, default=500
+    n_modules : int, default=4
+        Number of modules (and latent factors).
+    features_per_module : int, default=10
+    n_noise_features : int, default=10
+    noise : float, default=0.3
+        Standard deviation of the noise added to module features (before
+        standardising).
+    nonlinearity : {"tanh", "cubic", "exp"}, default="tanh"
+        ``g``: ``tanh``, ``t + t^3 / 3`` or ``exp(t / 2)`` (all monotone).
+    shuffle : bool, default=True
+        Shuffle the feature order (the modules are not contiguous columns).
+    random_state : int, RandomState instance or None
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_modules * features_per_module + n_noise_features)
+    modules : ndarray of shape (n_features,), int
+        Module of each feature, ``-1`` for noise features.
+    factors : ndarray of shape (n_samples, n_modules)
+        The latent factors ``u``.
+
+    Examples
+    --------
+    >>> X, modules, factors = make_feature_modules(100, n_modules=3, features_per_module=4,
+    ...                                            n_noise_features=2, random_state=0)
+    >>> X.shape, sorted(set(modules.tolist())), factors.shape
+    ((100, 14), [-1, 0, 1, 2], (100, 3))
+    """
+    for name, value, low in (
+        ("n_samples", n_samples, 2),
+        ("n_modules", n_modules, 1),
+        ("features_per_module", features_per_module, 1),
+        ("n_noise_features", n_noise_features, 0),
+    ):
+        if not isinstance(value, Integral) or value < low:
+            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}.")
+    if not isinstance(noise, Real) or noise < 0:
+        raise ValueError(f"noise must be a non-negative number, got {noise!r}.")
+    maps = {"tanh": np.tanh, "cubic": lambda t: t + t**3 / 3.0, "exp": lambda t: np.exp(t / 2.0)}
+    if nonlinearity not in maps:
+        raise ValueError(f"nonlinearity={nonlinearity!r} is not supported; expected one of {sorted(maps)}.")
+    rng = check_random_state(random_state)
+    factors = rng.standard_normal((n_samples, n_modules))
+    modules = np.concatenate([np.repeat(np.arange(n_modules), features_per_module), -np.ones(n_noise_features, int)])
+    n_signal = n_modules * features_per_module
+    gain = rng.uniform(1.0, 2.0, n_signal)
+    offset = rng.uniform(-0.5, 0.5, n_signal)
+    signal = maps[nonlinearity](factors[:, modules[:n_signal]] * gain + offset)
+    signal = signal + noise * rng.standard_normal(signal.shape)
+    X = np.concatenate([signal, rng.standard_normal((n_samples, n_noise_features))], axis=1)
+    if shuffle:
+        order = rng.permutation(X.shape[1])
+        X, modules = X[:, order], modules[order]
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    return X, modules.astype(int), factors
+
+
+def load_digits_images(n_samples: int | None = None, *, scale: str = "standard"):
+    """scikit-learn's bundled 8x8 digits with their image shape.
+
+    Parameters
+    ----------
+    n_samples : int, optional
+        Keep only the first ``n_samples`` images.
+    scale : {"standard", "unit"}, default="standard"
+        ``"standard"``: every pixel z-scored (constant pixels set to 0), for
+        ``likelihood="gaussian"``; ``"unit"``: intensities divided by 16, in
+        [0, 1], for ``likelihood="bernoulli"``.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, 64), float64
+    y : ndarray of shape (n_samples,), int
+    image_shape : tuple
+        ``(8, 8)``.
+
+    Examples
+    --------
+    >>> X, y, shape = load_digits_images(100)
+    >>> X.shape, shape
+    ((100, 64), (8, 8))
+    """
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    X, y = digits.data.astype(np.float64), digits.target.astype(int)
+    if n_samples is not None:
+        if not isinstance(n_samples, Integral) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
+        X, y = X[:n_samples], y[:n_samples]
+    if scale == "standard":
+        std = X.std(axis=0)
+        X = (X - X.mean(axis=0)) / np.where(std > 0, std, 1.0)
+    elif scale == "unit":
+        X = X / 16.0
+    else:
+        raise ValueError(f"scale={scale!r} is not supported; expected 'standard' or 'unit'.")
+    return X, y, (8, 8)
+
+
+# ----------------------------------------------------------------- file readers
+_IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def _read_maybe_gzip(path) -> bytes:
+    path = os.fspath(path)
+    with open(path, "rb") as fh:
+        head = fh.read(2)
+        fh.seek(0)
+        if head == b"\x1f\x8b":
+            with gzip.GzipFile(fileobj=fh) as gz:
+                return gz.read()
+        return fh.read()
+
+
+def read_mnist_idx(path) -> np.ndarray:
+    """Read an IDX file (the format of MNIST and Fashion-MNIST), gzipped or not.
+
+    Parameters
+    ----------
+    path : str or path-like
+        E.g. ``train-images-idx3-ubyte.gz`` (images, shape (n, 28, 28)) or
+        ``train-labels-idx1-ubyte`` (labels, shape (n,)).
+
+    Returns
+    -------
+    array : ndarray
+        The stored array with the stored shape and dtype (uint8 for MNIST).
+        Flatten and scale images yourself, e.g. ``X.reshape(len(X), -1) / 255``.
+
+    Raises
+    ------
+    ValueError
+        If the file is not an IDX file or its size does not match its header.
+
+    Examples
+    --------
+    >>> import os, tempfile, numpy as np
+    >>> path = os.path.join(tempfile.mkdtemp(), "labels-idx1-ubyte")
+    >>> with open(path, "wb") as fh:
+    ...     _ = fh.write(bytes([0, 0, 8, 1]) + (3).to_bytes(4, "big") + bytes([7, 2, 1]))
+    >>> read_mnist_idx(path)
+    array([7, 2, 1], dtype=uint8)
+    """
+    data = _read_maybe_gzip(path)
+    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _IDX_TYPES:
+        raise ValueError(
+            f"{os.fspath(path)!r} is not an IDX file: expected the magic bytes 0x00 0x00 <type> <ndim> "
+            f"with type one of {[hex(t) for t in _IDX_TYPES]}."
+        )
+    dtype = np.dtype(_IDX_TYPES[data[2]])
+    ndim = data[3]
+    header = 4 + 4 * ndim
+    if len(data) < header:
+        raise ValueError(f"{os.fspath(path)!r} is truncated: its IDX header declares {ndim} dimensions.")
+    shape = struct.unpack(f">{ndim}I", data[4:header])
+    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if len(data) - header != expected:
+        raise ValueError(
+            f"{os.fspath(path)!r} holds {len(data) - header} data bytes but its header {shape} "
+            f"declares {expected}: truncated or not an IDX file."
+        )
+    array = np.frombuffer(data, dtype=dtype, offset=header).reshape(shape)
+    return array.astype(dtype.newbyteorder("="))
+
+
+class _NumpyOnlyUnpickler(pickle.Unpickler):
+    """Unpickler that can rebuild NumPy arrays, lists, dicts, bytes and numbers, nothing else."""
+
+    _ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("_codecs", "encode"),
+    }
+
+    def find_class(self, module, name):
+        if (module, name) in self._ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(
+            f"Refusing to load {module}.{name}: a CIFAR batch holds only arrays, lists and bytes."
+        )
+
+
+def read_cifar_batch(path) -> tuple[np.ndarray, np.ndarray]:
+    """Read one CIFAR-10/100 "python version" batch file (e.g. ``data_batch_1``).
+
+    The format is a Python pickle. It is parsed with a restricted unpickler
+    that rebuilds only NumPy arrays, lists, dicts, strings and numbers and
+    refuses any other class, so a tampered file cannot run code. Still,
+    prefer files from a source you trust.
+
+    Parameters
+    ----------
+    path : str or path-like
+
+    Returns
+    -------
+    X : ndarray of shape (n_images, 3072), uint8
+        Rows as stored: 1024 red, then 1024 green, then 1024 blue values;
+        ``X.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)`` gives images.
+    y : ndarray of shape (n_images,), int
+        ``labels`` (CIFAR-10) or ``fine_labels`` (CIFAR-100).
+
+    Raises
+    ------
+    ValueError
+        If the file is not such a batch.
+    """
+    path = os.fspath(path)
+    with open(path, "rb") as fh:
+        raw = fh.read()
+    try:
+        batch = _NumpyOnlyUnpickler(io.BytesIO(raw), encoding="bytes").load()
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError) as exc:
+        raise ValueError(f"{path!r} is not a readable CIFAR python batch: {exc}") from exc
+    if not isinstance(batch, dict):
+        raise ValueError(f"{path!r} is not a CIFAR python batch: expected a dict with 'data' and 'labels'.")
+    batch = {k.decode("latin1") if isinstance(k, bytes) else k: v for k, v in batch.items()}
+    label_key = next((k for k in ("labels", "fine_labels") if k in batch), None)
+    if "data" not in batch or label_key is None:
+        raise ValueError(
+            f"{path!r} is not a CIFAR python batch: expected keys 'data' and 'labels' (or 'fine_labels'), "
+            f"got {sorted(map(str, batch))}."
+        )
+    X = np.asarray(batch["data"])
+    y = np.asarray(batch[label_key], dtype=int)
+    if X.ndim != 2 or X.shape[0] != y.shape[0]:
+        raise ValueError(f"{path!r}: 'data' has shape {X.shape} and the labels {y.shape}; expected (n, 3072) and (n,).")
+    return X, y

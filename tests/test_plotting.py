@@ -1,0 +1,127 @@
+"""Figures of a fitted SiVAE (Agg backend, nothing shown)."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from sivae_sklearn import SiVAE, plotting  # noqa: E402
+from sivae_sklearn.datasets import load_digits_images  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_digits_images(200)
+
+
+@pytest.fixture(scope="module")
+def model(digits):
+    X, _, _ = digits
+    return SiVAE(
+        3, hidden_layer_sizes=(16, 8), max_epochs=4, schedule="stepwise", pretrain_epochs=2, random_state=0
+    ).fit(X)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def test_embedding_scatter_coloured_by_labels(model, digits):
+    X, y, _ = digits
+    ax = plotting.plot_embedding(model, X, y, dims=("sivae0", 2))
+    assert isinstance(ax, Axes)
+    assert len(ax.collections) == len(np.unique(y))  # one group per class
+    assert ax.get_xlabel() == "sivae0" and ax.get_ylabel() == "sivae2"
+    Z = model.transform(X)
+    np.testing.assert_allclose(
+        np.vstack([c.get_offsets() for c in ax.collections])[:, 0].sum(), Z[:, 0].sum(), rtol=1e-5
+    )
+    with pytest.raises(ValueError, match="exactly two"):
+        plotting.plot_embedding(model, X, dims=(0, 1, 2))
+    with pytest.raises(ValueError, match="one per row"):
+        plotting.plot_embedding(model, X, y[:5])
+
+
+def test_loadings_as_images_centred_at_zero(model):
+    fig = plotting.plot_loadings(model, image_shape=(8, 8))
+    assert isinstance(fig, Figure)
+    images = [im for ax in fig.axes for im in ax.get_images()]
+    assert len(images) == 3
+    for d, im in enumerate(images):
+        lo, hi = im.get_clim()
+        assert lo == -hi and hi == pytest.approx(np.abs(model.components_).max())
+        np.testing.assert_allclose(im.get_array(), model.components_[d].reshape(8, 8))
+
+
+def test_loadings_heatmap_and_bars(model):
+    ax = plotting.plot_loadings(model)
+    assert isinstance(ax, Axes)
+    np.testing.assert_allclose(ax.get_images()[0].get_array(), model.components_.T)
+    fig = plotting.plot_loadings(model, dims=[1], kind="bar", n_top=4)
+    bars = fig.axes[0].patches
+    assert len(bars) == 8
+    heights = sorted(b.get_width() for b in bars)
+    assert heights[-1] == pytest.approx(model.components_[1].max())
+    with pytest.raises(ValueError, match="expected 'heatmap' or 'bar'"):
+        plotting.plot_loadings(model, kind="pie")
+
+
+@pytest.mark.parametrize("shape", [(8, 7), (64,), "8x8"])
+def test_wrong_image_shape_is_refused(model, digits, shape):
+    with pytest.raises(ValueError, match="image_shape|height"):
+        plotting.plot_loadings(model, image_shape=shape)
+    with pytest.raises(ValueError, match="image_shape|height"):
+        plotting.plot_feature_awareness(model, image_shape=shape)
+    with pytest.raises(ValueError, match="image_shape|height"):
+        plotting.plot_reconstructions(model, digits[0], image_shape=shape)
+
+
+def test_feature_awareness_image_and_bars(model, digits):
+    X, _, _ = digits
+    ax = plotting.plot_feature_awareness(model, image_shape=(8, 8))
+    np.testing.assert_allclose(ax.get_images()[0].get_array(), model.feature_awareness_.reshape(8, 8))
+    ax = plotting.plot_feature_awareness(model, X, layer=0, n_top=5)
+    assert len(ax.patches) == 5
+    assert ax.patches[0].get_height() == pytest.approx(model.feature_awareness(X, layer=0).max(), rel=1e-6)
+
+
+def test_history_has_every_term_and_the_pretraining_phases(model):
+    fig = plotting.plot_history(model)
+    titles = [ax.get_title() for ax in fig.axes if ax.get_visible()]
+    assert "loss" in titles and "beta" in titles and "phase" not in titles
+    loss_ax = fig.axes[titles.index("loss")]
+    assert len(loss_ax.lines) == 2  # train and validation
+    n_pretrain = sum(p != "joint" for p in model.history_["phase"])
+    assert n_pretrain == 4 and len(loss_ax.patches) == n_pretrain
+    with pytest.raises(ValueError, match="Unknown history terms"):
+        plotting.plot_history(model, ["phase"])
+
+
+def test_reconstructions_beside_originals(model, digits):
+    X, _, _ = digits
+    fig = plotting.plot_reconstructions(model, X, n=4, image_shape=(8, 8))
+    images = [ax.get_images()[0].get_array() for ax in fig.axes]
+    assert len(images) == 8
+    np.testing.assert_allclose(images[0], X[0].reshape(8, 8))
+    fig = plotting.plot_reconstructions(model, X, n=2)
+    assert len(fig.axes) == 2 and len(fig.axes[0].lines) == 2
+
+
+def test_explained_variance_is_ranked(model):
+    ax = plotting.plot_explained_variance(model)
+    heights = [p.get_height() for p in ax.patches]
+    assert heights == sorted(model.explained_variance_ratio_, reverse=True)
+
+
+def test_plots_need_a_fitted_model(digits):
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        plotting.plot_loadings(SiVAE())
