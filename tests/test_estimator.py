@@ -1,0 +1,195 @@
+"""The public API of SiVAE: fit/transform, attributes, reproducibility, pipelines."""
+
+import gc
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+import tensorflow as tf
+from conftest import TINY
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sivae_sklearn import SiVAE
+
+
+def test_fit_transform_shapes_and_attributes(digits):
+    X, _ = digits
+    model = SiVAE(n_components=3, **TINY)
+    Z = model.fit_transform(X)
+    assert Z.shape == (300, 3) and Z.dtype == np.float64
+    assert model.components_.shape == (3, 64)
+    assert model.feature_awareness_.shape == (64,)
+    assert model.n_components_ == 3 and model.n_features_in_ == 64
+    assert model.n_iter_ == 5
+    for key in ("loss", "reconstruction", "kl_sample", "kl_feature", "interpretability", "l2", "val_loss"):
+        assert len(model.history_[key]) == 5, key
+    assert np.all(np.isfinite(Z))
+    # transform returns the posterior mean: deterministic
+    np.testing.assert_array_equal(model.transform(X), model.transform(X))
+    np.testing.assert_array_equal(Z, model.transform(X))
+
+
+def test_components_are_the_feature_posterior_means(digits):
+    X, _ = digits
+    model = SiVAE(**TINY).fit(X)
+    v_mean, _ = model._network.encode_features()
+    np.testing.assert_allclose(model.components_, v_mean.numpy().T, rtol=1e-6)
+
+
+def test_same_seed_same_model_bit_for_bit(digits):
+    X, _ = digits
+    a = SiVAE(**TINY).fit_transform(X)
+    b = SiVAE(**TINY).fit_transform(X)
+    c = SiVAE(**{**TINY, "random_state": 1}).fit_transform(X)
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+
+
+def test_global_random_state_untouched(digits):
+    X, _ = digits
+    tf.random.set_seed(7)
+    np.random.seed(7)
+    expected_tf = tf.random.uniform([4]).numpy()
+    expected_np = np.random.uniform(size=4)
+    tf.random.set_seed(7)
+    np.random.seed(7)
+    SiVAE(**TINY).fit(X)
+    np.testing.assert_array_equal(tf.random.uniform([4]).numpy(), expected_tf)
+    np.testing.assert_array_equal(np.random.uniform(size=4), expected_np)
+
+
+def test_float32_in_float32_out(digits):
+    X, _ = digits
+    model = SiVAE(**TINY).fit(X.astype(np.float32))
+    assert model.transform(X.astype(np.float32)).dtype == np.float32
+    assert model.transform(X).dtype == np.float64
+    assert model.inverse_transform(np.zeros((2, 2), np.float32)).dtype == np.float32
+
+
+def test_inverse_transform_score_and_sample(digits):
+    X, _ = digits
+    model = SiVAE(**{**TINY, "max_epochs": 30}).fit(X)
+    recon = model.inverse_transform(model.transform(X))
+    assert recon.shape == X.shape
+    # A trained decoder beats predicting the feature means.
+    assert np.mean((recon - X) ** 2) < np.mean((X - X.mean(0)) ** 2)
+    scores = model.score_samples(X)
+    assert scores.shape == (300,) and scores.dtype == np.float64
+    assert model.score(X) == pytest.approx(scores.mean())
+    # Noise scores lower than the data it was trained on.
+    assert model.score(np.random.RandomState(0).normal(size=X.shape) * 3) < model.score(X)
+    draws = model.sample(5, random_state=0)
+    assert draws.shape == (5, 64)
+    np.testing.assert_array_equal(draws, model.sample(5, random_state=0))
+
+
+def test_feature_names_and_pandas_output(digits):
+    X, _ = digits
+    df = pd.DataFrame(X[:, :10], columns=[f"g{i}" for i in range(10)])
+    model = SiVAE(**TINY).set_output(transform="pandas")
+    out = model.fit_transform(df)
+    assert list(out.columns) == ["sivae0", "sivae1"]
+    assert list(model.feature_names_in_) == list(df.columns)
+    np.testing.assert_array_equal(model.get_feature_names_out(), ["sivae0", "sivae1"])
+
+
+def test_sparse_input_matches_dense(digits):
+    X, _ = digits
+    X = np.where(np.abs(X) < 0.5, 0.0, X)
+    dense = SiVAE(**TINY).fit(X)
+    sparse = SiVAE(**TINY).fit(sp.csr_matrix(X))
+    np.testing.assert_allclose(dense.transform(X), sparse.transform(sp.csc_matrix(X)), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(dense.components_, sparse.components_, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "param, value",
+    [
+        ("interpretability_weight", 1.0),
+        ("beta", 0.1),
+        ("l2_penalty", 0.5),
+        ("learning_rate", 1e-2),
+        ("batch_size", 8),
+        ("kl_warmup_steps", 0),
+        ("feature_input", "subsample"),
+        ("feature_input_size", 3),
+        ("hidden_layer_sizes", (12, 8)),
+        ("validation_fraction", 0.3),
+        ("schedule", "stepwise"),
+        ("likelihood", "bernoulli"),
+    ],
+)
+def test_every_parameter_reaches_the_model(param, value):
+    X = np.random.RandomState(0).uniform(size=(60, 8))
+    base = dict(TINY, early_stopping=True, n_iter_no_change=50)
+    a = SiVAE(**base).fit(X)
+    b = SiVAE(**{**base, param: value}).fit(X)
+    assert not np.allclose(a.transform(X), b.transform(X)), f"{param} did not change the fit"
+
+
+def test_pretrain_epochs_and_max_epochs_reach_training():
+    X = np.random.RandomState(0).normal(size=(40, 5))
+    m = SiVAE(**{**TINY, "schedule": "stepwise", "pretrain_epochs": 2, "max_epochs": 3, "early_stopping": False})
+    m.fit(X)
+    assert m.history_["phase"].count("sample") == 2 and m.history_["phase"].count("joint") == 3
+    assert m.n_iter_ == 7
+
+
+def test_early_stopping_restores_and_stops():
+    X = np.random.RandomState(0).normal(size=(80, 5))
+    m = SiVAE(**{**TINY, "max_epochs": 300, "n_iter_no_change": 2, "tol": 0.5, "kl_warmup_steps": 0}).fit(X)
+    assert m.n_iter_ < 300
+
+
+def test_pipeline_with_scaler_and_knn(digits):
+    X, y = digits
+    pipe = Pipeline([("scale", StandardScaler()), ("sivae", SiVAE(**TINY)), ("knn", KNeighborsClassifier(5))])
+    pipe.fit(X, y)  # the Pipeline passes y to SiVAE, which ignores it
+    assert pipe.score(X, y) > 0.2
+    assert clone(pipe).get_params()["sivae__n_components"] == 2
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_grid_search_over_components_and_beta(digits, n_jobs):
+    X, _ = digits
+    grid = GridSearchCV(
+        SiVAE(**{**TINY, "max_epochs": 2}), {"n_components": [2, 3], "beta": [0.5, 1.0]}, cv=2, n_jobs=n_jobs
+    )
+    grid.fit(X[:120])
+    assert len(grid.cv_results_["mean_test_score"]) == 4
+    assert np.all(np.isfinite(grid.cv_results_["mean_test_score"]))
+    assert grid.best_estimator_.transform(X[:5]).shape[1] == grid.best_params_["n_components"]
+
+
+def _rss_mb():
+    with open("/proc/self/statm") as fh:
+        pages = int(fh.read().split()[1])
+    import os
+
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/proc/self/statm"), reason="needs /proc (Linux)")
+def test_fitting_many_models_does_not_grow_memory_without_bound():
+    X = np.random.RandomState(0).normal(size=(100, 20))
+    params = dict(TINY, max_epochs=2)
+
+    def fit_some(n):
+        for i in range(n):
+            SiVAE(**{**params, "random_state": i}).fit(X).transform(X)
+        gc.collect()
+
+    fit_some(5)  # warm-up: TensorFlow's one-off allocations
+    before = _rss_mb()
+    fit_some(10)
+    middle = _rss_mb()
+    fit_some(15)
+    after = _rss_mb()
+    # Growth over the last 15 fits must be small and must not accelerate.
+    assert after - middle < 60, (before, middle, after)
+    assert after - before < 100, (before, middle, after)

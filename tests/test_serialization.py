@@ -1,0 +1,131 @@
+"""Pickling and the single-file save format, including hostile files."""
+
+import json
+import pickle
+import zipfile
+
+import joblib
+import numpy as np
+import pytest
+from conftest import TINY
+
+from sivae_sklearn import ModelFileError, SiVAE, load
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    X = np.random.RandomState(0).normal(size=(50, 6))
+    return SiVAE(**TINY).fit(X), X
+
+
+def test_pickle_roundtrip(fitted):
+    model, X = fitted
+    clone = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(clone.transform(X), model.transform(X))
+    np.testing.assert_array_equal(clone.score_samples(X), model.score_samples(X))
+    assert hasattr(model, "_network")  # pickling must not strip the original
+
+
+def test_joblib_memmap_roundtrip(fitted, tmp_path):
+    model, X = fitted
+    path = tmp_path / "m.joblib"
+    joblib.dump(model, path)
+    clone = joblib.load(path, mmap_mode="r")
+    np.testing.assert_array_equal(clone.transform(X), model.transform(X))
+
+
+def test_save_load_roundtrip(fitted, tmp_path):
+    model, X = fitted
+    path = tmp_path / "model.sivae"
+    model.save(path)
+    loaded = load(path)
+    np.testing.assert_array_equal(loaded.transform(X), model.transform(X))
+    np.testing.assert_array_equal(loaded.components_, model.components_)
+    np.testing.assert_array_equal(loaded.inverse_transform(np.zeros((1, 2))), model.inverse_transform(np.zeros((1, 2))))
+    assert loaded.get_params() == model.get_params()
+    assert loaded.history_["loss"] == model.history_["loss"]
+    # The file is readable without pickle.
+    with np.load(path, allow_pickle=False) as archive:
+        meta = json.loads(bytes(archive["__meta__"]).decode())
+    assert meta["format"] == "sivae_sklearn" and "package_version" in meta
+
+
+def test_feature_names_survive(tmp_path):
+    import pandas as pd
+
+    X = pd.DataFrame(np.random.RandomState(0).normal(size=(30, 4)), columns=list("abcd"))
+    model = SiVAE(**TINY).fit(X)
+    model.save(tmp_path / "m.sivae")
+    loaded = load(tmp_path / "m.sivae")
+    assert list(loaded.feature_names_in_) == list("abcd")
+    assert loaded.feature_names_in_.dtype == object
+
+
+def test_truncated_file(fitted, tmp_path):
+    model, _ = fitted
+    path = tmp_path / "m.sivae"
+    model.save(path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ModelFileError, match="not a readable sivae_sklearn model file"):
+        load(path)
+
+
+def test_foreign_files(tmp_path):
+    garbage = tmp_path / "garbage.sivae"
+    garbage.write_bytes(b"\x00\x01not a model at all")
+    with pytest.raises(ValueError, match="not a readable"):
+        load(garbage)
+    other_npz = tmp_path / "other.npz"
+    np.savez(other_npz, a=np.arange(3))
+    with pytest.raises(ValueError, match="not a sivae_sklearn model file"):
+        load(other_npz)
+    with pytest.raises(FileNotFoundError):
+        load(tmp_path / "missing.sivae")
+
+
+def test_pickled_object_in_archive_is_never_unpickled(tmp_path):
+    path = tmp_path / "evil.sivae"
+    np.savez(path, __meta__=np.array([{"format": "sivae_sklearn"}], dtype=object))
+    with pytest.raises(ValueError, match="not a readable"):
+        load(str(path) + ".npz" if not path.exists() else path)
+
+
+def _rewrite_meta(src, dst, change):
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "__meta__.npy":
+                import io
+
+                arr = np.load(io.BytesIO(data))
+                meta = json.loads(bytes(arr).decode())
+                change(meta)
+                buf = io.BytesIO()
+                np.save(buf, np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8))
+                data = buf.getvalue()
+            zout.writestr(item, data)
+
+
+def test_newer_format_version_says_why(fitted, tmp_path):
+    model, _ = fitted
+    model.save(tmp_path / "m.sivae")
+    _rewrite_meta(tmp_path / "m.sivae", tmp_path / "new.sivae", lambda m: m.update(format_version=99))
+    with pytest.raises(ValueError, match="format 99.*Upgrade"):
+        load(tmp_path / "new.sivae")
+
+
+def test_unknown_parameter_says_which_version(fitted, tmp_path):
+    model, _ = fitted
+    model.save(tmp_path / "m.sivae")
+    _rewrite_meta(tmp_path / "m.sivae", tmp_path / "odd.sivae", lambda m: m["params"].update(future_knob=3))
+    with pytest.raises(ValueError, match="future_knob"):
+        load(tmp_path / "odd.sivae")
+
+
+def test_corrupt_weights_shape(fitted, tmp_path):
+    model, _ = fitted
+    model.save(tmp_path / "m.sivae")
+    _rewrite_meta(tmp_path / "m.sivae", tmp_path / "bad.sivae", lambda m: m["network_config"].update(n_features=99))
+    with pytest.raises(ValueError, match="inconsistent|shape"):
+        load(tmp_path / "bad.sivae")
