@@ -295,7 +295,7 @@ def embedding_figure(data: ExplorerData, model_name: str, view: str = "latent", 
                     name=label,
                     legendgroup=label,
                     showlegend=p == 0 and label != "",
-                    customdata=index[mask],
+                    customdata=index[mask].tolist(),  # a plain list: Dash drops typed arrays from clickData
                     hovertemplate=f"sample %{{customdata}}<br>class {label}<extra></extra>"
                     if label
                     else "sample %{customdata}<extra></extra>",
@@ -493,7 +493,7 @@ def _image(values, shape, title, colorscale, diverging):
     if diverging:
         bound = float(np.max(np.abs(img))) or 1.0
         kwargs = {"zmin": -bound, "zmax": bound, "zmid": 0.0}
-    fig = go.Figure(go.Heatmap(z=img, colorscale=colorscale, **kwargs))
+    fig = go.Figure(go.Heatmap(z=img.tolist(), colorscale=colorscale, **kwargs))
     fig.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False)
     fig.update_xaxes(showticklabels=False, constrain="domain")
     fig.update_layout(title={"text": title, "x": 0, "font": {"size": 13}}, height=320, margin=_SMALL_MARGIN)
@@ -607,7 +607,8 @@ def history_figure(history):
         title={"text": "Training history", "x": 0},
         xaxis_title="epoch",
         yaxis_title="loss term",
-        height=320,
+        height=380,
         margin={"l": 50, "r": 50, "t": 40, "b": 40},
+        legend={"orientation": "h", "y": -0.25, "x": 0},
     )
     return fig
