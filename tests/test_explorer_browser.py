@@ -91,6 +91,19 @@ def decoded_pixels(pg):
     return np.array(pg.evaluate("() => document.querySelector('#decoded .js-plotly-plot').data[0].z"), dtype=float)
 
 
+def wait_for_decoded_image_of_sliders(pg):
+    """Wait until the decoded image's title shows the sliders' current position."""
+    pg.wait_for_function(
+        """() => {
+            const z = Array.from(document.querySelectorAll('#latent-sliders [role=slider]'))
+                .map(e => parseFloat(e.getAttribute('aria-valuenow')).toFixed(2));
+            const title = document.querySelector('#decoded .gtitle');
+            return title !== null && title.textContent.includes('[' + z.join(', ') + ']');
+        }""",
+        timeout=30_000,
+    )
+
+
 def click_a_point(pg, nth=17):
     """Hover and click the nth point of the first panel, the way a mouse does."""
     point = pg.locator("#embedding .scatterlayer .trace .points path").nth(nth)
@@ -138,7 +151,7 @@ def test_moving_a_slider_changes_the_decoded_image(page):
     page.wait_for_function(
         "() => document.querySelector('#selection').innerText.startsWith('Selected sample')", timeout=30_000
     )
-    page.wait_for_timeout(500)  # let the decoded image of the clicked point arrive
+    wait_for_decoded_image_of_sliders(page)
     before = decoded_pixels(page)
     thumb = page.locator("#latent-sliders [role=slider]").nth(1)
     now, top = float(thumb.get_attribute("aria-valuenow")), float(thumb.get_attribute("aria-valuemax"))
@@ -152,6 +165,7 @@ def test_moving_a_slider_changes_the_decoded_image(page):
     page.wait_for_function(
         "() => document.querySelector('#loadings').innerText.includes('Loadings of z2')", timeout=30_000
     )
+    wait_for_decoded_image_of_sliders(page)
     after = decoded_pixels(page)
     assert after.shape == (8, 8)
     assert np.max(np.abs(after - before)) > 1e-6, "the decoded image did not change"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import socket
 import sys
 import threading
 
@@ -330,14 +331,18 @@ class ExplorerServer:
     def __init__(self, app, host: str, port: int):
         from werkzeug.serving import make_server
 
+        in_use = ExplorerInputError(
+            f"Cannot serve on {host}:{port}: the port is already in use (or not allowed). "
+            "Choose another with port=... (--port on the command line)."
+        )
         try:
+            _probe_port(host, int(port))  # werkzeug itself would print and sys.exit on a busy port
             self._server = make_server(host, int(port), app.server, threaded=True)
+        except SystemExit as exc:
+            raise in_use from exc
         except OSError as exc:
-            if exc.errno in (errno.EADDRINUSE, errno.EACCES) or "in use" in str(exc).lower():
-                raise ExplorerInputError(
-                    f"Cannot serve on {host}:{port}: the port is already in use (or not allowed). "
-                    "Choose another with port=... (--port on the command line)."
-                ) from exc
+            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                raise in_use from exc
             raise ExplorerInputError(f"Cannot serve on {host}:{port}: {exc}") from exc
         self.host = host
         self.port = self._server.server_port
@@ -366,6 +371,16 @@ class ExplorerServer:
         self._server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=10)
+
+
+def _probe_port(host: str, port: int) -> None:
+    """Raise OSError (EADDRINUSE) when ``host:port`` cannot be bound, as the server would."""
+    if port == 0:
+        return
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
 
 
 def serve(app, host: str = "127.0.0.1", port: int = 8050) -> ExplorerServer:
