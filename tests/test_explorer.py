@@ -348,3 +348,33 @@ def test_cli_serves_on_loopback_and_says_so(model, digits, tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+class _OneDimensionalModel:
+    """A stand-in with the fitted SiVAE interface and a single latent dimension."""
+
+    n_features_in_ = 4
+    components_ = np.array([[1.0, -2.0, 0.5, 0.0]])
+    feature_awareness_ = np.array([0.1, 0.4, 0.2, -0.1])
+    mean_ = np.zeros(4)
+    history_ = {"loss": [2.0, 1.0], "beta": [0.5, 1.0], "phase": ["joint", "joint"]}
+
+    def transform(self, X):
+        return np.asarray(X)[:, :1] * 2.0
+
+    def inverse_transform(self, Z):
+        return np.asarray(Z) @ self.components_
+
+    def get_params(self, deep=False):
+        return {"n_components": 1}
+
+
+def test_a_single_latent_dimension_still_has_a_view():
+    X = np.arange(24, dtype=float).reshape(6, 4)
+    data = prepare({"one": _OneDimensionalModel()}, X, labels=list("aabbcc"), image_shape=(2, 2))
+    fig = _logic.embedding_figure(data, "one", "latent", 3)
+    assert len(fig.data) == 3 and sum(len(t.customdata) for t in fig.data) == 6  # z1 against the sample index
+    values, lo, hi = _logic.slider_settings(data, "one", 2, "class")
+    assert values == [16.0] and lo[0] <= 16.0 <= hi[0]
+    decoded = _logic.decoded_figure(data, "one", [1.5])
+    np.testing.assert_allclose(np.asarray(decoded.data[0].z), (1.5 * _OneDimensionalModel.components_).reshape(2, 2))

@@ -171,3 +171,39 @@ def test_moving_a_slider_changes_the_decoded_image(page):
     assert np.max(np.abs(after - before)) > 1e-6, "the decoded image did not change"
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "explorer.png"), full_page=True)
+
+
+@pytest.fixture(scope="module")
+def folder_server(fitted, tmp_path_factory):
+    """An experiments folder: the 3-dimensional model and a 2-dimensional one."""
+    from sivae_sklearn import SiVAE
+    from sivae_sklearn.explorer import create_app, serve
+
+    model, X, y = fitted
+    folder = tmp_path_factory.mktemp("experiments")
+    model.save(folder / "run_a.sivae")
+    SiVAE(n_components=2, hidden_layer_sizes=(8,), max_epochs=2, random_state=1).fit(X).save(folder / "run_b.sivae")
+    srv = serve(create_app(str(folder), X, labels=y, image_shape=(8, 8)), port=0).start_thread()
+    yield srv
+    srv.shutdown()
+
+
+def test_model_picker_switches_model_sliders_and_panel(browser, folder_server):
+    pg = browser.new_page()
+    try:
+        pg.goto(folder_server.url)
+        pg.wait_for_selector("#latent-sliders [role=slider]", timeout=60_000)
+        assert len(slider_values(pg)) == 3
+        pg.wait_for_function("() => document.querySelector('#model-params').innerText.includes('(16, 8)')")
+        pg.click("#model-picker")
+        pg.get_by_text("run_b", exact=True).last.click()
+        pg.wait_for_function(
+            "() => document.querySelectorAll('#latent-sliders [role=slider]').length == 2", timeout=30_000
+        )
+        pg.wait_for_function("() => document.querySelector('#model-params').innerText.includes('(8,)')")
+        wait_for_decoded_image_of_sliders(pg)
+        assert decoded_pixels(pg).shape == (8, 8)
+        ARTIFACTS.mkdir(exist_ok=True)
+        pg.screenshot(path=str(ARTIFACTS / "explorer-model-picker.png"), full_page=True)
+    finally:
+        pg.close()
