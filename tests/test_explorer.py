@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -270,6 +271,8 @@ def test_port_in_use_is_a_clear_error(model, digits):
         assert "loopback only" in startup_message(server) and server.url.startswith("http://127.0.0.1:")
     finally:
         server.shutdown()
+    exposed = SimpleNamespace(host="0.0.0.0", url="http://0.0.0.0:8050/")
+    assert "reachable from other machines" in startup_message(exposed)
 
 
 # ------------------------------------------------------------ data files, CLI

@@ -59,6 +59,7 @@ def create_app(model, X, labels=None, image_shape=None, *, feature_names=None, t
 
     Examples
     --------
+    >>> import pytest; _ = pytest.importorskip("dash")  # the example needs the explorer extra
     >>> import numpy as np
     >>> from sivae_sklearn import SiVAE
     >>> from sivae_sklearn.explorer import create_app
