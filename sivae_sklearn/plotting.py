@@ -116,8 +116,18 @@ def plot_embedding(model, X, labels=None, *, dims=(0, 1), ax=None, s: float = 8,
     return ax
 
 
-def _feature_images(model, values, titles, image_shape, ncols, cmap, center: bool):
-    fig, axes = _grid(len(values), ncols)
+def _panels(n: int, ncols, ax, panel: float = 2.2):
+    """Axes to draw ``n`` panels on: the caller's (one per panel) or a new grid."""
+    if ax is None:
+        return _grid(n, ncols, panel)
+    axes = list(np.ravel(np.asarray(ax, dtype=object)))
+    if len(axes) != n:
+        raise ValueError(f"ax must hold one Axes per panel: {n} expected, got {len(axes)}.")
+    return axes[0].figure, axes
+
+
+def _feature_images(model, values, titles, image_shape, ncols, cmap, center: bool, ax=None):
+    fig, axes = _panels(len(values), ncols, ax)
     limit = _symmetric_limit(values)
     for ax, v, title in zip(axes, values, titles):
         kw = {"vmin": -limit, "vmax": limit} if center else {}
@@ -158,8 +168,9 @@ def plot_loadings(
     ncols : int, optional
         Panels per row.
     cmap : str, default="RdBu_r"
-    ax : matplotlib Axes, optional
-        Only for ``kind="heatmap"``.
+    ax : matplotlib Axes or sequence of Axes, optional
+        Where to draw: one Axes for the heatmap, one per dimension for images
+        and bars (a new figure otherwise).
 
     Returns
     -------
@@ -170,7 +181,7 @@ def plot_loadings(
     d = _dims(model, dims)
     names = model.get_feature_names_out()
     if shape is not None:
-        return _feature_images(model, model.components_[d], [names[i] for i in d], shape, ncols, cmap, True)
+        return _feature_images(model, model.components_[d], [names[i] for i in d], shape, ncols, cmap, True, ax)
     if kind == "heatmap":
         plt = _pyplot()
         if ax is None:
@@ -186,7 +197,7 @@ def plot_loadings(
         ax.figure.colorbar(im, ax=ax)
         return ax
     if kind == "bar":
-        fig, axes = _grid(len(d), ncols or 3, panel=3.2)
+        fig, axes = _panels(len(d), ncols or 3, ax, panel=3.2)
         for a, i in zip(axes, d):
             top = model.top_features(i, n_top)
             feats = list(top["positive"]) + list(top["negative"])[::-1]
@@ -196,7 +207,8 @@ def plot_loadings(
             a.set_yticks(range(len(vals)), [str(feats[j]) for j in order], fontsize="x-small")
             a.axvline(0, color="0.4", lw=0.5)
             a.set_title(names[i], fontsize="small")
-        fig.tight_layout()
+        if ax is None:
+            fig.tight_layout()
         return fig
     raise ValueError(f"kind={kind!r} is not supported; expected 'heatmap' or 'bar'.")
 
