@@ -247,9 +247,7 @@ def _gene_mask(adata, use_highly_variable: bool | None) -> np.ndarray:
     except (TypeError, ValueError) as exc:
         raise ValueError("adata.var['highly_variable'] must be a boolean column.") from exc
     if not mask.any():
-        raise ValueError(
-            "adata.var['highly_variable'] keeps no gene; recompute it or pass use_highly_variable=False."
-        )
+        raise ValueError("adata.var['highly_variable'] keeps no gene; recompute it or pass use_highly_variable=False.")
     return mask
 
 

@@ -139,9 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument(
         "--max-epochs", type=_positive_int, default=300, help="maximum training epochs (default: %(default)s)"
     )
-    fit.add_argument(
-        "--batch-size", type=_positive_int, default=128, help="cells per minibatch (default: %(default)s)"
-    )
+    fit.add_argument("--batch-size", type=_positive_int, default=128, help="cells per minibatch (default: %(default)s)")
     fit.add_argument(
         "--learning-rate", type=_positive_float, default=1e-3, help="Adam step size (default: %(default)s)"
     )
