@@ -417,20 +417,25 @@ class SiVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         mean, _ = self._model.embed(_as_rows(X))
         return mean.astype(X.dtype, copy=False)
 
-    def inverse_transform(self, X):
+    def inverse_transform(self, X, library_size=None):
         """Decode latent points back to the data space.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_components)
             Latent coordinates, e.g. the output of :meth:`transform`.
+        library_size : float or array-like of shape (n_samples,), default=None
+            Count likelihoods only: total counts of each decoded sample (one
+            number for all rows, or one per row), so that the output is expected
+            counts rather than frequencies. ``None`` keeps frequencies.
 
         Returns
         -------
         X_original : ndarray of shape (n_samples, n_features)
             The likelihood's mean: the reconstruction for ``"gaussian"``,
-            probabilities for ``"bernoulli"``, expected frequencies (rows sum to
-            1) for the count likelihoods.
+            probabilities for ``"bernoulli"``; for the count likelihoods, expected
+            frequencies (rows sum to 1) or, with ``library_size``, expected
+            counts (rows sum to ``library_size``).
         """
         check_is_fitted(self)
         Z = check_array(X, dtype=(np.float64, np.float32))
@@ -439,7 +444,31 @@ class SiVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 f"X has {Z.shape[1]} features, but inverse_transform expects "
                 f"n_components={self.n_components_} latent coordinates per row."
             )
-        return self._model.decode(Z).astype(Z.dtype, copy=False)
+        # --- issue 4 (genomics): library_size for count likelihoods ---------
+        if library_size is not None:
+            library_size = self._check_library_size(library_size, Z.shape[0])
+        return self._model.decode(Z, library_size=library_size).astype(Z.dtype, copy=False)
+
+    def _check_library_size(self, library_size, n_samples: int) -> np.ndarray:
+        if self.likelihood not in ("poisson", "nb"):
+            raise ValueError(
+                f"library_size only applies to the count likelihoods ('poisson', 'nb'); "
+                f"this model uses likelihood={self.likelihood!r}."
+            )
+        library = np.asarray(library_size, dtype=np.float64)
+        if library.ndim == 0:
+            library = np.full(n_samples, float(library))
+        library = library.reshape(-1)
+        if library.shape[0] != n_samples:
+            raise ValueError(
+                f"library_size must be a number or have one entry per row of X ({n_samples}), "
+                f"got {library.shape[0]} entries."
+            )
+        if not np.all(np.isfinite(library)) or np.any(library < 0):
+            raise ValueError("library_size must be finite and non-negative (total counts per sample).")
+        return library
+
+    # --- end issue 4 ---------------------------------------------------------
 
     def score_samples(self, X):
         """Evidence lower bound (ELBO) of each sample; higher is better.

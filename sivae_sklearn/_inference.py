@@ -110,10 +110,12 @@ class CompiledModel:
                 if level == 0:
                     fit += network.linear_bias
                 if level == last and last > 0:
-                    fit = likelihood_mean(
-                        likelihood if likelihood not in COUNT_LIKELIHOODS else "gaussian",
-                        fit + network.output_bias,
-                    )
+                    if likelihood in COUNT_LIKELIHOODS:
+                        # issue 4: compare counts in the encoder's input space, log1p(1e4 * frequency),
+                        # not the raw softmax logits (which are only defined up to a per-row constant).
+                        fit = network.prepare_input(likelihood_mean(likelihood, fit + network.output_bias, 1.0))
+                    else:
+                        fit = likelihood_mean(likelihood, fit + network.output_bias)
                 fits.append(fit)
             return x_in, fits
 

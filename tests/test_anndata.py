@@ -1,0 +1,205 @@
+"""sivae_sklearn.tl.sivae: AnnData in and out the scanpy way (issue 4)."""
+
+import subprocess
+import sys
+import warnings
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from _genomics_data import make_counts
+
+from sivae_sklearn import SiVAE, tl
+from sivae_sklearn.anndata import result_keys
+
+FAST = dict(hidden_layer_sizes=(16, 8), max_epochs=5, batch_size=32, kl_warmup_steps=20, random_state=0)
+
+
+def make_adata(n_cells=200, n_genes=50, sparse=True):
+    counts, labels = make_counts(n_cells, n_genes, seed=0)
+    X = np.log1p(1e4 * counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)).astype(np.float32)
+    adata = ad.AnnData(
+        X=sp.csr_matrix(X) if sparse else X,
+        obs=pd.DataFrame({"cell_type": pd.Categorical(labels.astype(str))}, index=[f"c{i}" for i in range(n_cells)]),
+        var=pd.DataFrame(index=[f"g{j}" for j in range(n_genes)]),
+    )
+    adata.layers["counts"] = sp.csr_matrix(counts) if sparse else counts
+    return adata
+
+
+def snapshot(adata):
+    def dense(m):
+        return m.toarray() if sp.issparse(m) else np.array(m)
+
+    return dense(adata.X), {k: dense(v) for k, v in adata.layers.items()}
+
+
+def test_writes_like_pca_and_returns_estimator():
+    adata = make_adata()
+    X_before, layers_before = snapshot(adata)
+    model = tl.sivae(adata, 3, **FAST)
+    assert isinstance(model, SiVAE)
+    assert adata.obsm["X_sivae"].shape == (200, 3)
+    np.testing.assert_allclose(adata.obsm["X_sivae"], model.transform(adata.X), rtol=1e-6)
+    np.testing.assert_array_equal(adata.varm["sivae_loadings"], model.components_.T.astype(np.float32))
+    np.testing.assert_allclose(adata.var["sivae_feature_awareness"], model.feature_awareness_)
+    uns = adata.uns["sivae"]
+    assert uns["params"]["n_components"] == 3 and uns["params"]["max_epochs"] == 5
+    assert "layer" not in uns["params"] and uns["params"]["use_highly_variable"] is False
+    assert len(uns["history"]["loss"]) == model.n_iter_ == uns["n_iter"]
+    # X and layers untouched
+    X_after, layers_after = snapshot(adata)
+    np.testing.assert_array_equal(X_after, X_before)
+    for k in layers_before:
+        np.testing.assert_array_equal(layers_after[k], layers_before[k])
+
+
+def test_variance_ratio_recorded_when_estimator_has_it(monkeypatch):
+    monkeypatch.setattr(SiVAE, "explained_variance_ratio_", property(lambda self: np.array([0.5, 0.25])), raising=False)
+    adata = make_adata()
+    tl.sivae(adata, 2, **dict(FAST, max_epochs=1))
+    np.testing.assert_allclose(adata.uns["sivae"]["variance_ratio"], [0.5, 0.25])
+
+
+def test_copy_returns_annotated_copy_and_leaves_input_alone():
+    adata = make_adata()
+    out = tl.sivae(adata, 2, copy=True, **dict(FAST, max_epochs=2))
+    assert isinstance(out, ad.AnnData) and out is not adata
+    assert "X_sivae" in out.obsm and "X_sivae" not in adata.obsm
+    assert "sivae" not in adata.uns and "sivae_feature_awareness" not in adata.var
+
+
+def test_key_added_renames_everything_and_existing_keys_are_protected():
+    adata = make_adata()
+    tl.sivae(adata, 2, **dict(FAST, max_epochs=2))
+    first = adata.obsm["X_sivae"].copy()
+    with pytest.raises(ValueError, match="already exist"):
+        tl.sivae(adata, 2, **dict(FAST, max_epochs=2))
+    np.testing.assert_array_equal(adata.obsm["X_sivae"], first)  # not touched by the failed call
+    tl.sivae(adata, 3, key_added="sivae3", **dict(FAST, max_epochs=2))
+    assert adata.obsm["X_sivae3"].shape == (200, 3) and adata.varm["sivae3_loadings"].shape == (50, 3)
+    assert "sivae3_feature_awareness" in adata.var and "sivae3" in adata.uns
+    np.testing.assert_array_equal(adata.obsm["X_sivae"], first)
+    tl.sivae(adata, 2, overwrite=True, **dict(FAST, max_epochs=2, random_state=1))
+    assert not np.allclose(adata.obsm["X_sivae"], first)
+
+
+def test_existing_key_from_another_tool_is_protected():
+    adata = make_adata()
+    adata.uns["sivae"] = {"mine": 1}
+    with pytest.raises(ValueError, match=r"uns\['sivae'\]"):
+        tl.sivae(adata, 2, **FAST)
+    assert adata.uns["sivae"] == {"mine": 1}
+
+
+def test_highly_variable_mask():
+    adata = make_adata()
+    hv = np.zeros(50, bool)
+    hv[::2] = True
+    adata.var["highly_variable"] = hv
+    model = tl.sivae(adata, 2, **dict(FAST, max_epochs=2))  # None: uses the column when present
+    assert model.n_features_in_ == 25
+    loadings = adata.varm["sivae_loadings"]
+    assert np.all(loadings[~hv] == 0) and np.any(loadings[hv] != 0)
+    fa = adata.var["sivae_feature_awareness"].to_numpy()
+    assert np.all(np.isnan(fa[~hv])) and np.all(np.isfinite(fa[hv]))
+    assert adata.uns["sivae"]["params"]["n_genes"] == 25
+    model = tl.sivae(adata, 2, use_highly_variable=False, key_added="all", **dict(FAST, max_epochs=2))
+    assert model.n_features_in_ == 50
+
+
+def test_mask_errors():
+    adata = make_adata()
+    with pytest.raises(ValueError, match="no 'highly_variable' column"):
+        tl.sivae(adata, 2, use_highly_variable=True, **FAST)
+    adata.var["highly_variable"] = False
+    with pytest.raises(ValueError, match="keeps no gene"):
+        tl.sivae(adata, 2, **FAST)
+
+
+def test_layer_counts_nb_and_bad_layer():
+    adata = make_adata()
+    model = tl.sivae(adata, 2, layer="counts", likelihood="nb", **dict(FAST, max_epochs=2))
+    assert model.likelihood == "nb" and adata.uns["sivae"]["params"]["layer"] == "counts"
+    with pytest.raises(ValueError, match="Layer 'raw' not found.*counts"):
+        tl.sivae(adata, 2, layer="raw", key_added="x", **FAST)
+
+
+def test_count_layer_checks_name_the_layer():
+    adata = make_adata()
+    # adata.X is log-normalised: non-integer -> warning naming adata.X
+    with pytest.warns(UserWarning, match=r"adata\.X holds non-integer"):
+        tl.sivae(adata, 2, likelihood="poisson", **dict(FAST, max_epochs=1))
+    adata.layers["scaled"] = sp.csr_matrix(adata.X.toarray() - 1.0)
+    with pytest.raises(ValueError, match=r"adata\.layers\['scaled'\] holds negative"):
+        tl.sivae(adata, 2, layer="scaled", likelihood="nb", key_added="n", **FAST)
+    assert "X_n" not in adata.obsm
+
+
+def test_zero_variance_genes_and_empty_cells_warn_and_stay_finite():
+    adata = make_adata(sparse=False)
+    counts = adata.layers["counts"]
+    counts[:, 0] = 0.0
+    counts[:4] = 0.0
+    with pytest.warns(UserWarning) as record:
+        tl.sivae(adata, 2, layer="counts", likelihood="nb", **dict(FAST, max_epochs=2))
+    messages = " ".join(str(w.message) for w in record)
+    assert "1 gene(s)" in messages and "constant" in messages
+    assert "4 cell(s)" in messages and "zero total counts" in messages
+    assert np.all(np.isfinite(adata.obsm["X_sivae"])) and np.all(np.isfinite(adata.varm["sivae_loadings"]))
+
+
+def test_non_unique_var_names_and_bad_params():
+    adata = make_adata()
+    adata.var_names = ["g0"] * 2 + [f"g{j}" for j in range(2, 50)]
+    with pytest.raises(ValueError, match="var_names_make_unique"):
+        tl.sivae(adata, 2, **FAST)
+    adata = make_adata()
+    with pytest.raises(ValueError, match="Unknown SiVAE parameter"):
+        tl.sivae(adata, 2, n_epochs=3)
+    with pytest.raises(TypeError, match="AnnData"):
+        tl.sivae(np.zeros((5, 5)), 2)
+
+
+def test_h5ad_round_trip(tmp_path):
+    adata = make_adata()
+    hv = np.ones(50, bool)
+    hv[:5] = False
+    adata.var["highly_variable"] = hv
+    tl.sivae(adata, 2, **dict(FAST, hidden_layer_sizes=(), max_epochs=2))  # () -> empty int array in uns
+    path = tmp_path / "out.h5ad"
+    adata.write_h5ad(path)
+    back = ad.read_h5ad(path)
+    keys = result_keys("sivae")
+    np.testing.assert_array_equal(back.obsm[keys["obsm"]], adata.obsm[keys["obsm"]])
+    np.testing.assert_array_equal(back.varm[keys["varm"]], adata.varm[keys["varm"]])
+    np.testing.assert_array_equal(back.var[keys["var"]].to_numpy(), adata.var[keys["var"]].to_numpy())
+    uns = back.uns["sivae"]
+    assert list(uns["history"]["phase"]) == ["joint"] * len(uns["history"]["loss"])
+    np.testing.assert_allclose(uns["history"]["loss"], adata.uns["sivae"]["history"]["loss"])
+    assert uns["params"]["likelihood"] == "gaussian" and uns["params"]["random_state"] == 0
+    tl.sivae(back, 2, key_added="u", **dict(FAST, random_state=None, max_epochs=1))
+    assert "random_state" not in back.uns["u"]["params"]  # None is left out: h5ad cannot store it
+    back.write_h5ad(tmp_path / "again.h5ad")
+
+
+@pytest.mark.slow
+def test_scanpy_neighbors_and_umap_on_result():
+    sc = pytest.importorskip("scanpy")
+    adata = make_adata(n_cells=120)
+    tl.sivae(adata, 3, **dict(FAST, max_epochs=2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sc.pp.neighbors(adata, use_rep="X_sivae", n_neighbors=10)
+        sc.tl.umap(adata, random_state=0)
+    assert adata.obsp["connectivities"].shape == (120, 120)
+    assert adata.uns["neighbors"]["params"]["use_rep"] == "X_sivae"
+    assert adata.obsm["X_umap"].shape == (120, 2) and np.all(np.isfinite(adata.obsm["X_umap"]))
+
+
+def test_package_import_does_not_import_scanpy():
+    code = "import sys, sivae_sklearn, sivae_sklearn.tl, sivae_sklearn.cli; print('scanpy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "False"
