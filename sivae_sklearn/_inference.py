@@ -83,7 +83,7 @@ class CompiledModel:
             for level, (s, f) in enumerate(pairs):
                 fit = tf.matmul(s, f, transpose_b=True)
                 if level == 0:
-                    fit += network.linear_bias
+                    fit += network.linear_offset(condition if c else None)
                 if level == last and last > 0:
                     fit = likelihood_mean(
                         likelihood if likelihood not in COUNT_LIKELIHOODS else "gaussian",
