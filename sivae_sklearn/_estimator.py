@@ -483,6 +483,7 @@ class SiVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             kl_warmup_steps=int(self.kl_warmup_steps),
             interpretability_weight=float(self.interpretability_weight),
             l2_penalty=float(self.l2_penalty),
+            classifier_weight=float(self.classifier_weight),
             learning_rate=float(self.learning_rate),
             batch_size=int(min(self.batch_size, n_train)),
             max_epochs=int(self.max_epochs),
