@@ -650,7 +650,9 @@ class SiVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------ persistence
     def __getstate__(self):
-        state = super().__getstate__()
+        # A copy: on Python >= 3.11 object.__getstate__ returns the live __dict__,
+        # and popping from it would strip the network off the pickled estimator.
+        state = dict(super().__getstate__())
         network = state.pop("_network", None)
         state.pop("_model", None)
         if network is not None:

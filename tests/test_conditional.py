@@ -171,3 +171,13 @@ def test_batch_correction_mixes_batches_and_keeps_cell_types():
     assert batch_corrected < 0.8  # chance is 0.5
     assert batch_plain - batch_corrected > 0.2
     assert knn_accuracy(corrected, cell) > 0.9
+
+
+def test_pickle_round_trip_keeps_the_original_usable(fitted, data):
+    import pickle
+
+    X, _ = data
+    back = pickle.loads(pickle.dumps(fitted))
+    Z = np.zeros((2, 2))
+    np.testing.assert_allclose(back.inverse_transform(Z, condition="a"), fitted.inverse_transform(Z, condition="a"))
+    assert fitted.transform(X).shape == (60, 2)  # pickling must not strip the original's network
