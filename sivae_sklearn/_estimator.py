@@ -30,9 +30,10 @@ from sklearn.base import (
 )
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from . import _interpret
+from . import _interpret, _supervision
 from ._feature_inputs import FEATURE_INPUT_METHODS, make_feature_inputs
 from ._inference import CompiledModel
 from ._losses import LIKELIHOODS
@@ -104,6 +105,20 @@ class SiVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         Patience of early stopping, in epochs.
     tol : float, default=1e-4
         Relative improvement that resets the patience.
+    conditional : bool, default=False
+        Condition the sample *decoder* on a categorical variable (a class label
+        for images, the batch for genomics): ``fit(X, y)`` then uses ``y`` (or
+        the ``condition`` argument of ``fit``) as the condition, appended one-hot
+        to the decoder input. The encoder reads only ``X``, so ``transform(X)``
+        needs no label; :meth:`inverse_transform`, :meth:`sample` and
+        :meth:`score_samples` take ``condition=`` to choose it. Off by default
+        because a :class:`~sklearn.pipeline.Pipeline` passes ``y`` to every step.
+    classifier_weight : float, default=0.0
+        Weight of a softmax classification head on the latent means, trained
+        on ``y`` (cross-entropy). 0 switches the head off; above 0 the labels
+        shape the embedding and :meth:`predict` / :meth:`predict_proba` exist.
+    classifier_layer_sizes : tuple of int, default=(64,)
+        Hidden widths of the classification head (``()``: a linear head).
     random_state : int, RandomState instance or None, default=None
         Seeds the weights, the validation split, the minibatch order and the
         sampling noise. Two fits with the same integer give the same model,
@@ -146,6 +161,10 @@ class SiVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         the validation set (the same names prefixed by ``"val_"``).
     n_iter_ : int
         Number of epochs run.
+    condition_categories_ : ndarray of shape (n_conditions,)
+        Categories of the condition, in one-hot order (``conditional=True`` only).
+    classes_ : ndarray of shape (n_classes,)
+        Class labels of the classification head (``classifier_weight > 0`` only).
 
     See Also
     --------
@@ -182,6 +201,9 @@ class SiVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         "validation_fraction": [Interval(Real, 0, 1, closed="left")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
+        "conditional": ["boolean"],
+        "classifier_weight": [Interval(Real, 0, None, closed="left")],
+        "classifier_layer_sizes": [tuple, list],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -207,6 +229,9 @@ class SiVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         validation_fraction: float = 0.1,
         n_iter_no_change: int = 10,
         tol: float = 1e-4,
+        conditional: bool = False,
+        classifier_weight: float = 0.0,
+        classifier_layer_sizes: tuple[int, ...] = (64,),
         random_state=None,
         verbose: int = 0,
     ):
@@ -228,20 +253,30 @@ class SiVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
+        self.conditional = conditional
+        self.classifier_weight = classifier_weight
+        self.classifier_layer_sizes = classifier_layer_sizes
         self.random_state = random_state
         self.verbose = verbose
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, *, condition=None):
         """Fit the sample-wise and feature-wise VAEs to ``X``.
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data. Sparse input is densified one minibatch at a time.
-        y : Ignored
-            Not used, present for API consistency by convention.
+        y : array-like of shape (n_samples,), default=None
+            Ignored by the default estimator. With ``classifier_weight > 0``:
+            the class labels of the classification head. With
+            ``conditional=True`` and no ``condition``: the condition.
+        condition : array-like of shape (n_samples,), default=None
+            Categorical condition of the decoder (e.g. the batch of each cell)
+            when ``conditional=True``; takes precedence over ``y``, so that
+            ``fit(X, cell_types, condition=batches)`` conditions on the batch
+            while the classification head learns the cell types.
 
         Returns
         -------
@@ -249,6 +284,9 @@ class SiVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             The fitted estimator.
         """
         X = self._validate_training_data(X)
+        # ---- supervision (conditional decoder, classifier head) -------------
+        cond_onehot, labels = self._fit_supervision(X.shape[0], y, condition)
+        # ----------------------------------------------------------------------
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
         train_idx, val_idx = self._split(X.shape[0], rng)
@@ -263,15 +301,24 @@ class SiVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             n_feature_inputs=feature_inputs.shape[1],
             n_components=self.n_components,
             hidden_layer_sizes=tuple(int(h) for h in self.hidden_layer_sizes),
+            n_conditions=0 if cond_onehot is None else cond_onehot.shape[1],
+            n_classes=0 if labels is None else len(self.classes_),
+            classifier_layer_sizes=tuple(int(h) for h in self.classifier_layer_sizes) if labels is not None else (),
             input_transform="log1p" if self.likelihood in ("poisson", "nb") else "none",
         )
         network = SiVAENetwork(config, seed=seed)
         network.feature_inputs.assign(feature_inputs)
 
+        def rows(idx):
+            return (
+                None if cond_onehot is None else cond_onehot[idx],
+                None if labels is None else labels[idx],
+            )
+
         result = train(
             network,
-            TrainingData(X_train),
-            TrainingData(X_val) if X_val is not None else None,
+            TrainingData(X_train, *rows(train_idx)),
+            TrainingData(X_val, *rows(val_idx)) if X_val is not None else None,
             self._training_config(X_train.shape[0]),
             seed,
         )
@@ -281,8 +328,96 @@ class SiVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.history_ = result.history
         self.n_iter_ = result.n_iter
         self.n_components_ = self.n_components
-        self._set_interpretation(X_train)
+        self._set_interpretation(X_train, None if cond_onehot is None else cond_onehot[train_idx])
         return self
+
+    # ------------------------------------------- supervision (issue 5 block)
+    def _fit_supervision(self, n_samples: int, y, condition):
+        """Validate ``y`` / ``condition``; set ``condition_categories_`` and ``classes_``.
+
+        Returns the one-hot condition (or None) and the integer labels (or None).
+        """
+        for attr in ("condition_categories_", "classes_"):
+            if hasattr(self, attr):
+                delattr(self, attr)
+        if condition is not None and not self.conditional:
+            raise ValueError("fit got condition=..., but conditional=False; set conditional=True to use it.")
+        cond_onehot = labels = None
+        if self.conditional:
+            source, name = (condition, "condition") if condition is not None else (y, "y")
+            if source is None:
+                raise ValueError(
+                    "conditional=True needs the condition of every sample: call fit(X, y) with y the "
+                    "category of each row (e.g. class label or batch), or fit(X, condition=...)."
+                )
+            categories, codes = _supervision.encode_categories(source, n_samples, name)
+            self.condition_categories_ = categories
+            cond_onehot = _supervision.one_hot(codes, len(categories))
+        if self.classifier_weight > 0:
+            if y is None:
+                raise ValueError(
+                    f"classifier_weight={self.classifier_weight} > 0 trains a classification head "
+                    f"and needs class labels: call fit(X, y)."
+                )
+            self.classes_, labels = _supervision.encode_categories(y, n_samples, "y")
+        return cond_onehot, labels
+
+    def _condition_onehot(self, condition, n_rows: int, caller: str):
+        """One-hot condition for ``n_rows`` rows of a conditional model (None otherwise)."""
+        if not getattr(self, "conditional", False) or not hasattr(self, "condition_categories_"):
+            if condition is not None:
+                raise ValueError(f"{caller} got condition=..., but the model was fitted with conditional=False.")
+            return None
+        if condition is None:
+            raise ValueError(
+                f"{caller} needs condition=...: this model was fitted with conditional=True on the "
+                f"categories {list(self.condition_categories_)}; pass one category for all rows or one per row."
+            )
+        codes = _supervision.codes_for(condition, self.condition_categories_, n_rows, "condition")
+        return _supervision.one_hot(codes, len(self.condition_categories_))
+
+    def _has_classifier(self):
+        return self.classifier_weight > 0
+
+    @available_if(_has_classifier)
+    def predict_proba(self, X):
+        """Class probabilities of the classification head at the embedding.
+
+        Only available with ``classifier_weight > 0``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``.
+        """
+        X = self._check_X(X)
+        mean, _ = self._model.embed(_as_rows(X))
+        return _supervision.class_probabilities(self._network, mean)
+
+    @available_if(_has_classifier)
+    def predict(self, X):
+        """Most probable class of each sample under the classification head.
+
+        Only available with ``classifier_weight > 0``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Labels from ``classes_``.
+        """
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    # ---------------------------------------- end of supervision (issue 5 block)
 
     def _validate_training_data(self, X):
         X = validate_data(
@@ -360,6 +495,7 @@ class SiVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             kl_warmup_steps=int(self.kl_warmup_steps),
             interpretability_weight=float(self.interpretability_weight),
             l2_penalty=float(self.l2_penalty),
+            classifier_weight=float(self.classifier_weight),
             learning_rate=float(self.learning_rate),
             batch_size=int(min(self.batch_size, n_train)),
             max_epochs=int(self.max_epochs),
@@ -383,7 +519,7 @@ class SiVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             return out
         return np.log1p(X * scale)
 
-    def _set_interpretation(self, X_train):
+    def _set_interpretation(self, X_train, condition=None):
         v_mean, _ = self._model.feature_embedding()
         if not np.all(np.isfinite(v_mean)):
             raise FloatingPointError(
@@ -392,7 +528,7 @@ class SiVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.components_ = v_mean.T.astype(np.float64)
         view = self._encoder_view(X_train)
         self.mean_ = np.asarray(view.mean(axis=0), dtype=np.float64).ravel()
-        self.feature_awareness_ = _interpret.feature_awareness(self._model, X_train, self.mean_)
+        self.feature_awareness_ = _interpret.feature_awareness(self._model, X_train, self.mean_, condition=condition)
         self._set_variance_explained(X_train)  # issue 3
 
     # ----------------------------------------------------------- transform
@@ -417,13 +553,17 @@ class SiVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         mean, _ = self._model.embed(_as_rows(X))
         return mean.astype(X.dtype, copy=False)
 
-    def inverse_transform(self, X, library_size=None):
+    def inverse_transform(self, X, condition=None, library_size=None):
         """Decode latent points back to the data space.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_components)
             Latent coordinates, e.g. the output of :meth:`transform`.
+        condition : scalar or array-like of shape (n_samples,), default=None
+            Conditional models only (and required there): the category to
+            decode under, one for all rows or one per row, from
+            ``condition_categories_``.
         library_size : float or array-like of shape (n_samples,), default=None
             Count likelihoods only: total counts of each decoded sample (one
             number for all rows, or one per row), so that the output is expected
@@ -444,10 +584,11 @@ class SiVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 f"X has {Z.shape[1]} features, but inverse_transform expects "
                 f"n_components={self.n_components_} latent coordinates per row."
             )
+        onehot = self._condition_onehot(condition, Z.shape[0], "inverse_transform")
         # --- issue 4 (genomics): library_size for count likelihoods ---------
         if library_size is not None:
             library_size = self._check_library_size(library_size, Z.shape[0])
-        return self._model.decode(Z, library_size=library_size).astype(Z.dtype, copy=False)
+        return self._model.decode(Z, onehot, library_size=library_size).astype(Z.dtype, copy=False)
 
     def _check_library_size(self, library_size, n_samples: int) -> np.ndarray:
         if self.likelihood not in ("poisson", "nb"):
@@ -470,7 +611,7 @@ class SiVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
     # --- end issue 4 ---------------------------------------------------------
 
-    def score_samples(self, X):
+    def score_samples(self, X, condition=None):
         """Evidence lower bound (ELBO) of each sample; higher is better.
 
         ``log p(x | z)`` is averaged over 4 posterior draws with a fixed seed
@@ -481,6 +622,9 @@ class SiVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Data.
+        condition : scalar or array-like of shape (n_samples,), default=None
+            Conditional models only (and required there): the category of
+            each row (or one for all rows).
 
         Returns
         -------
@@ -488,7 +632,8 @@ class SiVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             Per-sample ELBO, in nats.
         """
         X = self._check_X(X)
-        return self._model.elbo(_as_rows(X))
+        onehot = self._condition_onehot(condition, X.shape[0], "score_samples")
+        return self._model.elbo(_as_rows(X), onehot)
 
     def score(self, X, y=None):
         """Mean ELBO of the samples in ``X`` (higher is better).
@@ -497,16 +642,18 @@ class SiVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Data.
-        y : Ignored
-            Not used, present for API consistency by convention.
+        y : array-like of shape (n_samples,), default=None
+            Ignored, except by conditional models, which read it as the
+            condition of each row (as ``fit`` does).
 
         Returns
         -------
         score : float
         """
-        return float(np.mean(self.score_samples(X)))
+        condition = y if getattr(self, "conditional", False) else None
+        return float(np.mean(self.score_samples(X, condition=condition)))
 
-    def sample(self, n_samples: int = 1, random_state=None) -> np.ndarray:
+    def sample(self, n_samples: int = 1, random_state=None, condition=None) -> np.ndarray:
         """Generate new data: decode draws from the prior ``N(0, I)``.
 
         Parameters
@@ -515,6 +662,9 @@ class SiVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             Number of samples.
         random_state : int, RandomState instance or None
             Seeds the latent draws.
+        condition : scalar or array-like of shape (n_samples,), default=None
+            Conditional models only (and required there): the category to
+            generate, e.g. ``condition=3`` for digits of class 3.
 
         Returns
         -------
@@ -526,7 +676,8 @@ class SiVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
         rng = check_random_state(random_state)
         Z = rng.standard_normal((n_samples, self.n_components_))
-        return self._model.decode(Z).astype(np.float64)
+        onehot = self._condition_onehot(condition, n_samples, "sample")
+        return self._model.decode(Z, onehot).astype(np.float64)
 
     # ---- interpretation (issue 3)
     # Labelled views of the loadings, feature awareness at any decoder level,
@@ -787,7 +938,9 @@ class SiVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------ persistence
     def __getstate__(self):
-        state = dict(super().__getstate__())  # a copy: never strip the live object
+        # A copy: on Python >= 3.11 object.__getstate__ returns the live __dict__,
+        # and popping from it would strip the network off the pickled estimator.
+        state = dict(super().__getstate__())
         network = state.pop("_network", None)
         state.pop("_model", None)
         if network is not None:

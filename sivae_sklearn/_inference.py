@@ -108,7 +108,7 @@ class CompiledModel:
             for level, (s, f) in enumerate(pairs):
                 fit = tf.matmul(s, f, transpose_b=True)
                 if level == 0:
-                    fit += network.linear_bias
+                    fit += network.linear_offset(condition if c else None)
                 if level == last and last > 0:
                     if likelihood in COUNT_LIKELIHOODS:
                         # issue 4: compare counts in the encoder's input space, log1p(1e4 * frequency),

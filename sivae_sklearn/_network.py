@@ -193,6 +193,13 @@ class SiVAENetwork(tf.Module):
         self.output_bias = tf.Variable(np.zeros(g, d), name="output_bias")
         self.linear_bias = tf.Variable(np.zeros(g, d), name="linear_bias")
         self.log_scale = tf.Variable(np.zeros(g, d), name="log_scale")
+        # Conditional models: per-condition offset of the interpretability term's
+        # linear map (x ~ z V^T + b + c B), so that z need not carry the condition.
+        self.condition_linear_bias = (
+            tf.Variable(np.zeros((config.n_conditions, g), d), name="condition_linear_bias")
+            if config.n_conditions
+            else None
+        )
         # Free last weight matrix of the sample decoder, used only while the
         # sample VAE is pretrained on its own (stepwise schedule).
         self.free_output_weights = tf.Variable(
@@ -236,6 +243,12 @@ class SiVAENetwork(tf.Module):
         if self.sample_decoder is None:
             return z
         return self.sample_decoder(z)
+
+    def linear_offset(self, condition: tf.Tensor | None = None) -> tf.Tensor:
+        """Bias ``b`` of the linear map ``z V^T + b``, plus ``c B`` for conditional models."""
+        if condition is None or self.condition_linear_bias is None:
+            return self.linear_bias
+        return self.linear_bias + tf.matmul(condition, self.condition_linear_bias)
 
     def decode_features(self, v: tf.Tensor) -> tf.Tensor:
         """Rows ``w_f`` of the sample decoder's last weight matrix (G x h)."""

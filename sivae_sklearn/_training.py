@@ -186,7 +186,7 @@ def forward_loss(network, x, condition, labels, beta, seed, config: TrainingConf
         z_std=z_std,
         v_mean=v_mean,
         v_std=v_std,
-        linear_bias=network.linear_bias,
+        linear_bias=network.linear_offset(cond),
         kernels=network.sample_network_kernels(),
         beta=beta,
         interpretability_weight=config.interpretability_weight if phase == "joint" else 0.0,

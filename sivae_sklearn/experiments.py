@@ -1,0 +1,364 @@
+"""A folder of fitted models with their parameters, scores and history.
+
+Each run ``name`` in the folder is two files:
+
+* ``name.json``: a small record (the estimator's parameters, any scores and
+  notes given, the final training losses, the creation time, and the name of
+  the model file if there is one) that can be listed without loading models;
+* ``name.sivae``: the fitted model in the single-file format of
+  :meth:`SiVAE.save` (parameters, history and weights; no pickle).
+
+:func:`save_grid_search` stores every candidate of a
+:class:`~sklearn.model_selection.GridSearchCV` (or ``RandomizedSearchCV``) over
+SiVAE as a record (parameters + cross-validation scores, no model) and the refit
+best estimator as a full run. :func:`load_experiments` loads the runs whose
+parameters match a filter; a corrupt entry is skipped with a warning naming
+it, and the others still load.
+
+Examples
+--------
+>>> import numpy as np, tempfile
+>>> from sivae_sklearn import SiVAE
+>>> from sivae_sklearn.experiments import save_experiment, load_experiments
+>>> X = np.random.RandomState(0).normal(size=(40, 5))
+>>> folder = tempfile.mkdtemp()
+>>> for k in (1, 2):
+...     _ = save_experiment(SiVAE(k, max_epochs=2, hidden_layer_sizes=(8,), random_state=0).fit(X), folder)
+>>> runs = load_experiments(folder, where={"n_components": 2})
+>>> [m.n_components_ for m in runs.values()]
+[2]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+import warnings
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+from ._serialization import _jsonable_param
+from ._serialization import load as _load_model
+
+RECORD_VERSION = 1
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._=-]*$")
+
+
+def _jsonable(value):
+    """Best-effort JSON form of scores and notes (numpy scalars and arrays included)."""
+    if isinstance(value, np.ndarray):
+        return [_jsonable(v) for v in value.tolist()]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return repr(value)
+
+
+def _params_record(params: Mapping) -> dict:
+    out = {}
+    for key, value in params.items():
+        try:
+            out[key] = _jsonable_param(key, value)
+        except TypeError:
+            out[key] = repr(value)
+    return out
+
+
+def _check_name(name: str) -> str:
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ValueError(
+            f"experiment name {name!r} must start with a letter or digit and contain only letters, "
+            f"digits, '.', '_', '=', '-' (it becomes a file name)."
+        )
+    return name
+
+
+def _new_name(path: str, prefix: str = "run") -> str:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    i = 0
+    while True:
+        name = f"{prefix}-{stamp}-{i:03d}"
+        if not os.path.exists(os.path.join(path, name + ".json")):
+            return name
+        i += 1
+
+
+def _write_record(path: str, name: str, record: dict, overwrite: bool) -> None:
+    target = os.path.join(path, name + ".json")
+    if os.path.exists(target) and not overwrite:
+        raise FileExistsError(f"an experiment named {name!r} already exists in {path!r}; pass overwrite=True.")
+    tmp = target + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(record, fh, indent=1, sort_keys=True)
+    os.replace(tmp, target)
+
+
+def save_experiment(
+    model,
+    path,
+    name: str | None = None,
+    *,
+    scores: Mapping[str, Any] | None = None,
+    notes: Mapping[str, Any] | None = None,
+    overwrite: bool = False,
+) -> str:
+    """Save a fitted model, its parameters and history as one run of the folder ``path``.
+
+    Parameters
+    ----------
+    model : SiVAE
+        Fitted model.
+    path : str or path-like
+        Experiment folder (created if missing).
+    name : str, optional
+        Run name (letters, digits, ``._=-``); default ``run-<time>-<n>``.
+    scores : mapping, optional
+        Scores to record with the run (e.g. ``{"knn_accuracy": 0.91}``).
+    notes : mapping, optional
+        Anything else JSON-able (dataset name, preprocessing...).
+    overwrite : bool, default=False
+        Replace a run of the same name.
+
+    Returns
+    -------
+    str
+        The run's name.
+    """
+    check_is_fitted(model)
+    path = os.fspath(path)
+    os.makedirs(path, exist_ok=True)
+    name = _check_name(name) if name is not None else _new_name(path)
+    if os.path.exists(os.path.join(path, name + ".json")) and not overwrite:
+        raise FileExistsError(f"an experiment named {name!r} already exists in {path!r}; pass overwrite=True.")
+    model_file = name + ".sivae"
+    model.save(os.path.join(path, model_file))
+    history = getattr(model, "history_", {}) or {}
+    final = {k: v[-1] for k, v in history.items() if v and isinstance(v[-1], (int, float))}
+    record = {
+        "record_version": RECORD_VERSION,
+        "name": name,
+        "kind": "model",
+        "estimator": type(model).__name__,
+        "params": _params_record(model.get_params(deep=False)),
+        "scores": _jsonable(dict(scores or {})),
+        "notes": _jsonable(dict(notes or {})),
+        "final_losses": _jsonable(final),
+        "n_iter": _jsonable(getattr(model, "n_iter_", None)),
+        "model_file": model_file,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+    _write_record(path, name, record, overwrite=True)
+    return name
+
+
+def _matches(params: Mapping, where: Mapping | None) -> bool:
+    if not where:
+        return True
+    for key, wanted in where.items():
+        if key not in params:
+            return False
+        have = params[key]
+        if callable(wanted):
+            try:
+                ok = bool(wanted(have))
+            except Exception:  # a predicate that cannot handle this value: no match
+                ok = False
+            if not ok:
+                return False
+        elif _params_record({key: wanted})[key] != have:
+            return False
+    return True
+
+
+def list_experiments(path, where: Mapping[str, Any | Callable[[Any], bool]] | None = None) -> list[dict]:
+    """Records of the runs in ``path`` (models are not loaded), sorted by name.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Experiment folder.
+    where : mapping, optional
+        Keep runs whose parameters match: each value is either compared for
+        equality (tuples and lists are the same) or, if callable, called with
+        the run's value and must return True (``{"beta": lambda b: b >= 1}``).
+
+    Returns
+    -------
+    list of dict
+        One record per run: ``name``, ``kind`` (``"model"`` or
+        ``"grid_candidate"``), ``params``, ``scores``, ``notes``, ``model_file``...
+        Records that cannot be read are skipped with a warning naming the file.
+    """
+    path = os.fspath(path)
+    if not os.path.isdir(path):
+        raise FileNotFoundError(f"No experiment folder at {path!r}.")
+    out = []
+    for fname in sorted(os.listdir(path)):
+        if not fname.endswith(".json"):
+            continue
+        full = os.path.join(path, fname)
+        try:
+            with open(full, encoding="utf-8") as fh:
+                record = json.load(fh)
+            if not isinstance(record, dict) or not isinstance(record.get("params"), dict):
+                raise ValueError("not an experiment record (no 'params' mapping)")
+        except (OSError, ValueError, UnicodeDecodeError) as exc:
+            warnings.warn(f"Skipping corrupt experiment record {full!r}: {exc}", UserWarning, stacklevel=2)
+            continue
+        record.setdefault("name", fname[: -len(".json")])
+        if _matches(record["params"], where):
+            out.append(record)
+    return out
+
+
+def load_experiments(path, where: Mapping[str, Any | Callable[[Any], bool]] | None = None) -> dict:
+    """Load the fitted models of the runs whose parameters match ``where``.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Experiment folder.
+    where : mapping, optional
+        Parameter filter, as in :func:`list_experiments`, e.g.
+        ``{"n_components": 4}``.
+
+    Returns
+    -------
+    dict of str to SiVAE
+        Run name -> fitted model, for runs that have a model file. A run whose
+        record or model file is corrupt or missing is skipped with a
+        ``UserWarning`` naming it; the others still load.
+    """
+    models = {}
+    for record in list_experiments(path, where):
+        model_file = record.get("model_file")
+        if not model_file:
+            continue
+        full = os.path.join(os.fspath(path), os.path.basename(str(model_file)))
+        try:
+            models[record["name"]] = _load_model(full)
+        except (OSError, ValueError) as exc:
+            warnings.warn(
+                f"Skipping experiment {record['name']!r}: its model file {full!r} could not be loaded: {exc}",
+                UserWarning,
+                stacklevel=2,
+            )
+    return models
+
+
+def load_experiment(path, name: str):
+    """Load one run's fitted model by name (errors are raised, not skipped).
+
+    Parameters
+    ----------
+    path : str or path-like
+        Experiment folder.
+    name : str
+        Run name.
+
+    Returns
+    -------
+    SiVAE
+    """
+    full = os.path.join(os.fspath(path), _check_name(name) + ".sivae")
+    if not os.path.exists(full):
+        raise FileNotFoundError(f"No model for experiment {name!r} in {os.fspath(path)!r} (looked for {full!r}).")
+    return _load_model(full)
+
+
+def _find_sivae(estimator):
+    """The SiVAE inside ``estimator`` and the parameter prefix addressing it."""
+    from ._estimator import SiVAE
+
+    if isinstance(estimator, SiVAE):
+        return estimator, ""
+    steps = getattr(estimator, "steps", None)
+    if steps:
+        for step_name, step in steps:
+            if isinstance(step, SiVAE):
+                return step, step_name + "__"
+    raise ValueError(f"save_grid_search needs a search over SiVAE or a Pipeline with a SiVAE step, got {estimator!r}.")
+
+
+def save_grid_search(search, path, prefix: str = "grid", *, overwrite: bool = False) -> list[str]:
+    """Save the candidates and the best model of a fitted ``GridSearchCV`` over SiVAE.
+
+    Every candidate becomes a record ``<prefix>-candidate-<i>`` (kind
+    ``"grid_candidate"``) with its full SiVAE parameters (the search's base
+    estimator updated with the candidate's) and its cross-validation scores
+    (``mean_test_*``, ``std_test_*``, ``rank_test_*``, per-split scores, fit
+    times). If the search refit a best estimator it is saved as the run
+    ``<prefix>-best`` with ``best_score_`` and the candidate's index.
+    Searches over a :class:`~sklearn.pipeline.Pipeline` are accepted: the SiVAE
+    step's parameters are recorded (unprefixed), others go under ``notes``.
+
+    Parameters
+    ----------
+    search : GridSearchCV or RandomizedSearchCV
+        A fitted search.
+    path : str or path-like
+        Experiment folder (created if missing).
+    prefix : str, default="grid"
+        Start of the run names.
+    overwrite : bool, default=False
+        Replace runs of the same names.
+
+    Returns
+    -------
+    list of str
+        The names written (candidates first, then the best model if any).
+    """
+    check_is_fitted(search, "cv_results_")
+    _check_name(prefix)
+    path = os.fspath(path)
+    os.makedirs(path, exist_ok=True)
+    base, step = _find_sivae(search.estimator)
+    base_params = base.get_params(deep=False)
+    results = search.cv_results_
+    n = len(results["params"])
+    score_keys = [k for k in results if k.startswith(("mean_", "std_", "rank_", "split"))]
+    names = []
+    for i in range(n):
+        params, other = dict(base_params), {}
+        for key, value in results["params"][i].items():
+            if step and key.startswith(step):
+                params[key[len(step) :]] = value
+            elif not step:
+                params[key] = value
+            else:
+                other[key] = value
+        name = f"{prefix}-candidate-{i:03d}"
+        record = {
+            "record_version": RECORD_VERSION,
+            "name": name,
+            "kind": "grid_candidate",
+            "estimator": type(base).__name__,
+            "params": _params_record(params),
+            "scores": _jsonable({k: results[k][i] for k in score_keys}),
+            "notes": _jsonable({"search_params": results["params"][i], "other_params": other}),
+            "model_file": None,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        }
+        _write_record(path, name, record, overwrite)
+        names.append(name)
+    best = getattr(search, "best_estimator_", None)
+    if best is not None:
+        model, _ = _find_sivae(best)
+        scores = {
+            "best_score": getattr(search, "best_score_", None),
+            "best_index": getattr(search, "best_index_", None),
+        }
+        names.append(save_experiment(model, path, f"{prefix}-best", scores=scores, overwrite=overwrite))
+    return names
