@@ -49,6 +49,7 @@ def sivae(
     layer: str | None = None,
     use_highly_variable: bool | None = None,
     key_added: str = "sivae",
+    batch_key: str | None = None,
     copy: bool = False,
     overwrite: bool = False,
     **estimator_params: Any,
@@ -71,6 +72,11 @@ def sivae(
     key_added : str, default="sivae"
         Names of the results: ``obsm["X_<key>"]``, ``varm["<key>_loadings"]``,
         ``var["<key>_feature_awareness"]`` and ``uns["<key>"]``.
+    batch_key : str, optional
+        Column of ``adata.obs`` holding the batch of each cell. The model is
+        then conditional on it (``SiVAE(conditional=True)``): the decoder and
+        the interpretability term receive the batch, the encoder does not, so
+        the embedding and the loadings are corrected for the batch.
     copy : bool, default=False
         Work on a copy of ``adata`` and return it; otherwise write the results
         into ``adata`` and return the fitted estimator.
@@ -141,6 +147,18 @@ def sivae(
                 f"or overwrite=True to replace them."
             )
 
+    batches = None
+    if batch_key is not None:
+        if batch_key not in adata.obs:
+            raise ValueError(
+                f"batch_key={batch_key!r} is not a column of adata.obs; available: {list(adata.obs.columns)[:20]}."
+            )
+        if "conditional" in estimator_params and not estimator_params["conditional"]:
+            raise ValueError("batch_key needs a conditional model; do not pass conditional=False with it.")
+        batches = adata.obs[batch_key].to_numpy()
+        if adata.obs[batch_key].isna().any():
+            raise ValueError(f"adata.obs[{batch_key!r}] has missing values; fill or drop those cells first.")
+        estimator_params = {**estimator_params, "conditional": True}
     X, source = _get_matrix(adata, layer)
     mask = _gene_mask(adata, use_highly_variable)
     X_fit = X if mask.all() else X[:, mask]
@@ -153,7 +171,7 @@ def sivae(
     with warnings.catch_warnings():
         # _check_input already warned, naming the layer.
         warnings.filterwarnings("ignore", message=".*expects integer counts.*", category=UserWarning)
-        model.fit(X_fit)
+        model.fit(X_fit, condition=batches)
     embedding = model.transform(X_fit)
 
     loadings = np.zeros((adata.n_vars, model.n_components_), dtype=np.float32)
@@ -165,6 +183,8 @@ def sivae(
     adata.varm[keys["varm"]] = loadings
     adata.var[keys["var"]] = awareness
     adata.uns[keys["uns"]] = _uns_entry(model, layer=layer, use_highly_variable=not mask.all(), n_genes=int(mask.sum()))
+    if batch_key is not None:
+        adata.uns[keys["uns"]]["params"]["batch_key"] = batch_key
     return adata if copy else model
 
 

@@ -163,6 +163,12 @@ def build_parser() -> argparse.ArgumentParser:
         "uns['KEY'] (default: %(default)s)",
     )
     fit.add_argument(
+        "--batch-key",
+        default=None,
+        metavar="COLUMN",
+        help="obs column holding each cell's batch: fit a conditional model corrected for it (default: none)",
+    )
+    fit.add_argument(
         "--overwrite", action="store_true", help="replace results already stored under --key-added instead of failing"
     )
     fit.add_argument("--save-model", metavar="PATH", default=None, help="also save the fitted model to PATH (.sivae)")
@@ -209,6 +215,7 @@ def _run_fit(args) -> int:
             layer=args.layer,
             use_highly_variable=args.use_highly_variable,
             key_added=args.key_added,
+            batch_key=args.batch_key,
             overwrite=args.overwrite,
             **params,
         )

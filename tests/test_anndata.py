@@ -56,11 +56,11 @@ def test_writes_like_pca_and_returns_estimator():
         np.testing.assert_array_equal(layers_after[k], layers_before[k])
 
 
-def test_variance_ratio_recorded_when_estimator_has_it(monkeypatch):
-    monkeypatch.setattr(SiVAE, "explained_variance_ratio_", property(lambda self: np.array([0.5, 0.25])), raising=False)
+def test_variance_explained_recorded_in_uns():
     adata = make_adata()
-    tl.sivae(adata, 2, **dict(FAST, max_epochs=1))
-    np.testing.assert_allclose(adata.uns["sivae"]["variance_ratio"], [0.5, 0.25])
+    model = tl.sivae(adata, 2, **dict(FAST, max_epochs=1))
+    np.testing.assert_allclose(adata.uns["sivae"]["variance_ratio"], model.explained_variance_ratio_)
+    np.testing.assert_allclose(adata.uns["sivae"]["variance"], model.explained_variance_)
 
 
 def test_copy_returns_annotated_copy_and_leaves_input_alone():
@@ -203,3 +203,53 @@ def test_package_import_does_not_import_scanpy():
     code = "import sys, sivae_sklearn, sivae_sklearn.tl, sivae_sklearn.cli; print('scanpy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+def _two_batches(seed=0):
+    rng = np.random.RandomState(seed)
+    n, g = 300, 30
+    cell = rng.randint(0, 3, n)
+    batch = rng.randint(0, 2, n)
+    centers = rng.normal(0, 1.5, (3, g))
+    centers[:, 20:] = 0
+    X = centers[cell] + rng.normal(0, 1, (n, g))
+    X[:, 20:] += 3.0 * batch[:, None]  # the batch shifts a subset of genes
+    X = (X - X.mean(0)) / X.std(0)
+    adata = ad.AnnData(X.astype(np.float32))
+    adata.obs["batch"] = pd.Categorical([f"b{b}" for b in batch])
+    adata.obs["cell_type"] = cell
+    return adata
+
+
+@pytest.mark.slow
+def test_batch_key_corrects_the_embedding_for_the_batch():
+    from sivae_sklearn.metrics import knn_accuracy
+
+    params = dict(
+        hidden_layer_sizes=(32, 16),
+        batch_size=32,
+        learning_rate=3e-3,
+        kl_warmup_steps=200,
+        max_epochs=150,
+        early_stopping=False,
+        random_state=0,
+    )
+    adata = _two_batches()
+    tl.sivae(adata, 2, key_added="plain", **params)
+    model = tl.sivae(adata, 2, batch_key="batch", key_added="corrected", **params)
+    assert list(model.condition_categories_) == ["b0", "b1"]
+    assert adata.uns["corrected"]["params"]["batch_key"] == "batch"
+    batch = adata.obs["batch"].to_numpy()
+    plain, corrected = adata.obsm["X_plain"], adata.obsm["X_corrected"]
+    assert knn_accuracy(plain, batch) > 0.9
+    assert knn_accuracy(corrected, batch) < 0.8  # chance is 0.5
+    assert knn_accuracy(corrected, adata.obs["cell_type"].to_numpy()) > 0.9
+
+
+def test_batch_key_errors():
+    adata = _two_batches()
+    with pytest.raises(ValueError, match="not a column of adata.obs"):
+        tl.sivae(adata, 2, batch_key="nope", **FAST)
+    adata.obs["gap"] = pd.Series([None] + ["a"] * (adata.n_obs - 1), index=adata.obs_names, dtype=object)
+    with pytest.raises(ValueError, match="missing values"):
+        tl.sivae(adata, 2, batch_key="gap", **FAST)

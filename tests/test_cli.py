@@ -38,6 +38,7 @@ def test_help_explains_every_option(capsys):
         "--batch-size",
         "--learning-rate",
         "--random-state",
+        "--batch-key",
         "--use-highly-variable",
         "--key-added",
         "--overwrite",
@@ -71,6 +72,7 @@ def test_fit_nb_on_count_layer_writes_results_and_model(h5ad, tmp_path, capsys):
     [
         (["fit", "missing.h5ad", "-o", "x.h5ad"], 1, "does not exist"),
         (["fit", "{in}", "-o", "x.h5ad", "--layer", "nope"], 1, "Layer 'nope' not found"),
+        (["fit", "{in}", "-o", "x.h5ad", "--batch-key", "nope"], 1, "not a column of adata.obs"),
         (["fit", "{in}", "-o", "x.h5ad", "--likelihood", "zip"], 2, "invalid choice"),
         (["fit", "{in}", "-o", "x.h5ad", "--n-components", "0"], 2, "positive integer"),
         (["fit", "{in}", "-o", "x.h5ad", "--hidden-layer-sizes", "a,b"], 2, "comma-separated"),
