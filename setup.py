@@ -28,7 +28,16 @@ setup(
         "pandas>=1.5",
     ],
     extras_require={
-        "test": ["pytest>=7", "pytest-xdist>=3", "psutil>=5", "ruff>=0.5"],
+        "test": [
+            "pytest>=7",
+            "pytest-xdist>=3",
+            "psutil>=5",
+            "ruff>=0.5",
+            "scanpy>=1.10",
+            "dash>=2.14",
+            "plotly>=5",
+            "playwright>=1.40",
+        ],
         "scanpy": ["scanpy>=1.10"],
         "benchmarks": ["umap-learn>=0.5", "psutil>=5"],
         "explorer": ["dash>=2.14", "plotly>=5"],

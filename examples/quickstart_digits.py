@@ -23,21 +23,12 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
 from sklearn.decomposition import PCA  # noqa: E402
-from sklearn.model_selection import StratifiedKFold, cross_val_score  # noqa: E402
-from sklearn.neighbors import KNeighborsClassifier  # noqa: E402
 
 from sivae_sklearn import SiVAE  # noqa: E402
 from sivae_sklearn.datasets import load_digits_images  # noqa: E402
+from sivae_sklearn.metrics import knn_accuracy  # noqa: E402
 from sivae_sklearn.plotting import plot_embedding, plot_feature_awareness, plot_loadings  # noqa: E402
-
-
-def knn_accuracy(Z, y) -> float:
-    """5-fold stratified kNN accuracy with k = 2 x number of classes."""
-    k = 2 * len(np.unique(y))
-    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
-    return float(cross_val_score(KNeighborsClassifier(n_neighbors=k), Z, y, cv=folds).mean())
 
 
 def main(argv=None) -> dict:

@@ -511,10 +511,10 @@ class SiVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         """``X`` as the sample encoder sees it (log-normalised for count models)."""
         if self.likelihood not in ("poisson", "nb"):
             return X
-        library = np.asarray(X.sum(axis=1)).reshape(-1, 1)
-        scale = 1e4 / np.maximum(library, 1.0)
+        library = np.asarray(X.sum(axis=1), dtype=np.float64).reshape(-1, 1)
+        scale = (1e4 / np.maximum(library, 1.0)).astype(np.float32)  # float32: no float64 copy of X
         if sp.issparse(X):
-            out = sp.csr_matrix(X.multiply(scale))
+            out = sp.csr_matrix(X.multiply(scale), dtype=np.float32)
             out.data = np.log1p(out.data)
             return out
         return np.log1p(X * scale)
@@ -527,9 +527,9 @@ class SiVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             )
         self.components_ = v_mean.T.astype(np.float64)
         view = self._encoder_view(X_train)
-        self.mean_ = np.asarray(view.mean(axis=0), dtype=np.float64).ravel()
+        self.mean_ = np.asarray(view.mean(axis=0, dtype=np.float64), dtype=np.float64).ravel()
         self.feature_awareness_ = _interpret.feature_awareness(self._model, X_train, self.mean_, condition=condition)
-        self._set_variance_explained(X_train)  # issue 3
+        self._set_variance_explained(X_train, view)  # issue 3
 
     # ----------------------------------------------------------- transform
     def _check_X(self, X):
@@ -686,14 +686,18 @@ class SiVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     # :mod:`._interpret` as pure array functions; these methods validate,
     # label and delegate.
 
-    def _set_variance_explained(self, X_train):
-        """Fill ``explained_variance_(ratio_)`` and ``feature_variance_`` (called from fit)."""
-        view = self._encoder_view(X_train)
+    def _set_variance_explained(self, X_train, view):
+        """Fill ``explained_variance_(ratio_)`` and ``feature_variance_`` (called from fit).
+
+        ``view`` is ``X_train`` as the encoder sees it (computed once by the caller).
+        """
         n = view.shape[0]
-        if sp.issparse(view):
-            sq = np.asarray(view.multiply(view).mean(axis=0), dtype=np.float64).ravel()
-        else:
-            sq = np.mean(np.square(np.asarray(view, dtype=np.float64)), axis=0)
+        sq = np.zeros(view.shape[1], np.float64)
+        for start in range(0, n, 4096):  # chunks: no full-size temporary
+            rows = view[start : start + 4096]
+            rows = rows.toarray() if sp.issparse(rows) else np.asarray(rows)
+            sq += np.einsum("ij,ij->j", rows, rows, dtype=np.float64)
+        sq /= max(n, 1)
         self.feature_variance_ = np.maximum(sq - np.square(self.mean_), 0.0)
         Z, _ = self._model.embed(X_train)
         self.explained_variance_ = _interpret.explained_variance(Z, self.components_.T)
