@@ -193,3 +193,12 @@ def test_fitting_many_models_does_not_grow_memory_without_bound():
     # Growth over the last 15 fits must be small and must not accelerate.
     assert after - middle < 60, (before, middle, after)
     assert after - before < 100, (before, middle, after)
+
+
+def test_verbose_prints_a_progress_bar(capsys):
+    X = np.random.RandomState(0).normal(size=(40, 5))
+    SiVAE(**{**TINY, "verbose": 1}).fit(X)
+    err = capsys.readouterr().err
+    assert "epoch 5/5" in err and "loss=" in err
+    SiVAE(**TINY).fit(X)
+    assert capsys.readouterr().err == ""
