@@ -19,3 +19,18 @@ def make_counts(n_cells=200, n_genes=50, n_types=3, seed=0, dispersion=5.0):
     p = dispersion / (dispersion + mean)
     counts = rng.negative_binomial(dispersion, p).astype(np.float32)
     return counts, labels
+
+
+def make_batched_cells(seed=0, n=300, g=30):
+    """Standardised cells of 3 types measured in 2 batches; the batch shifts the last 10 genes.
+
+    Returns (X, cell_type, batch).
+    """
+    rng = np.random.RandomState(seed)
+    cell = rng.randint(0, 3, n)
+    batch = rng.randint(0, 2, n)
+    centers = rng.normal(0, 1.5, (3, g))
+    centers[:, g - 10 :] = 0
+    X = centers[cell] + rng.normal(0, 1, (n, g))
+    X[:, g - 10 :] += 3.0 * batch[:, None]
+    return (X - X.mean(0)) / X.std(0), cell, batch

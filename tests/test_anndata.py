@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-from _genomics_data import make_counts
+from _genomics_data import make_batched_cells, make_counts
 
 from sivae_sklearn import SiVAE, tl
 from sivae_sklearn.anndata import result_keys
@@ -206,15 +206,7 @@ def test_package_import_does_not_import_scanpy():
 
 
 def _two_batches(seed=0):
-    rng = np.random.RandomState(seed)
-    n, g = 300, 30
-    cell = rng.randint(0, 3, n)
-    batch = rng.randint(0, 2, n)
-    centers = rng.normal(0, 1.5, (3, g))
-    centers[:, 20:] = 0
-    X = centers[cell] + rng.normal(0, 1, (n, g))
-    X[:, 20:] += 3.0 * batch[:, None]  # the batch shifts a subset of genes
-    X = (X - X.mean(0)) / X.std(0)
+    X, cell, batch = make_batched_cells(seed)
     adata = ad.AnnData(X.astype(np.float32))
     adata.obs["batch"] = pd.Categorical([f"b{b}" for b in batch])
     adata.obs["cell_type"] = cell

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from _genomics_data import make_batched_cells
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 
@@ -140,21 +141,9 @@ def test_generated_digits_have_the_requested_class():
     assert np.mean(hits) >= 0.9, hits
 
 
-def _batched_cells(seed=0):
-    rng = np.random.RandomState(seed)
-    n, g = 300, 30
-    cell = rng.randint(0, 3, n)
-    batch = rng.randint(0, 2, n)
-    centers = rng.normal(0, 1.5, (3, g))
-    centers[:, 20:] = 0
-    X = centers[cell] + rng.normal(0, 1, (n, g))
-    X[:, 20:] += 3.0 * batch[:, None]  # the batch shifts a subset of features
-    return (X - X.mean(0)) / X.std(0), cell, batch
-
-
 @pytest.mark.slow
 def test_batch_correction_mixes_batches_and_keeps_cell_types():
-    X, cell, batch = _batched_cells()
+    X, cell, batch = make_batched_cells()
     params = dict(
         hidden_layer_sizes=(32, 16),
         batch_size=32,
