@@ -35,12 +35,13 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import _interpret, _supervision
 from ._feature_inputs import FEATURE_INPUT_METHODS, make_feature_inputs
-from ._inference import CompiledModel
+from ._inference import CompiledModel, RowSubset, iter_row_batches
 from ._losses import LIKELIHOODS
 from ._network import NetworkConfig, SiVAENetwork
 from ._training import TrainingConfig, TrainingData, train
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
+_FEATURE_INPUT_MAX_ROWS = 20_000
 
 
 class SiVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -290,11 +291,17 @@ class SiVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
         train_idx, val_idx = self._split(X.shape[0], rng)
-        X_train = X[train_idx]
+        # Views, not copies: the training rows are read batch by batch.
+        X_train = X if train_idx.size == X.shape[0] else RowSubset(X, train_idx)
         X_val = X[val_idx] if val_idx.size else None
 
+        # The feature-wise input is computed from at most _FEATURE_INPUT_MAX_ROWS
+        # training rows, so its cost (and memory) does not grow with n_samples.
+        sub = train_idx
+        if sub.size > _FEATURE_INPUT_MAX_ROWS:
+            sub = np.sort(rng.choice(train_idx, _FEATURE_INPUT_MAX_ROWS, replace=False))
         feature_inputs = make_feature_inputs(
-            self._encoder_view(X_train), self.feature_input, self.feature_input_size, rng
+            self._encoder_view(X[sub]), self.feature_input, self.feature_input_size, rng
         )
         config = NetworkConfig(
             n_features=X.shape[1],
@@ -439,11 +446,11 @@ class SiVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             if not all(isinstance(h, Integral) and h >= 1 for h in sizes):
                 raise ValueError(f"{name} must be a tuple of positive integers, got {sizes!r}.")
         if sp.issparse(X):
-            X = X.tocsr().astype(np.float32)
+            X = X.tocsr().astype(np.float32, copy=False)
             values = X.data
         else:
             values = X
-        biggest = float(np.max(np.abs(values))) if values.size else 0.0
+        biggest = float(max(values.max(), -values.min())) if values.size else 0.0
         if biggest > _FLOAT32_MAX:
             raise ValueError(
                 f"X holds values up to {biggest:.3g}, beyond float32 range; SiVAE trains in "
@@ -526,10 +533,20 @@ class SiVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 "The trained loadings are not finite; training diverged. Lower learning_rate or standardise the data."
             )
         self.components_ = v_mean.T.astype(np.float64)
-        view = self._encoder_view(X_train)
-        self.mean_ = np.asarray(view.mean(axis=0, dtype=np.float64), dtype=np.float64).ravel()
+        self.mean_, mean_square = self._encoder_moments(X_train)
         self.feature_awareness_ = _interpret.feature_awareness(self._model, X_train, self.mean_, condition=condition)
-        self._set_variance_explained(X_train, view)  # issue 3
+        self._set_variance_explained(X_train, mean_square)  # issue 3
+
+    def _encoder_moments(self, X):
+        """Per-feature mean and mean square of the encoder's view of ``X``, in row chunks (no full copy)."""
+        total = np.zeros(X.shape[1], np.float64)
+        total_sq = np.zeros(X.shape[1], np.float64)
+        for _, rows in iter_row_batches(X, 4096):
+            view = self._encoder_view(rows)
+            total += view.sum(axis=0, dtype=np.float64)
+            total_sq += np.einsum("ij,ij->j", view, view, dtype=np.float64)
+        n = max(X.shape[0], 1)
+        return total / n, total_sq / n
 
     # ----------------------------------------------------------- transform
     def _check_X(self, X):
@@ -686,18 +703,12 @@ class SiVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     # :mod:`._interpret` as pure array functions; these methods validate,
     # label and delegate.
 
-    def _set_variance_explained(self, X_train, view):
+    def _set_variance_explained(self, X_train, sq):
         """Fill ``explained_variance_(ratio_)`` and ``feature_variance_`` (called from fit).
 
-        ``view`` is ``X_train`` as the encoder sees it (computed once by the caller).
+        ``sq`` is the per-feature mean square of the encoder's view of ``X_train``.
         """
-        n = view.shape[0]
-        sq = np.zeros(view.shape[1], np.float64)
-        for start in range(0, n, 4096):  # chunks: no full-size temporary
-            rows = view[start : start + 4096]
-            rows = rows.toarray() if sp.issparse(rows) else np.asarray(rows)
-            sq += np.einsum("ij,ij->j", rows, rows, dtype=np.float64)
-        sq /= max(n, 1)
+        n = X_train.shape[0]
         self.feature_variance_ = np.maximum(sq - np.square(self.mean_), 0.0)
         Z, _ = self._model.embed(X_train)
         self.explained_variance_ = _interpret.explained_variance(Z, self.components_.T)

@@ -18,6 +18,32 @@ PREDICT_BATCH_SIZE = 2048
 _ROW_MULTIPLE = 8
 
 
+class RowSubset:
+    """Some rows of a dense or sparse matrix, read without copying the matrix.
+
+    Supports what the training loop and the chunked inference need: ``shape``,
+    ``dtype`` and indexing rows by a slice or an integer array (which returns
+    a real, small matrix of those rows). ``fit`` uses it for the training rows,
+    so that holding out a validation set never copies the training data.
+
+    Parameters
+    ----------
+    X : ndarray or CSR matrix
+        The whole matrix.
+    index : ndarray of int
+        Rows to expose, in order.
+    """
+
+    def __init__(self, X, index):
+        self.base = X
+        self.index = np.asarray(index, dtype=np.intp)
+        self.shape = (self.index.size, X.shape[1])
+        self.dtype = X.dtype
+
+    def __getitem__(self, rows):
+        return self.base[self.index[rows]]
+
+
 def iter_row_batches(X, batch_size: int = PREDICT_BATCH_SIZE):
     """Yield ``(start, dense float32 rows)`` for dense or sparse ``X``."""
     for start in range(0, X.shape[0], batch_size):

@@ -23,6 +23,7 @@ import numpy as np
 import scipy.sparse as sp
 import tensorflow as tf
 
+from ._inference import RowSubset
 from ._losses import COUNT_LIKELIHOODS, LossTerms, kl_standard_normal, sivae_loss
 
 
@@ -270,9 +271,13 @@ def _check_finite(terms: dict[str, float], epoch: int, step: int, config: Traini
 
 
 def _max_abs(X) -> float:
-    if sp.issparse(X):
-        return float(abs(X).max()) if X.nnz else 0.0
-    return float(np.max(np.abs(X))) if X.size else 0.0
+    """Largest absolute value, without a full-size temporary."""
+    if isinstance(X, RowSubset):
+        X = X.base  # the whole matrix: a bound for the training rows
+    values = X.data if sp.issparse(X) else X
+    if values.size == 0:
+        return 0.0
+    return float(max(values.max(), -values.min()))
 
 
 def train(
