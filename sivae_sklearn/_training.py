@@ -50,6 +50,8 @@ class TrainingConfig:
     n_iter_no_change: int = 10
     tol: float = 1e-4
     verbose: int = 0
+    # Compile the train step with XLA (issue 6: measured in benchmarks/run.py --only efficiency).
+    jit_compile: bool = False
 
 
 @dataclass
@@ -61,6 +63,8 @@ class TrainingResult:
     n_steps: int = 0
     best_epoch: int = 0
     stopped_early: bool = False
+    # Wall-clock seconds of each epoch (issue 6: per-epoch cost in the benchmarks).
+    epoch_seconds: list[float] = field(default_factory=list)
 
 
 @dataclass
@@ -220,7 +224,7 @@ def make_steps(network, config: TrainingConfig, phase: str = "joint"):
     variables = network.trainable_variables
     optimizer = Adam(variables, config.learning_rate)
 
-    @tf.function(input_signature=_signature(network), reduce_retracing=True)
+    @tf.function(input_signature=_signature(network), reduce_retracing=True, jit_compile=config.jit_compile)
     def train_step(x, condition, labels, beta, seed):
         with tf.GradientTape() as tape:
             terms = forward_loss(network, x, condition, labels, beta, seed, config, phase)
@@ -325,6 +329,7 @@ def _run_phase(phase, network, train_data, val_data, config, n_epochs, rng, stat
     n_batches = int(np.ceil(train_data.n_samples / config.batch_size))
     start = time.perf_counter()
     for epoch in range(1, n_epochs + 1):
+        epoch_start = time.perf_counter()
         sums: dict[str, float] = {}
         if phase == "feature":
             batches = (train_data.rows(np.arange(0)) for _ in range(n_batches))
@@ -357,6 +362,7 @@ def _run_phase(phase, network, train_data, val_data, config, n_epochs, rng, stat
                 history[key].append(float("nan"))
         result.n_iter += 1
         result.n_steps = state.step
+        result.epoch_seconds.append(time.perf_counter() - epoch_start)
         if config.verbose:
             _progress(phase, epoch, n_epochs, epoch_terms, history, start, n_batches)
         if not config.early_stopping:

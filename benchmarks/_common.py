@@ -1,0 +1,234 @@
+"""Shared pieces of the benchmark suite: data, peers, metrics, timers.
+
+Nothing here is part of the package. The plain VAE is written with the
+package's own building blocks (:class:`~sivae_sklearn._network.GaussianEncoder`,
+:class:`~sivae_sklearn._network.DenseStack`, :class:`~sivae_sklearn._training.Adam`
+and the loss functions of :mod:`sivae_sklearn._losses`), so that it differs from
+SiVAE only by what makes siVAE siVAE: the feature-wise VAE producing the last
+weight matrix, and the interpretability term.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import numpy as np
+import psutil
+import tensorflow as tf
+from sklearn.manifold import trustworthiness
+from sklearn.model_selection import StratifiedKFold, cross_val_score
+from sklearn.neighbors import KNeighborsClassifier
+
+from sivae_sklearn._losses import gaussian_nll, kl_standard_normal, l2_term
+from sivae_sklearn._network import DenseStack, GaussianEncoder
+from sivae_sklearn._training import Adam
+
+
+# ------------------------------------------------------------------------ data
+def load_digits_zscored():
+    """scikit-learn's digits (1,797 x 64), every pixel z-scored (constant pixels left at 0)."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    X = d.data.astype(np.float64)
+    sd = X.std(axis=0)
+    X = (X - X.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+    return X.astype(np.float32), d.target
+
+
+def load_pbmc():
+    """scanpy's bundled ``pbmc68k_reduced`` (700 cells x 765 genes, already z-scored)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import scanpy as sc
+
+        adata = sc.datasets.pbmc68k_reduced()
+    X = np.asarray(adata.X, dtype=np.float32)
+    y = adata.obs["bulk_labels"].astype("category").cat.codes.to_numpy()
+    return X, y
+
+
+# ---------------------------------------------------------------------- peers
+class PlainVAE:
+    """A Gaussian VAE with SiVAE's layer sizes, loss scale, KL warm-up, L2 and optimiser.
+
+    Encoder ``G -> hidden -> (mean, softplus std)``; decoder
+    ``K -> reversed(hidden) -> h`` (linear last, as SiVAE's ``y``) and a free
+    linear output layer ``h -> G`` (the matrix siVAE's feature VAE produces).
+    Gaussian likelihood with a learned per-feature scale; ``beta`` rises over
+    ``kl_warmup_steps``; ``l2_penalty`` on the encoder and decoder kernels.
+    No early stopping: exactly ``max_epochs`` passes.
+    """
+
+    def __init__(
+        self,
+        n_components=2,
+        hidden_layer_sizes=(512, 128),
+        max_epochs=200,
+        batch_size=128,
+        learning_rate=1e-3,
+        kl_warmup_steps=1000,
+        l2_penalty=1e-3,
+        random_state=0,
+    ):
+        self.n_components = n_components
+        self.hidden_layer_sizes = tuple(hidden_layer_sizes)
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.kl_warmup_steps = kl_warmup_steps
+        self.l2_penalty = l2_penalty
+        self.random_state = random_state
+
+    def _build(self, g):
+        rng = np.random.default_rng(self.random_state)
+        hidden, k = self.hidden_layer_sizes, self.n_components
+        h = hidden[0]
+        self.encoder_ = GaussianEncoder(g, hidden, k, rng, name="vae_encoder")
+        self.decoder_ = DenseStack((k, *reversed(hidden), h), rng, linear_last=True, name="vae_decoder")
+        self.output_ = DenseStack((h, g), rng, linear_last=True, name="vae_output")
+        self.log_scale_ = tf.Variable(np.zeros(g, np.float32), name="vae_log_scale")
+        self.variables_ = [
+            *self.encoder_.trainable_variables,
+            *self.decoder_.trainable_variables,
+            *self.output_.trainable_variables,
+            self.log_scale_,
+        ]
+        self.kernels_ = [v for v in self.variables_ if "kernel" in v.name]
+
+    def _loss(self, x, beta, seed):
+        mean, std = self.encoder_(x)
+        z = mean + std * tf.random.stateless_normal(tf.shape(mean), seed=seed)
+        x_hat = self.output_(self.decoder_(z))
+        recon = tf.reduce_mean(gaussian_nll(x, x_hat, self.log_scale_))
+        kl = tf.reduce_mean(kl_standard_normal(mean, std))
+        return recon + beta * kl + self.l2_penalty * l2_term(self.kernels_)
+
+    def fit(self, X, y=None):
+        X = np.ascontiguousarray(X, dtype=np.float32)
+        n, g = X.shape
+        self._build(g)
+        opt = Adam(self.variables_, self.learning_rate)
+        variables = self.variables_
+        sig = [tf.TensorSpec([None, g], tf.float32), tf.TensorSpec([], tf.float32), tf.TensorSpec([2], tf.int32)]
+
+        @tf.function(input_signature=sig)
+        def step(x, beta, seed):
+            with tf.GradientTape() as tape:
+                loss = self._loss(x, beta, seed)
+            opt.apply(tape.gradient(loss, variables))
+            return loss
+
+        rng = np.random.RandomState(self.random_state)
+        bs = min(self.batch_size, n)
+        t = 0
+        for _ in range(self.max_epochs):
+            order = rng.permutation(n)
+            for start in range(0, n, bs):
+                idx = np.sort(order[start : start + bs])
+                beta = np.float32(min(1.0, t / self.kl_warmup_steps) if self.kl_warmup_steps else 1.0)
+                loss = step(X[idx], beta, np.array([self.random_state, t], np.int32))
+                t += 1
+        self.final_loss_ = float(loss)
+        self.n_steps_ = t
+
+        @tf.function(input_signature=[tf.TensorSpec([None, g], tf.float32)])
+        def embed(x):
+            return self.encoder_(x)[0]
+
+        @tf.function(input_signature=[tf.TensorSpec([None, self.n_components], tf.float32)])
+        def decode(z):
+            return self.output_(self.decoder_(z))
+
+        self._embed, self._decode = embed, decode
+        return self
+
+    def transform(self, X):
+        X = np.asarray(X, np.float32)
+        return np.concatenate([self._embed(X[s : s + 2048]).numpy() for s in range(0, X.shape[0], 2048)])
+
+    def inverse_transform(self, Z):
+        Z = np.asarray(Z, np.float32)
+        return np.concatenate([self._decode(Z[s : s + 2048]).numpy() for s in range(0, Z.shape[0], 2048)])
+
+    def fit_transform(self, X, y=None):
+        return self.fit(X).transform(X)
+
+
+# -------------------------------------------------------------------- metrics
+def knn_accuracy(Z, y, seed=0) -> float:
+    """5-fold stratified kNN accuracy on the embedding, k = 2 x number of classes."""
+    k = 2 * len(np.unique(y))
+    cv = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
+    return float(cross_val_score(KNeighborsClassifier(n_neighbors=k), Z, y, cv=cv).mean())
+
+
+def trust(X, Z, n_neighbors=10) -> float:
+    """Trustworthiness of the embedding (1: every embedded neighbour is a true neighbour)."""
+    return float(trustworthiness(X, Z, n_neighbors=n_neighbors))
+
+
+class PeakRSS:
+    """Context manager sampling this process's resident memory; ``peak_mb`` is the rise above the start.
+
+    TensorFlow allocates outside Python's allocator, so ``tracemalloc`` would
+    miss it; resident memory sampled every few milliseconds does not.
+    """
+
+    def __init__(self, interval=0.005):
+        self.interval = interval
+        self.proc = psutil.Process(os.getpid())
+
+    def __enter__(self):
+        self.start = self.proc.memory_info().rss
+        self.peak = self.start
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+        return self
+
+    def _watch(self):
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self.proc.memory_info().rss)
+            time.sleep(self.interval)
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self.proc.memory_info().rss)
+        self.peak_mb = (self.peak - self.start) / 2**20
+
+
+def throughput(fn, X, min_time=0.3) -> float:
+    """Samples per second of ``fn(X)`` (warm call excluded, repeated for at least ``min_time``)."""
+    fn(X)
+    n, t0 = 0, time.perf_counter()
+    while True:
+        fn(X)
+        n += 1
+        elapsed = time.perf_counter() - t0
+        if elapsed >= min_time:
+            return X.shape[0] * n / elapsed
+
+
+def matmul_rate(n=2048, repeats=10) -> float:
+    """float32 matrix-multiply rate of this machine in FLOP/s (tf.matmul of n x n, best of runs)."""
+    a = tf.random.stateless_normal([n, n], seed=[1, 2])
+    b = tf.random.stateless_normal([n, n], seed=[3, 4])
+    f = tf.function(lambda a, b: tf.matmul(a, b))
+    f(a, b).numpy()
+    best = np.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        f(a, b).numpy()
+        best = min(best, time.perf_counter() - t0)
+    return 2.0 * n**3 / best
+
+
+def loglog_slope(x, y) -> float:
+    """Slope of log(y) against log(x): the growth exponent."""
+    return float(np.polyfit(np.log(np.asarray(x, float)), np.log(np.asarray(y, float)), 1)[0])
