@@ -21,6 +21,18 @@ def make_counts(n_cells=200, n_genes=50, n_types=3, seed=0, dispersion=5.0):
     return counts, labels
 
 
+# Training settings of the batch-correction tests (enough epochs for the effect to show).
+BATCH_TEST_PARAMS = dict(
+    hidden_layer_sizes=(32, 16),
+    batch_size=32,
+    learning_rate=3e-3,
+    kl_warmup_steps=200,
+    max_epochs=150,
+    early_stopping=False,
+    random_state=0,
+)
+
+
 def make_batched_cells(seed=0, n=300, g=30):
     """Standardised cells of 3 types measured in 2 batches; the batch shifts the last 10 genes.
 

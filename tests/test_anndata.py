@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-from _genomics_data import make_batched_cells, make_counts
+from _genomics_data import BATCH_TEST_PARAMS, make_batched_cells, make_counts
 
 from sivae_sklearn import SiVAE, tl
 from sivae_sklearn.anndata import result_keys
@@ -217,15 +217,7 @@ def _two_batches(seed=0):
 def test_batch_key_corrects_the_embedding_for_the_batch():
     from sivae_sklearn.metrics import knn_accuracy
 
-    params = dict(
-        hidden_layer_sizes=(32, 16),
-        batch_size=32,
-        learning_rate=3e-3,
-        kl_warmup_steps=200,
-        max_epochs=150,
-        early_stopping=False,
-        random_state=0,
-    )
+    params = BATCH_TEST_PARAMS
     adata = _two_batches()
     tl.sivae(adata, 2, key_added="plain", **params)
     model = tl.sivae(adata, 2, batch_key="batch", key_added="corrected", **params)

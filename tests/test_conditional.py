@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from _genomics_data import make_batched_cells
+from _genomics_data import BATCH_TEST_PARAMS, make_batched_cells
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 
@@ -144,15 +144,7 @@ def test_generated_digits_have_the_requested_class():
 @pytest.mark.slow
 def test_batch_correction_mixes_batches_and_keeps_cell_types():
     X, cell, batch = make_batched_cells()
-    params = dict(
-        hidden_layer_sizes=(32, 16),
-        batch_size=32,
-        learning_rate=3e-3,
-        kl_warmup_steps=200,
-        max_epochs=150,
-        early_stopping=False,
-        random_state=0,
-    )
+    params = BATCH_TEST_PARAMS
     plain = SiVAE(**params).fit(X).transform(X)
     corrected = SiVAE(conditional=True, **params).fit(X, condition=batch).transform(X)
     batch_plain, batch_corrected = knn_accuracy(plain, batch), knn_accuracy(corrected, batch)

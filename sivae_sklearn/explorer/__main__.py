@@ -29,25 +29,16 @@ def main(argv=None) -> int:
     """Run the command line; return the exit status (2 on bad input, with a one-line reason)."""
     args = build_parser().parse_args(argv)
     try:
-        from ._app import create_app, serve, startup_message
+        from ._app import create_app, serve, serve_until_interrupted
         from ._data import load_data
 
         X, labels, feature_names = load_data(args.data, args.labels_column, args.labels_file)
         app = create_app(args.model, X, labels, args.image_shape, feature_names=feature_names)
         server = serve(app, args.host, args.port)
-    except ImportError as exc:
+    except (ImportError, ExplorerInputError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except (ExplorerInputError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(startup_message(server), file=sys.stderr, flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.shutdown()
+    serve_until_interrupted(server)
     return 0
 
 

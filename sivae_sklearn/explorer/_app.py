@@ -438,8 +438,11 @@ def run(model, X, labels=None, image_shape=None, port: int = 8050, host: str = "
     >>> from sivae_sklearn.explorer import run
     >>> run(model, X, labels=y, image_shape=(8, 8))  # doctest: +SKIP
     """
-    app = create_app(model, X, labels, image_shape, **kwargs)
-    server = serve(app, host, port)
+    serve_until_interrupted(serve(create_app(model, X, labels, image_shape, **kwargs), host, port))
+
+
+def serve_until_interrupted(server: ExplorerServer) -> None:
+    """Say where the explorer serves, then serve until Ctrl+C (used by :func:`run` and the CLI)."""
     print(startup_message(server), file=sys.stderr, flush=True)
     try:
         server.serve_forever()
