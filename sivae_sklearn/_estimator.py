@@ -44,6 +44,38 @@ _FLOAT32_MAX = float(np.finfo(np.float32).max)
 _FEATURE_INPUT_MAX_ROWS = 20_000
 
 
+def check_count_values(values, likelihood: str, source: str, *, stacklevel: int = 3) -> None:
+    """Raise on negative values and warn on non-integers under a count likelihood.
+
+    Parameters
+    ----------
+    values : ndarray
+        The data values (``.data`` of a sparse matrix).
+    likelihood : str
+        ``"poisson"`` or ``"nb"``, for the message.
+    source : str
+        Where the data came from (``"X"``, ``"adata.layers['counts']"``), for the message.
+    stacklevel : int, default=3
+        Passed to :func:`warnings.warn`.
+    """
+    if values.size == 0:
+        return
+    lo = float(np.nanmin(values))
+    if lo < 0:
+        raise ValueError(
+            f"likelihood={likelihood!r} models raw counts and needs non-negative data, but {source} holds "
+            f"negative values (minimum {lo:.3g}); it looks normalised or scaled. Pass raw counts "
+            f"(e.g. layer='counts') or use likelihood='gaussian'."
+        )
+    if not np.all(np.equal(np.mod(values, 1), 0)):
+        warnings.warn(
+            f"likelihood={likelihood!r} expects integer counts but {source} holds non-integer values; "
+            f"is it normalised data rather than raw counts? Pass raw counts (e.g. layer='counts').",
+            UserWarning,
+            stacklevel=stacklevel,
+        )
+
+
 class SiVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Scalable, interpretable variational autoencoder (siVAE).
 
@@ -475,18 +507,7 @@ class SiVAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 f"likelihood='gaussian'."
             )
         if self.likelihood in ("poisson", "nb"):
-            if lo < 0:
-                raise ValueError(
-                    f"likelihood={self.likelihood!r} models counts and needs non-negative data, "
-                    f"got a minimum of {lo:.3g}. Pass raw counts or use likelihood='gaussian'."
-                )
-            if not np.all(np.equal(np.mod(values, 1), 0)):
-                warnings.warn(
-                    f"likelihood={self.likelihood!r} expects integer counts but X holds "
-                    f"non-integer values; is this normalised data rather than raw counts?",
-                    UserWarning,
-                    stacklevel=3,
-                )
+            check_count_values(values, self.likelihood, "X", stacklevel=4)
 
     def _split(self, n_samples: int, rng: np.random.RandomState):
         order = rng.permutation(n_samples)

@@ -71,6 +71,15 @@ def save(estimator, path) -> None:
     from sklearn.utils.validation import check_is_fitted
 
     check_is_fitted(estimator)
+    if isinstance(estimator.get_params(deep=False).get("random_state"), np.random.RandomState):
+        import warnings
+
+        warnings.warn(
+            "random_state is a RandomState instance, which a model file cannot hold; it is saved as None "
+            "(the fitted weights are saved exactly; only a refit of the loaded model would differ).",
+            UserWarning,
+            stacklevel=3,
+        )
     json_attrs, array_attrs = _split_attributes(estimator)
     meta = {
         "format": FORMAT_NAME,

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from ._estimator import SiVAE
+from ._estimator import SiVAE, check_count_values
 
 __all__ = ["sivae"]
 
@@ -274,21 +274,8 @@ def _gene_mask(adata, use_highly_variable: bool | None) -> np.ndarray:
 def _check_input(X, source: str, likelihood: str) -> None:
     """Count-model sanity and degenerate genes or cells, naming where the data came from."""
     values = X.data if sp.issparse(X) else np.asarray(X)
-    if likelihood in _COUNT_LIKELIHOODS and values.size:
-        lo = float(np.nanmin(values))
-        if lo < 0:
-            raise ValueError(
-                f"likelihood={likelihood!r} models raw counts, but {source} holds negative values "
-                f"(minimum {lo:.3g}); it looks normalised or scaled. Pass the raw count layer "
-                f"(e.g. layer='counts') or use likelihood='gaussian'."
-            )
-        if not np.all(np.equal(np.mod(values, 1), 0)):
-            warnings.warn(
-                f"likelihood={likelihood!r} expects integer counts but {source} holds non-integer values; "
-                f"is it normalised data rather than raw counts? Pass the raw count layer (e.g. layer='counts').",
-                UserWarning,
-                stacklevel=3,
-            )
+    if likelihood in _COUNT_LIKELIHOODS:
+        check_count_values(values, likelihood, source, stacklevel=4)
     n_constant = int(np.sum(_constant_genes(X)))
     if n_constant:
         warnings.warn(

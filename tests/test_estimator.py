@@ -202,3 +202,13 @@ def test_verbose_prints_a_progress_bar(capsys):
     assert "epoch 5/5" in err and "loss=" in err
     SiVAE(**TINY).fit(X)
     assert capsys.readouterr().err == ""
+
+
+def test_early_stopping_parameters_each_reach_training():
+    X = np.random.RandomState(0).normal(size=(80, 5))
+    base = {**TINY, "max_epochs": 200, "kl_warmup_steps": 0, "n_iter_no_change": 3, "tol": 1e-4}
+    reference = SiVAE(**base).fit(X).n_iter_
+    assert reference < 200
+    assert SiVAE(**{**base, "early_stopping": False}).fit(X).n_iter_ == 200
+    assert SiVAE(**{**base, "n_iter_no_change": 15}).fit(X).n_iter_ > reference
+    assert SiVAE(**{**base, "tol": 0.5}).fit(X).n_iter_ < SiVAE(**{**base, "tol": 0.0}).fit(X).n_iter_

@@ -129,3 +129,13 @@ def test_corrupt_weights_shape(fitted, tmp_path):
     _rewrite_meta(tmp_path / "m.sivae", tmp_path / "bad.sivae", lambda m: m["network_config"].update(n_features=99))
     with pytest.raises(ValueError, match="inconsistent|shape"):
         load(tmp_path / "bad.sivae")
+
+
+def test_random_state_instance_is_not_dropped_silently(tmp_path):
+    X = np.random.RandomState(0).normal(size=(30, 4))
+    model = SiVAE(**{**TINY, "random_state": np.random.RandomState(3)}).fit(X)
+    with pytest.warns(UserWarning, match="RandomState instance"):
+        model.save(tmp_path / "m.sivae")
+    loaded = load(tmp_path / "m.sivae")
+    assert loaded.random_state is None
+    np.testing.assert_array_equal(loaded.transform(X), model.transform(X))
