@@ -5,6 +5,11 @@ recording machine the refits are bit-identical; other machines (CPU kind, BLAS,
 thread count) may round floats differently, so the comparison allows a small
 tolerance. The fits are a few epochs long, so rounding cannot be amplified by
 training. Set ``SIVAE_REFERENCE_EXACT=1`` to require bit-identical outputs.
+
+One recorded series differs from the current code in the last bits by design:
+the loss logged during the ``"sample"`` pretraining phase of the stepwise
+schedule, whose total used to include the feature KL and subtract it again and
+now leaves it out (the gradients, and so every weight, are the same).
 """
 
 import os
@@ -42,5 +47,10 @@ def test_refit_gives_the_recorded_outputs(case, recorded):
     outputs = ref.outputs_of(model, X, y)
     expected = {k[len(case) + 1 :]: v for k, v in recorded.items() if k.startswith(case + "/")}
     assert sorted(outputs) == sorted(expected)
+    sample_phase = outputs.get("history/phase", np.array([])) == "sample"
     for key, value in outputs.items():
-        assert_same(np.asarray(value), expected[key], f"{case}/{key}")
+        value = np.asarray(value)
+        if key in ("history/loss", "history/val_loss") and sample_phase.any():
+            np.testing.assert_allclose(value[sample_phase], expected[key][sample_phase], rtol=1e-7)
+            value, expected[key] = value[~sample_phase], expected[key][~sample_phase]
+        assert_same(value, expected[key], f"{case}/{key}")
