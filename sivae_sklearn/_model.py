@@ -33,6 +33,7 @@ The objective of one minibatch of ``n`` rows::
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
+from functools import cached_property
 
 import tensorflow as tf
 
@@ -98,6 +99,7 @@ class LossTerms:
     l2: tf.Tensor
     classification: tf.Tensor
 
+    @cached_property
     def means(self) -> dict[str, tf.Tensor]:
         """Every term as a scalar (per-row terms averaged over the rows), by name, for logging."""
         return {
@@ -111,7 +113,7 @@ class LossTerms:
 
     def objective(self, weights: LossWeights) -> tf.Tensor:
         """The minimised total: the weighted sum of the term means."""
-        m = self.means()
+        m = self.means
         return (
             m["reconstruction"]
             + weights.beta * (m["kl_sample"] + m["kl_feature"])
@@ -130,7 +132,7 @@ class Loss:
 
     def as_dict(self) -> dict[str, tf.Tensor]:
         """``{"loss": total, <term>: mean, ...}``: what the training history records."""
-        return {"loss": self.total, **self.terms.means()}
+        return {"loss": self.total, **self.terms.means}
 
 
 # --------------------------------------------------------------------- model
@@ -209,6 +211,8 @@ class SiVAEModel:
         -------
         Loss
         """
+        if phase not in PHASES:
+            raise ValueError(f"phase={phase!r} is not a training phase; expected one of {PHASES}.")
         network = self.network
         if phase != "joint":
             weights = replace(weights, interpretability_weight=0.0)
@@ -219,8 +223,15 @@ class SiVAEModel:
         if phase == "feature":
             target = tf.stop_gradient(network.free_output_weights)
             regression = tf.reduce_sum(tf.square(network.decode_features(v) - target), axis=1)
-            zero = tf.zeros_like(regression)
-            terms = LossTerms(regression, zero, kl_feature, zero, tf.constant(0.0), zero)
+            zero = tf.zeros_like(regression)  # the sample network is not trained in this phase
+            terms = LossTerms(
+                reconstruction=regression,
+                kl_sample=zero,
+                kl_feature=kl_feature,
+                interpretability=zero,
+                l2=tf.constant(0.0),
+                classification=zero,
+            )
             return Loss(terms.objective(weights), terms)
 
         x_in, z_mean, z_std = self.encode(x)

@@ -62,7 +62,7 @@ def test_objective_is_the_weighted_sum_of_per_row_terms():
     for name in ("reconstruction", "kl_sample", "interpretability", "classification"):
         assert getattr(t, name).shape == (5,), name  # one value per sample
     assert t.kl_feature.shape == () and t.l2.shape == ()
-    m = {k: float(v) for k, v in t.means().items()}
+    m = {k: float(v) for k, v in t.means.items()}
     want = (
         m["reconstruction"]
         + 0.5 * (m["kl_sample"] + m["kl_feature"])
@@ -109,7 +109,7 @@ def test_sample_phase_decodes_with_the_free_matrix_and_drops_feature_terms():
     x, condition, labels = _batch()
     loss = model.loss(x, condition, labels, SEED, WEIGHTS, phase="sample")
     assert float(loss.terms.kl_feature) == 0.0
-    m = {k: float(v) for k, v in loss.terms.means().items()}
+    m = {k: float(v) for k, v in loss.terms.means.items()}
     want = m["reconstruction"] + 0.5 * m["kl_sample"] + 0.01 * m["l2"]  # no interpretability, no head
     assert float(loss.total) == pytest.approx(want, rel=1e-6)
     before = float(loss.terms.reconstruction[0])
