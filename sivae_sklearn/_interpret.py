@@ -193,6 +193,12 @@ def hub_scores(
 ATTRIBUTION_METHODS = ("saliency", "gradient_x_input")
 
 
+def check_attribution_method(method: str) -> None:
+    """Raise a ValueError unless ``method`` is one of :data:`ATTRIBUTION_METHODS`."""
+    if method not in ATTRIBUTION_METHODS:
+        raise ValueError(f"method={method!r} is not an attribution method; expected one of {ATTRIBUTION_METHODS}.")
+
+
 def latent_attributions(jacobian: np.ndarray, Z: np.ndarray, method: str = "saliency") -> np.ndarray:
     """Attribution of every decoder output to every latent dimension.
 
@@ -221,8 +227,7 @@ def latent_attributions(jacobian: np.ndarray, Z: np.ndarray, method: str = "sali
     >>> latent_attributions(J, np.array([[2.0], [3.0]]), "gradient_x_input")[0, :, 0]
     array([2., 3.])
     """
-    if method not in ATTRIBUTION_METHODS:
-        raise ValueError(f"method={method!r} is not an attribution method; expected one of {ATTRIBUTION_METHODS}.")
+    check_attribution_method(method)
     J = np.asarray(jacobian)
     if method == "gradient_x_input":
         J = J * np.asarray(Z, J.dtype)[:, None, :]

@@ -301,10 +301,7 @@ class InterpretationMixin:
         loadings : ndarray of shape (n_components, n_features), rows of unit norm
         """
         X = check_fitted_data(self, X)
-        if method not in _interpret.ATTRIBUTION_METHODS:
-            raise ValueError(
-                f"method={method!r} is not an attribution method; expected one of {_interpret.ATTRIBUTION_METHODS}."
-            )
+        _interpret.check_attribution_method(method)
         Z, _ = self._model.embed(X)
         attributions = _interpret.latent_attributions(self._model.latent_jacobian(Z), Z, method)
         return _interpret.attribution_loadings(attributions)

@@ -155,7 +155,8 @@ def test_pretrain_epochs_and_max_epochs_reach_training():
     assert m.n_iter_ == 7
 
 
-def test_early_stopping_restores_and_stops():
+def test_early_stopping_stops_before_max_epochs():
+    # that the best epoch's weights are restored is tested on the training loop (test_training.py)
     X = np.random.RandomState(0).normal(size=(80, 5))
     m = SiVAE(**{**TINY, "max_epochs": 300, "n_iter_no_change": 2, "tol": 0.5, "kl_warmup_steps": 0}).fit(X)
     assert m.n_iter_ < 300
