@@ -30,6 +30,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 
 from sivae_sklearn import SiVAE  # noqa: E402
+from sivae_sklearn._likelihoods import get_likelihood  # noqa: E402
 
 OUTPUTS = HERE / "reference_outputs.npz"
 MODEL_FILE = HERE / "model_format1.sivae"
@@ -106,7 +107,7 @@ def outputs_of(model, X, y) -> dict[str, np.ndarray]:
         "feature_awareness_level0": model.feature_awareness(X[:20], layer=0, per_sample=True),
         "attribution_loadings": model.attribution_loadings(X[:30]),
     }
-    if model.likelihood in ("poisson", "nb"):
+    if get_likelihood(model.likelihood).needs_library_size:
         out["inverse_transform_counts"] = model.inverse_transform(points, library_size=250.0)
     if model.classifier_weight > 0:
         out["predict_proba"] = model.predict_proba(X)
