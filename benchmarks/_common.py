@@ -3,7 +3,7 @@
 Nothing here is part of the package. The plain VAE is written with the
 package's own building blocks (:class:`~sivae_sklearn._network.GaussianEncoder`,
 :class:`~sivae_sklearn._network.DenseStack`, :class:`~sivae_sklearn._training.Adam`
-and the loss functions of :mod:`sivae_sklearn._losses`), so that it differs from
+and the loss terms of :mod:`sivae_sklearn._likelihoods` and :mod:`sivae_sklearn._model`), so that it differs from
 SiVAE only by what makes siVAE siVAE: the feature-wise VAE producing the last
 weight matrix, and the interpretability term.
 """
@@ -21,7 +21,8 @@ from sklearn.manifold import trustworthiness
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.neighbors import KNeighborsClassifier
 
-from sivae_sklearn._losses import gaussian_nll, kl_standard_normal, l2_term
+from sivae_sklearn._likelihoods import gaussian_nll
+from sivae_sklearn._model import kl_standard_normal, l2_term
 from sivae_sklearn._network import DenseStack, GaussianEncoder
 from sivae_sklearn._training import Adam
 

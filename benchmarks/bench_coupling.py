@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sklearn.datasets import load_digits  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
-from sivae_sklearn import _training  # noqa: E402
+from sivae_sklearn import SiVAE, _training  # noqa: E402
 from sivae_sklearn._feature_inputs import make_feature_inputs  # noqa: E402
 from sivae_sklearn._network import NetworkConfig, SiVAENetwork  # noqa: E402
 from sivae_sklearn.metrics import knn_accuracy  # noqa: E402
@@ -41,11 +41,12 @@ def run(n_components: int, epochs: int, coupled: bool) -> float:
     inputs = make_feature_inputs(X, "pca", 50, np.random.RandomState(0))
     network = SiVAENetwork(NetworkConfig(X.shape[1], inputs.shape[1], n_components, (512, 128)), seed=0)
     network.feature_inputs.assign(inputs)
-    config = _training.TrainingConfig(early_stopping=False, interpretability_weight=0.0, max_epochs=epochs)
+    params = SiVAE(early_stopping=False, interpretability_weight=0.0, max_epochs=epochs).get_params()
+    config = _training.TrainingConfig.from_params(params, X.shape[0])
     phase = "joint" if coupled else "sample"  # "sample": W is the free variable network.free_output_weights
-    state = _training._RunState(seed=1, x_scale=float(np.abs(X).max()))
+    state = _training.RunState(seed=1, x_scale=float(np.abs(X).max()))
     result = _training.TrainingResult()
-    _training._run_phase(
+    _training.run_phase(
         phase, network, _training.TrainingData(X), None, config, epochs, np.random.RandomState(1), state, result
     )
     Z = network.encode_samples(X)[0].numpy()

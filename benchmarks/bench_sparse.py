@@ -110,7 +110,7 @@ def epoch_time(n_cells: int, n_genes: int, density: float, n_epochs: int = 3) ->
         input_transform="log1p",
     )
     network = SiVAENetwork(config, seed=0)
-    train_config = TrainingConfig(likelihood=MODEL["likelihood"], batch_size=MODEL["batch_size"])
+    train_config = TrainingConfig.from_params(SiVAE(**MODEL).get_params(), n_cells)
     train_step, _ = make_steps(network, train_config)
     data = TrainingData(X)
     rng = np.random.RandomState(0)

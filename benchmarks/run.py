@@ -28,6 +28,7 @@ import scipy.sparse as sp
 import tensorflow as tf
 from sklearn.decomposition import PCA
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # this checkout's package
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from _common import (  # noqa: E402
@@ -183,9 +184,8 @@ def epoch_time(X, batch_size=128, hidden=HIDDEN, epochs=3, jit_compile=False):
         config = NetworkConfig(X.shape[1], inputs.shape[1], 2, tuple(hidden))
         network = SiVAENetwork(config, seed=0)
         network.feature_inputs.assign(inputs)
-        cfg = TrainingConfig(
-            max_epochs=epochs, batch_size=batch_size, early_stopping=False, kl_warmup_steps=0, jit_compile=jit_compile
-        )
+        params = SiVAE(max_epochs=epochs, batch_size=batch_size, early_stopping=False, kl_warmup_steps=0).get_params()
+        cfg = TrainingConfig.from_params(params, X.shape[0], jit_compile=jit_compile)
         result = train(network, TrainingData(X if sp.issparse(X) else np.asarray(X, np.float32)), None, cfg, seed=0)
     return float(np.median(result.epoch_seconds[1:])), mem.peak_mb, network
 

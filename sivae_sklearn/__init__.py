@@ -1,14 +1,34 @@
 """sivae_sklearn: the interpretable variational autoencoder siVAE as a scikit-learn transformer.
 
->>> from sivae_sklearn import SiVAE
->>> SiVAE(n_components=2)
+``import sivae_sklearn`` loads the estimator; the namespaces below load on first
+use (PEP 562), so that the import stays as light as the estimator allows:
+``sivae_sklearn.tl`` (AnnData tools, scanpy style), ``sivae_sklearn.pl``
+(plots, scanpy style), ``plotting``, ``generation``, ``metrics``,
+``experiments``, ``datasets`` and ``explorer``.
+
+>>> import sivae_sklearn
+>>> sivae_sklearn.SiVAE(n_components=2)
 SiVAE()
+>>> callable(sivae_sklearn.tl.sivae)
+True
 """
 
-from ._estimator import SiVAE
-from ._serialization import ModelFileError, load
-from ._training import TrainingDivergedError
+import importlib
 
-__version__ = "0.1.0"
+from ._errors import ModelFileError, TrainingDivergedError
+from ._estimator import SiVAE, load
+from ._version import __version__
+
+_SUBMODULES = ("tl", "pl", "plotting", "generation", "metrics", "experiments", "datasets", "explorer")
 
 __all__ = ["SiVAE", "load", "ModelFileError", "TrainingDivergedError", "__version__"]
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *_SUBMODULES])

@@ -21,6 +21,30 @@ import scipy.sparse as sp
 from sklearn.decomposition import PCA
 
 FEATURE_INPUT_METHODS = ("pca", "subsample")
+MAX_ROWS = 20_000
+"""At most this many training rows feed the reduction, so its cost does not grow with n_samples."""
+
+
+def training_feature_inputs(X, train_idx, method: str, size: int, random_state, transform) -> np.ndarray:
+    """:func:`make_feature_inputs` from the training rows of ``X`` as the sample encoder sees them.
+
+    Parameters
+    ----------
+    X : ndarray or CSR matrix
+        All rows given to ``fit``.
+    train_idx : ndarray of int
+        The training rows (the validation rows never reach the feature encoder).
+    method, size
+        See :func:`make_feature_inputs`.
+    random_state : numpy.random.RandomState
+        Draws the rows when there are more than :data:`MAX_ROWS`, then seeds the reduction.
+    transform : callable
+        The likelihood's encoder input in NumPy (``EncoderInput.numpy``).
+    """
+    rows = train_idx
+    if rows.size > MAX_ROWS:
+        rows = np.sort(random_state.choice(train_idx, MAX_ROWS, replace=False))
+    return make_feature_inputs(transform(X[rows]), method, size, random_state)
 
 
 def make_feature_inputs(X, method: str, size: int, random_state: np.random.RandomState) -> np.ndarray:

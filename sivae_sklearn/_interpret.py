@@ -1,8 +1,10 @@
 """Interpretation of a trained siVAE: pure array functions.
 
-Nothing here trains anything. The functions take the compiled inference
-functions of a trained model (:class:`~sivae_sklearn._inference.CompiledModel`)
-or plain arrays and return NumPy arrays.
+Nothing here trains anything or imports TensorFlow. The functions take plain
+arrays, or the compiled inference functions of a trained model
+(:class:`~sivae_sklearn._inference.CompiledModel`) where they need the decoder,
+and return NumPy arrays. The labelled, validated user API is
+:class:`~sivae_sklearn._interpretation.InterpretationMixin`.
 
 Feature awareness (Choi, Li & Quon 2023). For a decoder level ``l`` pair the
 sample-side activations ``S(l)`` with the feature-side activations ``F(l)`` of
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._inference import iter_row_batches
+from ._data import iter_row_batches
 
 
 def resolve_level(level: int, n_levels: int) -> int:
@@ -76,7 +78,6 @@ def feature_awareness(model, X, feature_mean: np.ndarray, *, level: int = -1, pe
     return total / max(X.shape[0], 1)
 
 
-# --------------------------------------------------------------- issue 3 additions
 def explained_variance(Z: np.ndarray, loadings: np.ndarray) -> np.ndarray:
     """Variance of each latent dimension's rank-1 reconstruction ``z_d v_d^T``.
 
@@ -192,60 +193,45 @@ def hub_scores(
 ATTRIBUTION_METHODS = ("saliency", "gradient_x_input")
 
 
-def latent_attributions(model, Z: np.ndarray, method: str = "saliency", batch_size: int = 256) -> np.ndarray:
+def check_attribution_method(method: str) -> None:
+    """Raise a ValueError unless ``method`` is one of :data:`ATTRIBUTION_METHODS`."""
+    if method not in ATTRIBUTION_METHODS:
+        raise ValueError(f"method={method!r} is not an attribution method; expected one of {ATTRIBUTION_METHODS}.")
+
+
+def latent_attributions(jacobian: np.ndarray, Z: np.ndarray, method: str = "saliency") -> np.ndarray:
     """Attribution of every decoder output to every latent dimension.
 
     ``A[d, c, f] = d x_hat[c, f] / d z[c, d]`` (``"saliency"``) or that times
-    ``z[c, d]`` (``"gradient_x_input"``), where ``x_hat`` is the likelihood's
-    mean (the natural parameter for count likelihoods, which also need a
-    library size). This is the gradient baseline the original siVAE compared
-    its loadings with; it costs one backward pass per output feature.
+    ``z[c, d]`` (``"gradient_x_input"``). This is the gradient baseline the
+    original siVAE compared its loadings with; the Jacobian costs one backward
+    pass per output feature
+    (:meth:`~sivae_sklearn._inference.CompiledModel.latent_jacobian`).
 
     Parameters
     ----------
-    model : CompiledModel
+    jacobian : ndarray of shape (n_samples, n_features, n_components)
+        ``d x_hat[c, f] / d z[c, d]`` at the latent points ``Z``.
     Z : ndarray of shape (n_samples, n_components)
-        Latent points (usually the embedding of the data).
+        The latent points (usually the embedding of the data).
     method : {"saliency", "gradient_x_input"}
-    batch_size : int, default=256
 
     Returns
     -------
-    ndarray of shape (n_components, n_samples, n_features), float32
+    ndarray of shape (n_components, n_samples, n_features)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> J = np.ones((2, 3, 1))
+    >>> latent_attributions(J, np.array([[2.0], [3.0]]), "gradient_x_input")[0, :, 0]
+    array([2., 3.])
     """
-    import tensorflow as tf
-
-    from ._losses import COUNT_LIKELIHOODS, likelihood_mean
-
-    if method not in ATTRIBUTION_METHODS:
-        raise ValueError(f"method={method!r} is not an attribution method; expected one of {ATTRIBUTION_METHODS}.")
-    network = model.network
-    likelihood = model.likelihood if model.likelihood not in COUNT_LIKELIHOODS else "gaussian"
-    k = network.config.n_components
-    c = network.config.n_conditions
-
-    @tf.function(input_signature=[tf.TensorSpec([None, k], tf.float32)])
-    def jacobian(z):
-        v_mean, _ = network.encode_features()
-        w = network.decode_features(v_mean)
-        with tf.GradientTape() as tape:
-            tape.watch(z)
-            # conditional models: attributions at the all-zero condition
-            y = network.decode_samples(z, tf.zeros([tf.shape(z)[0], c]) if c else None)
-            out = likelihood_mean(likelihood, network.output_params(y, w))
-        return tape.batch_jacobian(out, z)  # (batch, G, K)
-
-    Z = np.asarray(Z, np.float32)
-    parts = []
-    for start in range(0, Z.shape[0], batch_size):
-        z = Z[start : start + batch_size]
-        J = jacobian(z).numpy()
-        if method == "gradient_x_input":
-            J = J * z[:, None, :]
-        parts.append(J)
-    if not parts:
-        return np.zeros((k, 0, network.config.n_features), np.float32)
-    return np.transpose(np.concatenate(parts), (2, 0, 1))
+    check_attribution_method(method)
+    J = np.asarray(jacobian)
+    if method == "gradient_x_input":
+        J = J * np.asarray(Z, J.dtype)[:, None, :]
+    return np.transpose(J, (2, 0, 1))
 
 
 def attribution_loadings(attributions: np.ndarray) -> np.ndarray:

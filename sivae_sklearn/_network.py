@@ -1,5 +1,7 @@
 """The TensorFlow networks of siVAE: a sample-wise and a feature-wise VAE.
 
+The weights and the sub-networks; how they combine into the forward pass and
+the loss is :mod:`~sivae_sklearn._model`'s business.
 This module knows nothing of scikit-learn, AnnData or plotting. It builds plain
 ``tf.Module`` objects holding ``tf.Variable`` weights, so that no Keras global state
 (name counters, sessions, global seeds) is touched and weights can be moved in and
@@ -53,8 +55,9 @@ class NetworkConfig:
     classifier_layer_sizes : tuple of int
         Hidden widths of the classifier head.
     input_transform : {"none", "log1p"}
-        What the sample encoder sees: the data as given, or
-        ``log1p(1e4 * x / library_size)`` (for raw counts).
+        Name of the likelihood's encoder input (see
+        :mod:`~sivae_sklearn._likelihoods`): the data as given, or
+        ``log1p(1e4 * x / library_size)`` for raw counts. Kept in model files.
     """
 
     n_features: int
@@ -221,13 +224,6 @@ class SiVAENetwork(tf.Module):
         )
 
     # ------------------------------------------------------------------ pieces
-    def prepare_input(self, x: tf.Tensor) -> tf.Tensor:
-        """What the sample encoder and the interpretability term see."""
-        if self.config.input_transform == "log1p":
-            library = tf.reduce_sum(x, axis=1, keepdims=True)
-            return tf.math.log1p(x * (1e4 / tf.maximum(library, 1.0)))
-        return x
-
     def encode_samples(self, x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         """Posterior mean and standard deviation of ``z`` for a batch of rows."""
         return self.sample_encoder(x)
@@ -255,10 +251,6 @@ class SiVAENetwork(tf.Module):
         if self.feature_decoder is None:
             return v
         return self.feature_decoder(v)
-
-    def output_params(self, y: tf.Tensor, w: tf.Tensor) -> tf.Tensor:
-        """Natural parameter of the likelihood: ``y W^T + b`` (batch x G)."""
-        return tf.matmul(y, w, transpose_b=True) + self.output_bias
 
     def decoder_levels(
         self, z: tf.Tensor, v: tf.Tensor, condition: tf.Tensor | None = None

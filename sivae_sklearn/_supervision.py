@@ -1,17 +1,20 @@
 """Categorical side information of a fit: decoder conditions and class labels.
 
-Pure NumPy helpers used by :class:`~sivae_sklearn.SiVAE` when
-``conditional=True`` (a one-hot condition appended to the decoder input) or
-``classifier_weight > 0`` (a classification head on the latent means). They turn
-user labels of any hashable kind (ints, strings, pandas categoricals) into
-integer codes against a fixed category list and back, with errors that name
-what was wrong.
+Used when ``conditional=True`` (a one-hot condition appended to the decoder
+input) or ``classifier_weight > 0`` (a classification head on the latent means).
+The NumPy helpers turn user labels of any hashable kind (ints, strings, pandas
+categoricals) into integer codes against a fixed category list and back, with
+errors that name what was wrong; :class:`SupervisionMixin` gives
+:class:`~sivae_sklearn.SiVAE` its condition handling and ``predict`` /
+``predict_proba``.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import tensorflow as tf
+from sklearn.utils.metaestimators import available_if
+
+from ._validation import check_fitted_data
 
 
 def _as_1d(values, name: str) -> np.ndarray:
@@ -103,12 +106,94 @@ def one_hot(codes: np.ndarray, n_categories: int) -> np.ndarray:
     return out
 
 
-def class_probabilities(network, z_mean: np.ndarray, batch_size: int = 4096) -> np.ndarray:
-    """Softmax of the network's classification head at latent means (float64)."""
-    out = []
-    for start in range(0, z_mean.shape[0], batch_size):
-        z = tf.constant(np.asarray(z_mean[start : start + batch_size], np.float32))
-        out.append(tf.nn.softmax(network.classifier(z), axis=1).numpy())
-    if not out:
-        return np.zeros((0, network.config.n_classes))
-    return np.concatenate(out).astype(np.float64)
+class SupervisionMixin:
+    """Conditions and the classification head of :class:`~sivae_sklearn.SiVAE`.
+
+    Fitted attributes: ``condition_categories_`` (``conditional=True``) and
+    ``classes_`` (``classifier_weight > 0``).
+    """
+
+    def _fit_supervision(self, n_samples: int, y, condition):
+        """Validate ``y`` / ``condition``; set ``condition_categories_`` and ``classes_``.
+
+        Returns the one-hot condition (or None) and the integer labels (or None).
+        """
+        for attr in ("condition_categories_", "classes_"):
+            if hasattr(self, attr):
+                delattr(self, attr)
+        if condition is not None and not self.conditional:
+            raise ValueError("fit got condition=..., but conditional=False; set conditional=True to use it.")
+        cond_onehot = labels = None
+        if self.conditional:
+            source, name = (condition, "condition") if condition is not None else (y, "y")
+            if source is None:
+                raise ValueError(
+                    "conditional=True needs the condition of every sample: call fit(X, y) with y the "
+                    "category of each row (e.g. class label or batch), or fit(X, condition=...)."
+                )
+            categories, codes = encode_categories(source, n_samples, name)
+            self.condition_categories_ = categories
+            cond_onehot = one_hot(codes, len(categories))
+        if self.classifier_weight > 0:
+            if y is None:
+                raise ValueError(
+                    f"classifier_weight={self.classifier_weight} > 0 trains a classification head "
+                    f"and needs class labels: call fit(X, y)."
+                )
+            self.classes_, labels = encode_categories(y, n_samples, "y")
+        return cond_onehot, labels
+
+    def _condition_onehot(self, condition, n_rows: int, caller: str):
+        """One-hot condition for ``n_rows`` rows of a conditional model (None otherwise)."""
+        if not getattr(self, "conditional", False) or not hasattr(self, "condition_categories_"):
+            if condition is not None:
+                raise ValueError(f"{caller} got condition=..., but the model was fitted with conditional=False.")
+            return None
+        if condition is None:
+            raise ValueError(
+                f"{caller} needs condition=...: this model was fitted with conditional=True on the "
+                f"categories {list(self.condition_categories_)}; pass one category for all rows or one per row."
+            )
+        codes = codes_for(condition, self.condition_categories_, n_rows, "condition")
+        return one_hot(codes, len(self.condition_categories_))
+
+    def _has_classifier(self):
+        return self.classifier_weight > 0
+
+    @available_if(_has_classifier)
+    def predict_proba(self, X):
+        """Class probabilities of the classification head at the embedding.
+
+        Only available with ``classifier_weight > 0``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``.
+        """
+        X = check_fitted_data(self, X)
+        mean, _ = self._model.embed(X)
+        return self._model.class_probabilities(mean)
+
+    @available_if(_has_classifier)
+    def predict(self, X):
+        """Most probable class of each sample under the classification head.
+
+        Only available with ``classifier_weight > 0``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Labels from ``classes_``.
+        """
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]

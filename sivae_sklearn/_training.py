@@ -6,52 +6,78 @@ validation) data as dense arrays or CSR matrices, and a :class:`TrainingConfig`;
 it updates the network in place and returns a :class:`TrainingResult`.
 
 Follow one minibatch: :func:`iter_minibatches` slices rows (densifying only
-those rows if the input is sparse) -> the compiled ``step`` draws the
-reparameterisation noise from a stateless seed ``(seed, step)`` -> the network
-encodes samples and features, decodes ``y`` and ``W`` -> :func:`forward_loss`
-returns the named :class:`~sivae_sklearn._losses.LossTerms` -> gradients go to a
-small Adam optimiser owned by this run (no Keras global state is touched).
+those rows if the input is sparse) -> the compiled ``train_step`` seeds the
+reparameterisation noise with ``(seed, step)`` -> :meth:`SiVAEModel.loss
+<sivae_sklearn._model.SiVAEModel.loss>` runs the forward pass and returns the
+objective with its named terms -> gradients go to a small Adam optimiser owned
+by this run (no Keras global state is touched).
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import scipy.sparse as sp
 import tensorflow as tf
 
-from ._inference import RowSubset
-from ._losses import COUNT_LIKELIHOODS, LossTerms, kl_standard_normal, sivae_loss
+from ._data import RowSubset
+from ._errors import TrainingDivergedError
+from ._model import LossWeights, SiVAEModel
 
-
-class TrainingDivergedError(FloatingPointError):
-    """Raised when a loss term stops being finite during training."""
+SCHEDULES = ("joint", "stepwise")
 
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    """Hyperparameters of one training run (see :class:`~sivae_sklearn.SiVAE`)."""
+    """Hyperparameters of one training run, built from the estimator's parameters.
 
-    likelihood: str = "gaussian"
-    beta: float = 1.0
-    kl_warmup_steps: int = 1000
-    interpretability_weight: float = 0.05
-    l2_penalty: float = 1e-3
-    classifier_weight: float = 0.0
-    learning_rate: float = 1e-3
-    batch_size: int = 128
-    max_epochs: int = 200
-    early_stopping: bool = True
-    schedule: str = "joint"
-    pretrain_epochs: int = 0
-    n_iter_no_change: int = 10
-    tol: float = 1e-4
-    verbose: int = 0
-    # Compile the train step with XLA (issue 6: measured in benchmarks/run.py --only efficiency).
-    jit_compile: bool = False
+    Every field but ``loss_weights`` and ``jit_compile`` is the
+    :class:`~sivae_sklearn.SiVAE` parameter of that name (see its docstring);
+    :meth:`from_params` is the only way the package builds one, so the defaults
+    live in ``SiVAE.__init__`` alone.
+    """
+
+    likelihood: str
+    loss_weights: LossWeights
+    kl_warmup_steps: int
+    learning_rate: float
+    batch_size: int
+    max_epochs: int
+    early_stopping: bool
+    schedule: str
+    pretrain_epochs: int
+    n_iter_no_change: int
+    tol: float
+    verbose: int
+    jit_compile: bool
+    """Compile the train step with XLA (measured in ``benchmarks/run.py --only efficiency``; off in ``fit``)."""
+
+    @classmethod
+    def from_params(cls, params, n_train: int, *, jit_compile: bool = False) -> TrainingConfig:
+        """The configuration for ``SiVAE(**params)`` on ``n_train`` training rows (the batch is capped by them)."""
+        return cls(
+            likelihood=params["likelihood"],
+            loss_weights=LossWeights.from_params(params),
+            kl_warmup_steps=int(params["kl_warmup_steps"]),
+            learning_rate=float(params["learning_rate"]),
+            batch_size=int(min(params["batch_size"], n_train)),
+            max_epochs=int(params["max_epochs"]),
+            early_stopping=bool(params["early_stopping"]),
+            schedule=params["schedule"],
+            pretrain_epochs=int(params["pretrain_epochs"]),
+            n_iter_no_change=int(params["n_iter_no_change"]),
+            tol=float(params["tol"]),
+            verbose=int(params["verbose"]),
+            jit_compile=bool(jit_compile),
+        )
+
+    @property
+    def beta(self) -> float:
+        """Target weight of the KL terms (reached after the warm-up)."""
+        return self.loss_weights.beta
 
 
 @dataclass
@@ -63,8 +89,8 @@ class TrainingResult:
     n_steps: int = 0
     best_epoch: int = 0
     stopped_early: bool = False
-    # Wall-clock seconds of each epoch (issue 6: per-epoch cost in the benchmarks).
     epoch_seconds: list[float] = field(default_factory=list)
+    """Wall-clock seconds of each epoch (the benchmarks' per-epoch cost)."""
 
 
 @dataclass
@@ -146,67 +172,6 @@ class Adam:
             var.assign_sub(self.learning_rate * update)
 
 
-def forward_loss(network, x, condition, labels, beta, seed, config: TrainingConfig, phase: str = "joint") -> LossTerms:
-    """One stochastic forward pass and its loss terms.
-
-    ``seed`` is a length-2 int tensor for ``tf.random.stateless_normal``; the
-    same seed gives the same noise, which is what makes a run reproducible
-    without a global TensorFlow seed.
-
-    ``phase`` selects the objective of the training schedule:
-
-    * ``"joint"``: the full siVAE objective;
-    * ``"sample"``: the sample-wise VAE alone, its last weight matrix a free
-      variable (``network.free_output_weights``);
-    * ``"feature"``: the feature-wise VAE alone, regressing its decoder output
-      ``w_f`` onto the rows of that free matrix (reported as ``reconstruction``).
-    """
-    x_in = network.prepare_input(x)
-    z_mean, z_std = network.encode_samples(x_in)
-    v_mean, v_std = network.encode_features()
-    eps_z = tf.random.stateless_normal(tf.shape(z_mean), seed=seed)
-    eps_v = tf.random.stateless_normal(tf.shape(v_mean), seed=tf.stack([seed[0], -seed[1] - 1]))
-    z = z_mean + z_std * eps_z
-    v = v_mean + v_std * eps_v
-    if phase == "feature":
-        w = network.decode_features(v)
-        target = tf.stop_gradient(network.free_output_weights)
-        regression = tf.reduce_mean(tf.reduce_sum(tf.square(w - target), axis=1))
-        kl_v = tf.reduce_mean(kl_standard_normal(v_mean, v_std))
-        zero = tf.constant(0.0)
-        return LossTerms(regression + beta * kl_v, regression, zero, kl_v, zero, zero, zero)
-    cond = condition if network.config.n_conditions else None
-    y = network.decode_samples(z, cond)
-    w = network.free_output_weights if phase == "sample" else network.decode_features(v)
-    params = network.output_params(y, w)
-    library = tf.reduce_sum(x, axis=1, keepdims=True) if config.likelihood in COUNT_LIKELIHOODS else None
-    logits = network.classifier(z_mean) if network.classifier is not None else None
-    terms = sivae_loss(
-        likelihood=config.likelihood,
-        x_obs=x,
-        x_in=x_in,
-        params=params,
-        log_scale=network.log_scale,
-        z_mean=z_mean,
-        z_std=z_std,
-        v_mean=v_mean,
-        v_std=v_std,
-        linear_bias=network.linear_offset(cond),
-        kernels=network.sample_network_kernels(),
-        beta=beta,
-        interpretability_weight=config.interpretability_weight if phase == "joint" else 0.0,
-        l2_penalty=config.l2_penalty,
-        library_size=library,
-        class_logits=logits,
-        labels=labels if logits is not None else None,
-        classifier_weight=config.classifier_weight,
-    )
-    if phase == "sample":  # the feature KL is not part of this phase's objective
-        terms.total = terms.total - beta * terms.kl_feature
-        terms.kl_feature = tf.constant(0.0)
-    return terms
-
-
 def _signature(network):
     g = network.config.n_features
     c = network.config.n_conditions
@@ -220,32 +185,43 @@ def _signature(network):
 
 
 def make_steps(network, config: TrainingConfig, phase: str = "joint"):
-    """Build the compiled train and evaluation steps of one phase, with a fresh Adam."""
+    """Build the compiled train and evaluation steps of one phase, with a fresh Adam.
+
+    Both take ``(x, condition, labels, beta, seed)`` and return the terms of
+    :meth:`Loss.as_dict <sivae_sklearn._model.Loss.as_dict>`; ``beta`` is the
+    KL weight of this step.
+    """
+    model = SiVAEModel(network, config.likelihood)
     variables = network.trainable_variables
     optimizer = Adam(variables, config.learning_rate)
+
+    def loss(x, condition, labels, beta, seed):
+        weights = replace(config.loss_weights, beta=beta)
+        return model.loss(x, condition, labels, seed, weights, phase)
 
     @tf.function(input_signature=_signature(network), reduce_retracing=True, jit_compile=config.jit_compile)
     def train_step(x, condition, labels, beta, seed):
         with tf.GradientTape() as tape:
-            terms = forward_loss(network, x, condition, labels, beta, seed, config, phase)
-        grads = tape.gradient(terms.total, variables)
-        optimizer.apply(grads)
-        return terms.as_dict()
+            result = loss(x, condition, labels, beta, seed)
+        optimizer.apply(tape.gradient(result.total, variables))
+        return result.as_dict()
 
     @tf.function(input_signature=_signature(network), reduce_retracing=True)
     def eval_step(x, condition, labels, beta, seed):
-        return forward_loss(network, x, condition, labels, beta, seed, config, phase).as_dict()
+        return loss(x, condition, labels, beta, seed).as_dict()
 
     return train_step, eval_step
 
 
-def _beta_at(step: int, config: TrainingConfig) -> float:
+def beta_at(step: int, config: TrainingConfig) -> float:
+    """The KL weight at training ``step``: linear from 0 to ``beta`` over ``kl_warmup_steps``."""
     if config.kl_warmup_steps <= 0:
         return config.beta
     return config.beta * min(1.0, step / config.kl_warmup_steps)
 
 
-def _evaluate(eval_step, data: TrainingData, config: TrainingConfig, seed: int) -> dict[str, float]:
+def evaluate(eval_step, data: TrainingData, config: TrainingConfig, seed: int) -> dict[str, float]:
+    """Mean of every term over ``data`` at the full KL weight (fixed noise seeds, so repeatable)."""
     sums: dict[str, float] = {}
     for i, batch in enumerate(iter_minibatches(data, max(config.batch_size, 1024), None)):
         out = eval_step(
@@ -293,36 +269,44 @@ def train(
 ) -> TrainingResult:
     """Fit ``network`` in place and return the per-epoch history.
 
-    The objective is the mean over samples of the negative ELBO plus the
-    interpretability and L2 terms (see :func:`~sivae_sklearn._losses.sivae_loss`).
-    ``beta`` rises linearly over the first ``kl_warmup_steps`` steps of the
-    whole run (whatever the schedule, so it never stays at 0). With
-    ``schedule="stepwise"`` the sample VAE (free last weight matrix) and then the
-    feature VAE (regressing that matrix) are pretrained for ``pretrain_epochs``
-    each before the joint phase, each phase with a fresh optimiser, as in the
-    original siVAE. Early stopping counts only once the warm-up is over, and the
-    weights of the best monitored epoch of each phase are restored.
+    The objective is :meth:`SiVAEModel.loss <sivae_sklearn._model.SiVAEModel.loss>`:
+    the mean over samples of the negative ELBO plus the interpretability, L2
+    and classification terms. ``beta`` rises linearly over the first
+    ``kl_warmup_steps`` steps of the whole run (whatever the schedule, so it
+    never stays at 0). With ``schedule="stepwise"`` the sample VAE (free last
+    weight matrix) and then the feature VAE (regressing that matrix) are
+    pretrained for ``pretrain_epochs`` each before the joint phase, each phase
+    with a fresh optimiser, as in the original siVAE. Early stopping counts only
+    once the warm-up is over, and the weights of the best monitored epoch of
+    each phase are restored.
     """
     rng = np.random.RandomState(seed)
-    state = _RunState(seed=int(seed % (2**31 - 1)), x_scale=_max_abs(train_data.X))
+    state = RunState(seed=int(seed % (2**31 - 1)), x_scale=_max_abs(train_data.X))
     result = TrainingResult()
     if config.schedule == "stepwise" and config.pretrain_epochs > 0:
-        _run_phase("sample", network, train_data, val_data, config, config.pretrain_epochs, rng, state, result)
-        _run_phase("feature", network, train_data, None, config, config.pretrain_epochs, rng, state, result)
-    _run_phase("joint", network, train_data, val_data, config, config.max_epochs, rng, state, result)
+        run_phase("sample", network, train_data, val_data, config, config.pretrain_epochs, rng, state, result)
+        run_phase("feature", network, train_data, None, config, config.pretrain_epochs, rng, state, result)
+    run_phase("joint", network, train_data, val_data, config, config.max_epochs, rng, state, result)
     if config.verbose:
         print(file=sys.stderr)
     return result
 
 
 @dataclass
-class _RunState:
+class RunState:
+    """What the phases of one run share: the noise seed, the data scale (for messages) and the step count."""
+
     seed: int
     x_scale: float
     step: int = 0
 
 
-def _run_phase(phase, network, train_data, val_data, config, n_epochs, rng, state, result):
+def run_phase(phase, network, train_data, val_data, config, n_epochs, rng, state, result) -> None:
+    """Train ``network`` for up to ``n_epochs`` epochs of one phase, appending to ``result``.
+
+    See :meth:`SiVAEModel.loss <sivae_sklearn._model.SiVAEModel.loss>` for the
+    phases. Early stopping restores the best monitored epoch's weights.
+    """
     train_step, eval_step = make_steps(network, config, phase)
     history = result.history
     best, best_weights, since_best = np.inf, None, 0
@@ -337,7 +321,7 @@ def _run_phase(phase, network, train_data, val_data, config, n_epochs, rng, stat
             batches = iter_minibatches(train_data, config.batch_size, rng)
         n_seen = 0
         for batch in batches:
-            beta = np.float32(_beta_at(state.step, config))
+            beta = np.float32(beta_at(state.step, config))
             out = train_step(batch.x, batch.condition, batch.labels, beta, np.array([state.seed, state.step], np.int32))
             state.step += 1
             n = max(batch.x.shape[0], 1)
@@ -348,11 +332,11 @@ def _run_phase(phase, network, train_data, val_data, config, n_epochs, rng, stat
         _check_finite(epoch_terms, result.n_iter + 1, state.step, config, state.x_scale)
         for k, v in epoch_terms.items():
             history.setdefault(k, []).append(v)
-        history.setdefault("beta", []).append(float(_beta_at(state.step, config)))
+        history.setdefault("beta", []).append(float(beta_at(state.step, config)))
         history.setdefault("phase", []).append(phase)
         monitored = epoch_terms["loss"]
         if val_data is not None and val_data.n_samples > 0:
-            val_terms = _evaluate(eval_step, val_data, config, state.seed)
+            val_terms = evaluate(eval_step, val_data, config, state.seed)
             _check_finite(val_terms, result.n_iter + 1, state.step, config, state.x_scale)
             for k, v in val_terms.items():
                 history.setdefault(f"val_{k}", []).append(v)

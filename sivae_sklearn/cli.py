@@ -2,7 +2,7 @@
 
 ``sivae fit in.h5ad -o out.h5ad --layer counts --likelihood nb --n-components 10``
 reads an AnnData file, fits :class:`~sivae_sklearn.SiVAE` through
-:func:`sivae_sklearn.anndata.sivae` and writes the annotated AnnData (and
+:func:`sivae_sklearn.tl.sivae` and writes the annotated AnnData (and
 optionally the model) back to disk. Errors in the input (missing file, unknown
 layer, bad option) end with a one-line message and a non-zero exit status,
 never a traceback.
@@ -17,8 +17,11 @@ sivae ...
 from __future__ import annotations
 
 import argparse
+import inspect
 import sys
 from pathlib import Path
+
+from ._version import __version__
 
 _DESCRIPTION = """\
 siVAE (scalable, interpretable variational autoencoder) for single-cell data.
@@ -82,10 +85,39 @@ def _tristate(text: str) -> bool | None:
     raise argparse.ArgumentTypeError(f"expected auto, yes or no, got {text!r}")
 
 
+def defaults() -> dict:
+    """Default value of every option that is a parameter of ``tl.sivae`` or ``SiVAE``, read from their signatures.
+
+    The command line has no defaults of its own: ``--n-components`` follows
+    :func:`sivae_sklearn.tl.sivae`, the training options follow
+    :class:`~sivae_sklearn.SiVAE`. (This is where the command line imports
+    the estimator, and with it TensorFlow.)
+    """
+    from ._estimator import SiVAE
+    from .tl import sivae
+
+    values = {
+        name: p.default
+        for name, p in inspect.signature(SiVAE).parameters.items()
+        if p.default is not inspect.Parameter.empty
+    }
+    values.update(
+        (name, p.default)
+        for name, p in inspect.signature(sivae).parameters.items()
+        if p.default is not inspect.Parameter.empty
+    )
+    return values
+
+
+def _layer_text(sizes) -> str:
+    return ",".join(str(s) for s in sizes) if sizes else "linear"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``sivae`` argument parser (one subcommand: ``fit``)."""
-    from . import __version__
-    from ._losses import LIKELIHOODS
+    from ._likelihoods import LIKELIHOODS
+
+    default = defaults()
 
     parser = argparse.ArgumentParser(
         prog="sivae", description=_DESCRIPTION, epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -106,55 +138,70 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fit.add_argument(
         "--layer",
-        default=None,
+        default=default["layer"],
         help="fit on adata.layers[LAYER] instead of adata.X (e.g. 'counts' for raw counts with --likelihood nb)",
     )
     fit.add_argument(
         "--likelihood",
-        choices=LIKELIHOODS,
-        default="gaussian",
+        choices=tuple(LIKELIHOODS),
+        default=default["likelihood"],
         help="observation model: gaussian for log-normalised/scaled data, nb or poisson for raw integer counts, "
         "bernoulli for data in [0, 1] (default: %(default)s)",
     )
     fit.add_argument(
-        "--n-components", type=_positive_int, default=10, help="latent dimensions K (default: %(default)s)"
+        "--n-components",
+        type=_positive_int,
+        default=default["n_components"],
+        help="latent dimensions K (default: %(default)s)",
     )
     fit.add_argument(
         "--hidden-layer-sizes",
         type=_layer_sizes,
-        default=(512, 128),
+        default=default["hidden_layer_sizes"],
         metavar="H1,H2,...",
-        help="encoder layer widths, comma-separated; 'linear' for a linear decoder (default: 512,128)",
+        help="encoder layer widths, comma-separated; 'linear' for a linear decoder "
+        f"(default: {_layer_text(default['hidden_layer_sizes'])})",
     )
     fit.add_argument(
-        "--max-epochs", type=_positive_int, default=300, help="maximum training epochs (default: %(default)s)"
+        "--max-epochs",
+        type=_positive_int,
+        default=default["max_epochs"],
+        help="maximum training epochs (default: %(default)s)",
     )
-    fit.add_argument("--batch-size", type=_positive_int, default=128, help="cells per minibatch (default: %(default)s)")
     fit.add_argument(
-        "--learning-rate", type=_positive_float, default=1e-3, help="Adam step size (default: %(default)s)"
+        "--batch-size",
+        type=_positive_int,
+        default=default["batch_size"],
+        help="cells per minibatch (default: %(default)s)",
+    )
+    fit.add_argument(
+        "--learning-rate",
+        type=_positive_float,
+        default=default["learning_rate"],
+        help="Adam step size (default: %(default)s)",
     )
     fit.add_argument(
         "--random-state",
         type=_non_negative_int,
-        default=None,
+        default=default["random_state"],
         help="integer seed; the same seed gives the same model (default: unseeded)",
     )
     fit.add_argument(
         "--use-highly-variable",
         type=_tristate,
-        default=None,
+        default=default["use_highly_variable"],
         metavar="{auto,yes,no}",
         help="fit only on genes with var['highly_variable']: auto uses the column when present (default: auto)",
     )
     fit.add_argument(
         "--key-added",
-        default="sivae",
+        default=default["key_added"],
         help="name of the results: obsm['X_KEY'], varm['KEY_loadings'], var['KEY_feature_awareness'], "
         "uns['KEY'] (default: %(default)s)",
     )
     fit.add_argument(
         "--batch-key",
-        default=None,
+        default=default["batch_key"],
         metavar="COLUMN",
         help="obs column holding each cell's batch: fit a conditional model corrected for it (default: none)",
     )
@@ -174,7 +221,7 @@ def _fail(message: str, status: int = 1) -> int:
 def _run_fit(args) -> int:
     import anndata
 
-    from .anndata import result_keys, sivae
+    from .tl import result_keys, sivae
 
     source = Path(args.input)
     if not source.is_file():

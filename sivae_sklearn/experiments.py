@@ -39,41 +39,23 @@ import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from ._serialization import _jsonable_param
-from ._serialization import load as _load_model
+from ._estimator import SiVAE
+from ._estimator import load as _load_model
+from ._plain import plain_params, to_plain
 
 RECORD_VERSION = 1
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._=-]*$")
 
 
 def _jsonable(value):
-    """Best-effort JSON form of scores and notes (numpy scalars and arrays included)."""
-    if isinstance(value, np.ndarray):
-        return [_jsonable(v) for v in value.tolist()]
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    return repr(value)
+    """JSON form of scores and notes (NumPy scalars and arrays included; NaN and inf become null)."""
+    return to_plain(value, fallback=repr, nonfinite_to_none=True)
 
 
 def _params_record(params: Mapping) -> dict:
-    out = {}
-    for key, value in params.items():
-        try:
-            out[key] = _jsonable_param(key, value)
-        except TypeError:
-            out[key] = repr(value)
-    return out
+    return plain_params(params, fallback=repr)
 
 
 def _check_name(name: str) -> str:
@@ -280,8 +262,6 @@ def load_experiment(path, name: str):
 
 def _find_sivae(estimator):
     """The SiVAE inside ``estimator`` and the parameter prefix addressing it."""
-    from ._estimator import SiVAE
-
     if isinstance(estimator, SiVAE):
         return estimator, ""
     steps = getattr(estimator, "steps", None)

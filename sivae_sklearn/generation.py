@@ -10,7 +10,9 @@ Three functions, each taking the fitted model first and returning NumPy arrays:
 
 Conditional models (``conditional=True``) decode under a chosen category:
 every function passes ``condition=`` on to :meth:`SiVAE.inverse_transform`.
-Plots of the results are in :mod:`sivae_sklearn.plotting_generation`.
+Plots of the results are :func:`~sivae_sklearn.plotting.plot_interpolation`,
+:func:`~sivae_sklearn.plotting.plot_traversal` and
+:func:`~sivae_sklearn.plotting.plot_manifold`.
 """
 
 from __future__ import annotations
@@ -88,12 +90,9 @@ class ManifoldGrid:
 
 # ---------------------------------------------------------------- helpers
 def _embed_rows(model, X) -> tuple[np.ndarray, np.ndarray]:
-    """Posterior mean and std of the rows of ``X`` (validated like ``transform``)."""
-    X = model._check_X(X)
-    from ._estimator import _as_rows
-
-    mean, std = model._model.embed(_as_rows(X))
-    return mean.astype(np.float64), std.astype(np.float64)
+    """Posterior mean and std of the rows of ``X`` (validated by ``transform``), in float64."""
+    mean, std = model.transform(X, return_std=True)
+    return np.asarray(mean, np.float64), np.asarray(std, np.float64)
 
 
 def _one_row(X, name: str) -> np.ndarray:
@@ -103,16 +102,6 @@ def _one_row(X, name: str) -> np.ndarray:
     if arr.ndim != 2 or arr.shape[0] != 1:
         raise ValueError(f"{name} must be one sample (a 1-D row of n_features values), got shape {arr.shape}.")
     return arr
-
-
-def _check_dimension(model, d, name: str = "dimension") -> int:
-    k = model.n_components_
-    if not isinstance(d, Integral) or isinstance(d, bool) or not -k <= d < k:
-        raise ValueError(
-            f"{name}={d!r} does not exist: the model has n_components={k} latent dimensions; "
-            f"use an integer in [0, {k - 1}] (or negative from the end)."
-        )
-    return int(d) % k
 
 
 def _latent_point(model, x, latent: bool, name: str) -> tuple[np.ndarray, np.ndarray | None]:
@@ -219,8 +208,8 @@ def traverse(
     x : array-like of shape (n_features,), optional
         The sample to start from (embedded at its posterior mean); a latent
         point if ``latent=True``; ``None`` starts at the prior mean (origin).
-    dimensions : int or sequence of int, optional
-        Latent dimensions to traverse (default: all).
+    dimensions : int, str or sequence of them, optional
+        Latent dimensions to traverse, by index or name (default: all).
     n_steps : int, default=7
         Values per dimension (>= 2).
     values : {"prior", "posterior", "quantiles"}, default="prior"
@@ -268,10 +257,10 @@ def traverse(
     k = model.n_components_
     if dimensions is None:
         dims = np.arange(k)
-    elif isinstance(dimensions, Integral):
-        dims = np.array([_check_dimension(model, dimensions)])
+    elif isinstance(dimensions, (Integral, str)):
+        dims = np.array([model.resolve_dimension(dimensions)])
     else:
-        dims = np.array([_check_dimension(model, d) for d in dimensions], dtype=int)
+        dims = np.array([model.resolve_dimension(d) for d in dimensions], dtype=int)
         if dims.size == 0:
             raise ValueError("dimensions is empty; give at least one latent dimension.")
     z0, std0 = _latent_point(model, x, latent, "x")
@@ -319,8 +308,8 @@ def manifold_grid(
     ----------
     model : SiVAE
         Fitted model.
-    dimensions : pair of int, default=(0, 1)
-        The latent dimensions spanned by the grid; the others stay at ``origin``.
+    dimensions : pair of int or str, default=(0, 1)
+        The latent dimensions spanned by the grid (indices or names); the others stay at ``origin``.
     n_per_side : int, default=15
         Grid points along each dimension (>= 2).
     limits : (low, high), optional
@@ -350,7 +339,7 @@ def manifold_grid(
     check_is_fitted(model)
     if len(tuple(dimensions)) != 2:
         raise ValueError(f"dimensions must be a pair of latent dimensions, got {dimensions!r}.")
-    a, b = (_check_dimension(model, d, "dimensions") for d in dimensions)
+    a, b = (model.resolve_dimension(d) for d in dimensions)
     if a == b:
         raise ValueError(f"dimensions must be two different latent dimensions, got {dimensions!r}.")
     if not isinstance(n_per_side, Integral) or n_per_side < 2:

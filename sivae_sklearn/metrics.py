@@ -91,11 +91,11 @@ def trustworthiness(X, Z, *, n_neighbors: int = 5) -> float:
     return float(_sk_trustworthiness(X, Z, n_neighbors=max(n_neighbors, 1)))
 
 
-def _posterior(model, X):
+def _posterior(model, X) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior mean and standard deviation of ``z`` for the rows of ``X``, in float64."""
     check_is_fitted(model)
-    from .generation import _embed_rows
-
-    return _embed_rows(model, X)
+    mean, std = model.transform(X, return_std=True)
+    return np.asarray(mean, np.float64), np.asarray(std, np.float64)
 
 
 def kl_per_dimension(model, X) -> np.ndarray:

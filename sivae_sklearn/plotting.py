@@ -3,7 +3,10 @@
 Every function takes the fitted model first (as ``umap.plot`` does) and
 returns what it drew on: an ``Axes`` for single-panel plots (pass ``ax=`` to
 draw into your own), a ``Figure`` for panel grids. Nothing is shown or saved;
-call ``fig.savefig(...)`` yourself.
+call ``fig.savefig(...)`` yourself. :mod:`sivae_sklearn.pl` offers the same
+functions under scanpy-style names.
+
+What the model learned:
 
 * :func:`plot_embedding`: scatter of two latent dimensions coloured by labels;
 * :func:`plot_loadings`: the loadings of each dimension, as images when an
@@ -13,6 +16,17 @@ call ``fig.savefig(...)`` yourself.
 * :func:`plot_explained_variance`: variance explained per dimension;
 * :func:`plot_history`: every loss term, train and validation, per epoch;
 * :func:`plot_reconstructions`: originals beside their reconstructions.
+
+Decoding the latent space (:mod:`sivae_sklearn.generation`; keyword arguments
+are passed on):
+
+* :func:`plot_traversal`: one row per latent dimension, one column per value;
+* :func:`plot_interpolation`: the decoded path between two samples;
+* :func:`plot_manifold`: decodings over a 2-D grid of two latent dimensions.
+
+Give ``image_shape`` (e.g. ``(8, 8)`` for scikit-learn's digits) to draw
+samples as images; without it they are drawn as line profiles or heatmap rows
+over the features, which suits genomics data.
 """
 
 from __future__ import annotations
@@ -22,27 +36,21 @@ from numbers import Integral
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from . import generation
+from ._validation import check_image_shape, check_positive_int
+
 
 def _pyplot():
-    import matplotlib.pyplot as plt
-
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as exc:  # pragma: no cover - matplotlib is a dependency
+        raise ImportError("Plotting needs matplotlib: pip install matplotlib.") from exc
     return plt
 
 
-def _check_image_shape(model, image_shape) -> tuple[int, int] | None:
-    if image_shape is None:
-        return None
-    n = model.n_features_in_
-    try:
-        shape = tuple(int(s) for s in image_shape)
-    except (TypeError, ValueError):
-        raise ValueError(f"image_shape must be a (height, width) tuple of integers, got {image_shape!r}.") from None
-    if len(shape) != 2 or min(shape) < 1 or shape[0] * shape[1] != n:
-        raise ValueError(
-            f"image_shape={tuple(image_shape)!r} does not fit the model: expected (height, width) with "
-            f"height * width == n_features_in_ = {n}."
-        )
-    return shape
+def _image_shape(model, image_shape) -> tuple[int, int] | None:
+    check_is_fitted(model)
+    return check_image_shape(image_shape, model.n_features_in_)
 
 
 def _dims(model, dims) -> list[int]:
@@ -50,10 +58,11 @@ def _dims(model, dims) -> list[int]:
         return list(range(model.n_components_))
     if isinstance(dims, (Integral, str)):
         dims = [dims]
-    return [model._dim_index(d) for d in dims]
+    return [model.resolve_dimension(d) for d in dims]
 
 
 def _grid(n: int, ncols: int | None, panel: float = 2.2):
+    """A figure with ``n`` panels in rows of ``ncols`` (5 by default); unused cells hidden."""
     plt = _pyplot()
     ncols = min(n, ncols or 5)
     nrows = int(np.ceil(n / ncols))
@@ -61,6 +70,36 @@ def _grid(n: int, ncols: int | None, panel: float = 2.2):
     for ax in axes.ravel()[n:]:
         ax.set_visible(False)
     return fig, axes.ravel()[:n]
+
+
+def _panels(n: int, ncols, ax, panel: float = 2.2):
+    """Axes to draw ``n`` panels on: the caller's (one per panel) or a new grid."""
+    if ax is None:
+        return _grid(n, ncols, panel)
+    axes = list(np.ravel(np.asarray(ax, dtype=object)))
+    if len(axes) != n:
+        raise ValueError(f"ax must hold one Axes per panel: {n} expected, got {len(axes)}.")
+    return axes[0].figure, axes
+
+
+def _image_grid(images, shape, *, cmap, vmin=None, vmax=None, row_labels=None, col_labels=None, figsize=None):
+    """A grid of images ``images[i, j]`` (rows x cols x n_features) on one colour scale."""
+    plt = _pyplot()
+    n_rows, n_cols = images.shape[:2]
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=figsize or (1.1 * n_cols + 0.6, 1.1 * n_rows + 0.4), squeeze=False)
+    vmin = float(np.min(images)) if vmin is None else vmin
+    vmax = float(np.max(images)) if vmax is None else vmax
+    for i in range(n_rows):
+        for j in range(n_cols):
+            ax = axes[i, j]
+            ax.imshow(images[i, j].reshape(shape), cmap=cmap, vmin=vmin, vmax=vmax)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if col_labels is not None and i == n_rows - 1:
+                ax.set_xlabel(col_labels[j], fontsize=7)
+            if row_labels is not None and j == 0:
+                ax.set_ylabel(row_labels[i], fontsize="small")
+    return fig
 
 
 def _symmetric_limit(values) -> float:
@@ -116,17 +155,7 @@ def plot_embedding(model, X, labels=None, *, dims=(0, 1), ax=None, s: float = 8,
     return ax
 
 
-def _panels(n: int, ncols, ax, panel: float = 2.2):
-    """Axes to draw ``n`` panels on: the caller's (one per panel) or a new grid."""
-    if ax is None:
-        return _grid(n, ncols, panel)
-    axes = list(np.ravel(np.asarray(ax, dtype=object)))
-    if len(axes) != n:
-        raise ValueError(f"ax must hold one Axes per panel: {n} expected, got {len(axes)}.")
-    return axes[0].figure, axes
-
-
-def _feature_images(model, values, titles, image_shape, ncols, cmap, center: bool, ax=None):
+def _feature_images(values, titles, image_shape, ncols, cmap, center: bool, ax=None):
     fig, axes = _panels(len(values), ncols, ax)
     limit = _symmetric_limit(values)
     for ax, v, title in zip(axes, values, titles):
@@ -176,12 +205,11 @@ def plot_loadings(
     -------
     Figure (images, bars) or Axes (heatmap)
     """
-    check_is_fitted(model)
-    shape = _check_image_shape(model, image_shape)
+    shape = _image_shape(model, image_shape)
     d = _dims(model, dims)
     names = model.get_feature_names_out()
     if shape is not None:
-        return _feature_images(model, model.components_[d], [names[i] for i in d], shape, ncols, cmap, True, ax)
+        return _feature_images(model.components_[d], [names[i] for i in d], shape, ncols, cmap, True, ax)
     if kind == "heatmap":
         plt = _pyplot()
         if ax is None:
@@ -190,7 +218,7 @@ def plot_loadings(
         limit = _symmetric_limit(values)
         im = ax.imshow(values, aspect="auto", cmap=cmap, vmin=-limit, vmax=limit, interpolation="nearest")
         ax.set_xticks(range(len(d)), [names[i] for i in d], rotation=90)
-        labels = model._feature_labels()
+        labels = model.get_feature_labels()
         if len(labels) <= 60:
             ax.set_yticks(range(len(labels)), labels, fontsize="x-small")
         ax.set_ylabel("feature")
@@ -244,8 +272,7 @@ def plot_feature_awareness(
     -------
     ax : matplotlib Axes
     """
-    check_is_fitted(model)
-    shape = _check_image_shape(model, image_shape)
+    shape = _image_shape(model, image_shape)
     fa = model.feature_awareness(X, layer=layer)
     plt = _pyplot()
     if ax is None:
@@ -258,7 +285,7 @@ def plot_feature_awareness(
         ax.set_yticks([])
         ax.figure.colorbar(im, ax=ax)
     else:
-        labels = model._feature_labels()
+        labels = model.get_feature_labels()
         idx = np.arange(fa.size) if n_top is None else np.argsort(-fa, kind="stable")[: int(n_top)]
         ax.bar(range(idx.size), fa[idx], color=np.where(fa[idx] >= 0, "tab:red", "tab:blue"))
         if idx.size <= 60:
@@ -357,29 +384,162 @@ def plot_reconstructions(model, X, n: int = 8, *, image_shape=None, cmap: str = 
     -------
     fig : matplotlib Figure
     """
-    check_is_fitted(model)
-    shape = _check_image_shape(model, image_shape)
-    if not isinstance(n, Integral) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}.")
-    X = np.asarray(X, dtype=np.float64)[: int(n)]
+    shape = _image_shape(model, image_shape)
+    n = check_positive_int(n, "n")
+    X = np.asarray(X, dtype=np.float64)[:n]
     R = model.inverse_transform(model.transform(X))
-    plt = _pyplot()
     k = X.shape[0]
     if shape is not None:
-        fig, axes = plt.subplots(2, k, figsize=(1.2 * k, 2.6), squeeze=False)
         lo, hi = float(min(X.min(), R.min())), float(max(X.max(), R.max()))
-        for j in range(k):
-            for row, data in enumerate((X, R)):
-                axes[row, j].imshow(data[j].reshape(shape), cmap=cmap, vmin=lo, vmax=hi)
-                axes[row, j].set_xticks([])
-                axes[row, j].set_yticks([])
-        axes[0, 0].set_ylabel("original", fontsize="small")
-        axes[1, 0].set_ylabel("reconstructed", fontsize="small")
-        return fig
+        return _image_grid(
+            np.stack([X, R]),
+            shape,
+            cmap=cmap,
+            vmin=lo,
+            vmax=hi,
+            row_labels=["original", "reconstructed"],
+            figsize=(1.2 * k, 2.6),
+        )
+    plt = _pyplot()
     fig, axes = plt.subplots(k, 1, figsize=(6, 1.1 * k), squeeze=False, sharex=True)
     for j in range(k):
         axes[j, 0].plot(X[j], color="0.3", lw=1, label="original")
         axes[j, 0].plot(R[j], color="tab:red", lw=1, label="reconstructed")
     axes[0, 0].legend(fontsize="x-small", frameon=False)
     axes[-1, 0].set_xlabel("feature")
+    return fig
+
+
+def plot_traversal(model, x=None, *, image_shape=None, cmap="gray_r", **kwargs):
+    """Traversal grid: one row per latent dimension, one column per value.
+
+    Parameters
+    ----------
+    model : SiVAE
+        Fitted model.
+    x : array-like, optional
+        Starting sample (see :func:`sivae_sklearn.generation.traverse`).
+    image_shape : tuple of int, optional
+        Shape of one decoded sample as an image; None draws heatmaps.
+    cmap : str, default="gray_r"
+        Colour map.
+    **kwargs
+        Passed to :func:`~sivae_sklearn.generation.traverse` (``dimensions``,
+        ``n_steps``, ``values``, ``span``, ``reference``, ``condition``...).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from sivae_sklearn import SiVAE
+    >>> from sivae_sklearn.plotting import plot_traversal
+    >>> X = np.random.RandomState(0).uniform(size=(40, 4))
+    >>> model = SiVAE(max_epochs=2, hidden_layer_sizes=(8,), random_state=0).fit(X)
+    >>> fig = plot_traversal(model, X[0], image_shape=(2, 2), n_steps=3)
+    >>> len(fig.axes)
+    6
+    """
+    shape = _image_shape(model, image_shape)
+    trav = generation.traverse(model, x, **kwargs)
+    rows = [f"z{d}" for d in trav.dimensions]
+    if shape is not None:
+        cols = [f"{v:.2g}" for v in trav.values[0]] if np.allclose(trav.values, trav.values[0]) else None
+        fig = _image_grid(trav.decoded, shape, cmap=cmap, row_labels=rows, col_labels=cols)
+        fig.suptitle("Latent traversal")
+        return fig
+    plt = _pyplot()
+    n = trav.dimensions.size
+    fig, axes = plt.subplots(n, 1, figsize=(7, 1.4 * n + 0.6), squeeze=False)
+    for i in range(n):
+        ax = axes[i, 0]
+        ax.imshow(trav.decoded[i], aspect="auto", cmap="viridis")
+        ax.set_ylabel(rows[i])
+        ax.set_yticks(range(trav.values.shape[1]), [f"{v:.2g}" for v in trav.values[i]], fontsize=6)
+    axes[-1, 0].set_xlabel("feature")
+    fig.suptitle("Latent traversal (rows: value of the dimension)")
+    return fig
+
+
+def plot_interpolation(model, start, end, *, image_shape=None, cmap="gray_r", **kwargs):
+    """Interpolation strip: the decoded path from ``start`` to ``end``.
+
+    Parameters
+    ----------
+    model : SiVAE
+        Fitted model.
+    start, end : array-like
+        Samples (or latent points with ``latent=True``).
+    image_shape : tuple of int, optional
+        Shape of one decoded sample as an image; None draws a heatmap.
+    cmap : str, default="gray_r"
+        Colour map.
+    **kwargs
+        Passed to :func:`~sivae_sklearn.generation.interpolate`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    shape = _image_shape(model, image_shape)
+    path = generation.interpolate(model, start, end, **kwargs)
+    cols = [f"{t:.2f}" for t in path.fractions]
+    if shape is not None:
+        fig = _image_grid(path.decoded[None], shape, cmap=cmap, col_labels=cols)
+        fig.suptitle("Interpolation")
+        return fig
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 0.3 * len(cols) + 1.2))
+    ax.imshow(path.decoded, aspect="auto", cmap="viridis")
+    ax.set_yticks(range(len(cols)), cols, fontsize=6)
+    ax.set_ylabel("fraction of the path")
+    ax.set_xlabel("feature")
+    ax.set_title("Interpolation")
+    return fig
+
+
+def plot_manifold(model, *, image_shape, cmap="gray_r", **kwargs):
+    """Manifold image grid: decodings over a 2-D grid of two latent dimensions.
+
+    The vertical axis increases upwards, as in a scatter plot of the embedding.
+
+    Parameters
+    ----------
+    model : SiVAE
+        Fitted model.
+    image_shape : tuple of int
+        Shape of one decoded sample as an image.
+    cmap : str, default="gray_r"
+        Colour map.
+    **kwargs
+        Passed to :func:`~sivae_sklearn.generation.manifold_grid`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    shape = _image_shape(model, image_shape)
+    if shape is None:
+        raise ValueError("plot_manifold draws images: give image_shape=(height, width).")
+    grid = generation.manifold_grid(model, **kwargs)
+    n = grid.values_a.size
+    canvas = np.zeros((n * shape[0], n * shape[1]))
+    for i in range(n):
+        row = n - 1 - i  # largest b at the top
+        for j in range(n):
+            canvas[row * shape[0] : (row + 1) * shape[0], j * shape[1] : (j + 1) * shape[1]] = grid.decoded[
+                i, j
+            ].reshape(shape)
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 6))
+    a, b = grid.dimensions
+    extent = (grid.values_a[0], grid.values_a[-1], grid.values_b[0], grid.values_b[-1])
+    ax.imshow(canvas, cmap=cmap, extent=extent, aspect="auto")
+    ax.set_xlabel(f"z{a}")
+    ax.set_ylabel(f"z{b}")
+    ax.set_title("Decoded latent manifold")
     return fig

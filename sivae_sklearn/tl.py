@@ -1,10 +1,346 @@
-"""Tools in scanpy's style: ``from sivae_sklearn import tl; tl.sivae(adata)``.
+"""Tools in scanpy's style: :func:`sivae` fits SiVAE on an AnnData object.
 
 >>> from sivae_sklearn import tl
 >>> callable(tl.sivae)
 True
+
+:func:`sivae` fits a :class:`~sivae_sklearn.SiVAE` on an AnnData object and
+writes its results where scanpy's ``sc.pp.pca`` writes its own, so the usual
+scanpy steps (``sc.pp.neighbors(adata, use_rep="X_sivae")``, ``sc.tl.umap``)
+work on the result and everything survives ``write_h5ad`` / ``read_h5ad``.
+
+========================================  =========================================
+written to                                content
+========================================  =========================================
+``obsm["X_<key>"]``                       embedding, cells x K
+``varm["<key>_loadings"]``                loadings (``components_.T``), genes x K;
+                                          zero rows for genes left out by the mask
+``var["<key>_feature_awareness"]``        per-gene feature awareness; NaN for genes
+                                          left out by the mask
+``uns["<key>"]``                          ``params``, ``history``, ``n_iter`` and,
+                                          when the estimator has them,
+                                          ``variance`` / ``variance_ratio``
+========================================  =========================================
+
+``<key>`` is ``key_added`` (default ``"sivae"``). Nothing already in the
+object is overwritten: if any of these keys exists, :func:`sivae` raises unless
+``overwrite=True`` (or a fresh ``key_added`` is chosen). ``X`` and ``layers``
+are only read, never changed.
+
+This module imports neither scanpy nor (until called) anndata.
 """
 
-from .anndata import sivae
+from __future__ import annotations
 
-__all__ = ["sivae"]
+import warnings
+from numbers import Integral
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._estimator import SiVAE
+from ._likelihoods import LIKELIHOODS
+from ._plain import to_plain
+
+__all__ = ["sivae", "result_keys"]
+
+
+def sivae(
+    adata,
+    n_components: int = 10,
+    *,
+    layer: str | None = None,
+    use_highly_variable: bool | None = None,
+    key_added: str = "sivae",
+    batch_key: str | None = None,
+    copy: bool = False,
+    overwrite: bool = False,
+    **estimator_params: Any,
+):
+    """Fit a SiVAE on an AnnData object and store the results like ``sc.pp.pca``.
+
+    Parameters
+    ----------
+    adata : anndata.AnnData
+        Cells x genes. Read only, except for the result keys listed below.
+    n_components : int, default=10
+        Latent dimensions K.
+    layer : str, optional
+        Fit on ``adata.layers[layer]`` instead of ``adata.X`` (e.g. raw counts
+        for ``likelihood="nb"``). Dense or scipy.sparse; sparse matrices are
+        densified one minibatch at a time.
+    use_highly_variable : bool, optional
+        Fit only on the genes with ``adata.var["highly_variable"]``. ``None``
+        (default, as scanpy): use the mask when that column exists.
+    key_added : str, default="sivae"
+        Names of the results: ``obsm["X_<key>"]``, ``varm["<key>_loadings"]``,
+        ``var["<key>_feature_awareness"]`` and ``uns["<key>"]``.
+    batch_key : str, optional
+        Column of ``adata.obs`` holding the batch of each cell. The model is
+        then conditional on it (``SiVAE(conditional=True)``): the decoder and
+        the interpretability term receive the batch, the encoder does not, so
+        the embedding and the loadings are corrected for the batch.
+    copy : bool, default=False
+        Work on a copy of ``adata`` and return it; otherwise write the results
+        into ``adata`` and return the fitted estimator.
+    overwrite : bool, default=False
+        Replace results already stored under ``key_added``. Without it, an
+        existing key raises a ValueError.
+    **estimator_params
+        Passed to :class:`~sivae_sklearn.SiVAE` (``likelihood``,
+        ``hidden_layer_sizes``, ``max_epochs``, ``random_state``, ...).
+
+    Returns
+    -------
+    SiVAE or anndata.AnnData
+        The fitted estimator (``copy=False``) or the annotated copy
+        (``copy=True``).
+
+    Raises
+    ------
+    ValueError
+        Missing layer, non-unique ``var_names``, a mask that keeps no gene, a
+        result key that already exists, negative values under a count
+        likelihood, or an unknown estimator parameter.
+
+    Warns
+    -----
+    UserWarning
+        Non-integer values under a count likelihood; genes that are constant
+        over all cells; cells with zero total counts under a count likelihood.
+
+    Notes
+    -----
+    * Genes constant over all cells (zero variance) are kept: they carry no
+      signal, so their loadings stay near the prior. Filter them first
+      (``sc.pp.filter_genes(adata, min_cells=1)``) to save time.
+    * Cells with zero total counts are kept: under ``"nb"``/``"poisson"`` their
+      expected counts are zero and their input is all zeros, so they all get the
+      same embedding. Filter them first (``sc.pp.filter_cells(adata, min_counts=1)``).
+    * Genes left out by the highly-variable mask get zero loadings (as
+      ``varm["PCs"]`` in scanpy) and a NaN feature awareness (0 would read as a
+      measured value).
+
+    Examples
+    --------
+    >>> import numpy as np, anndata as ad
+    >>> from sivae_sklearn import tl
+    >>> counts = np.random.RandomState(0).poisson(2.0, size=(60, 12)).astype(np.float32)
+    >>> adata = ad.AnnData(counts)
+    >>> model = tl.sivae(adata, 2, likelihood="nb", hidden_layer_sizes=(8,), max_epochs=2, random_state=0)
+    >>> adata.obsm["X_sivae"].shape, adata.varm["sivae_loadings"].shape
+    ((60, 2), (12, 2))
+    """
+    _check_anndata(adata)
+    _check_estimator_params(estimator_params)
+    if not isinstance(key_added, str) or not key_added:
+        raise ValueError(f"key_added must be a non-empty string, got {key_added!r}.")
+    if not adata.var_names.is_unique:
+        dup = adata.var_names[adata.var_names.duplicated()].unique()[:5].tolist()
+        raise ValueError(
+            f"adata.var_names are not unique (e.g. {dup}); loadings are stored per gene name. "
+            f"Call adata.var_names_make_unique() first."
+        )
+    keys = result_keys(key_added)
+    if not overwrite:
+        existing = _existing_keys(adata, keys)
+        if existing:
+            raise ValueError(
+                f"{', '.join(existing)} already exist(s) in adata; pass key_added='<new name>' to keep both, "
+                f"or overwrite=True to replace them."
+            )
+
+    batches = None
+    if batch_key is not None:
+        if batch_key not in adata.obs:
+            raise ValueError(
+                f"batch_key={batch_key!r} is not a column of adata.obs; available: {list(adata.obs.columns)[:20]}."
+            )
+        if "conditional" in estimator_params and not estimator_params["conditional"]:
+            raise ValueError("batch_key needs a conditional model; do not pass conditional=False with it.")
+        batches = adata.obs[batch_key].to_numpy()
+        if adata.obs[batch_key].isna().any():
+            raise ValueError(f"adata.obs[{batch_key!r}] has missing values; fill or drop those cells first.")
+        estimator_params = {**estimator_params, "conditional": True}
+    X, source = _get_matrix(adata, layer)
+    mask = _gene_mask(adata, use_highly_variable)
+    X_fit = X if mask.all() else X[:, mask]
+    likelihood = estimator_params.get("likelihood", "gaussian")
+    _check_input(X_fit, source, likelihood)
+
+    if copy:
+        adata = adata.copy()
+    model = SiVAE(n_components=n_components, **estimator_params)
+    with warnings.catch_warnings():
+        # _check_input already warned, naming the layer.
+        warnings.filterwarnings("ignore", message=".*expects integer counts.*", category=UserWarning)
+        model.fit(X_fit, condition=batches)
+    embedding = model.transform(X_fit)
+
+    loadings = np.zeros((adata.n_vars, model.n_components_), dtype=np.float32)
+    loadings[mask] = model.components_.T
+    awareness = np.full(adata.n_vars, np.nan, dtype=np.float64)
+    awareness[mask] = model.feature_awareness_
+
+    adata.obsm[keys["obsm"]] = np.asarray(embedding, dtype=np.float32)
+    adata.varm[keys["varm"]] = loadings
+    adata.var[keys["var"]] = awareness
+    adata.uns[keys["uns"]] = _uns_entry(model, layer=layer, use_highly_variable=not mask.all(), n_genes=int(mask.sum()))
+    if batch_key is not None:
+        adata.uns[keys["uns"]]["params"]["batch_key"] = batch_key
+    return adata if copy else model
+
+
+def result_keys(key_added: str = "sivae") -> dict[str, str]:
+    """Where :func:`sivae` stores its results for a given ``key_added``.
+
+    >>> result_keys("sivae")["obsm"]
+    'X_sivae'
+    """
+    return {
+        "obsm": f"X_{key_added}",
+        "varm": f"{key_added}_loadings",
+        "var": f"{key_added}_feature_awareness",
+        "uns": key_added,
+    }
+
+
+# --------------------------------------------------------------------- checks
+def _check_anndata(adata) -> None:
+    try:
+        from anndata import AnnData
+    except ImportError as exc:  # pragma: no cover - anndata is a dependency
+        raise ImportError("sivae_sklearn.tl.sivae needs the 'anndata' package: pip install anndata") from exc
+    if not isinstance(adata, AnnData):
+        raise TypeError(f"adata must be an anndata.AnnData, got {type(adata).__name__}.")
+    if adata.isbacked:
+        raise ValueError("adata is backed on disk; load it into memory first (adata.to_memory()).")
+    if adata.n_obs < 2 or adata.n_vars < 1:
+        raise ValueError(f"adata needs at least 2 cells and 1 gene, got {adata.n_obs} x {adata.n_vars}.")
+
+
+def _check_estimator_params(params: dict) -> None:
+    valid = set(SiVAE().get_params()) - {"n_components"}
+    unknown = sorted(set(params) - valid)
+    if unknown:
+        raise ValueError(f"Unknown SiVAE parameter(s) {unknown}; valid ones are {sorted(valid)}.")
+
+
+def _existing_keys(adata, keys: dict[str, str]) -> list[str]:
+    found = []
+    if keys["obsm"] in adata.obsm:
+        found.append(f"obsm[{keys['obsm']!r}]")
+    if keys["varm"] in adata.varm:
+        found.append(f"varm[{keys['varm']!r}]")
+    if keys["var"] in adata.var.columns:
+        found.append(f"var[{keys['var']!r}]")
+    if keys["uns"] in adata.uns:
+        found.append(f"uns[{keys['uns']!r}]")
+    return found
+
+
+def _get_matrix(adata, layer: str | None):
+    if layer is None:
+        X, source = adata.X, "adata.X"
+        if X is None:
+            raise ValueError("adata.X is empty (None); pass layer='<name>' to fit on a layer.")
+    else:
+        if layer not in adata.layers:
+            raise ValueError(f"Layer {layer!r} not found in adata.layers; available layers: {list(adata.layers)}.")
+        X, source = adata.layers[layer], f"adata.layers[{layer!r}]"
+    if not sp.issparse(X) and not isinstance(X, np.ndarray):
+        X = np.asarray(X)
+    return X, source
+
+
+def _gene_mask(adata, use_highly_variable: bool | None) -> np.ndarray:
+    has_hv = "highly_variable" in adata.var.columns
+    if use_highly_variable is None:
+        use_highly_variable = has_hv
+    if not use_highly_variable:
+        return np.ones(adata.n_vars, dtype=bool)
+    if not has_hv:
+        raise ValueError(
+            "use_highly_variable=True but adata.var has no 'highly_variable' column; "
+            "run sc.pp.highly_variable_genes first or pass use_highly_variable=False."
+        )
+    column = adata.var["highly_variable"]
+    try:
+        mask = column.to_numpy(dtype=bool, na_value=False)
+    except (TypeError, ValueError) as exc:
+        raise ValueError("adata.var['highly_variable'] must be a boolean column.") from exc
+    if not mask.any():
+        raise ValueError("adata.var['highly_variable'] keeps no gene; recompute it or pass use_highly_variable=False.")
+    return mask
+
+
+def _check_input(X, source: str, likelihood: str) -> None:
+    """Count-model sanity and degenerate genes or cells, naming where the data came from."""
+    family = LIKELIHOODS.get(likelihood)  # an unknown name is reported by SiVAE's parameter validation
+    if family is not None:
+        family.check_support(X if sp.issparse(X) else np.asarray(X), source, stacklevel=4)
+    n_constant = int(np.sum(_constant_genes(X)))
+    if n_constant:
+        warnings.warn(
+            f"{n_constant} gene(s) in {source} are constant over all cells; they are kept but carry no signal "
+            f"(filter them with sc.pp.filter_genes(adata, min_cells=1)).",
+            UserWarning,
+            stacklevel=3,
+        )
+    if family is not None and family.needs_library_size:
+        n_empty = int(np.sum(np.asarray(X.sum(axis=1)).ravel() == 0))
+        if n_empty:
+            warnings.warn(
+                f"{n_empty} cell(s) in {source} have zero total counts; they are kept and all get the same "
+                f"embedding (filter them with sc.pp.filter_cells(adata, min_counts=1)).",
+                UserWarning,
+                stacklevel=3,
+            )
+
+
+def _constant_genes(X) -> np.ndarray:
+    """Boolean mask of columns whose every value is the same (zero variance)."""
+    if sp.issparse(X):
+        hi = X.max(axis=0).toarray().ravel()
+        lo = X.min(axis=0).toarray().ravel()
+        return hi == lo
+    return np.ptp(X, axis=0) == 0
+
+
+# ---------------------------------------------------------------- uns entry
+def _uns_entry(model: SiVAE, *, layer: str | None, use_highly_variable: bool, n_genes: int) -> dict:
+    """Parameters, history and variances in types that h5ad can store (no None, no mixed tuples)."""
+    params = {name: _h5ad_value(value) for name, value in model.get_params().items()}
+    params = {name: value for name, value in params.items() if value is not None}
+    params["use_highly_variable"] = bool(use_highly_variable)
+    params["n_genes"] = n_genes
+    if layer is not None:
+        params["layer"] = layer
+    entry: dict[str, Any] = {
+        "params": params,
+        "n_iter": int(model.n_iter_),
+        "history": {name: _h5ad_sequence(values) for name, values in model.history_.items()},
+    }
+    for attr, name in (("explained_variance_ratio_", "variance_ratio"), ("explained_variance_", "variance")):
+        value = getattr(model, attr, None)
+        if value is not None:
+            entry[name] = np.asarray(value, dtype=np.float64)
+    return entry
+
+
+def _h5ad_value(value):
+    value = to_plain(value, fallback=str)  # e.g. a RandomState instance: record what it was
+    return _h5ad_sequence(value) if isinstance(value, list) else value
+
+
+def _h5ad_sequence(values) -> np.ndarray:
+    values = list(values)
+    if all(isinstance(v, str) for v in values) and values:
+        return np.asarray(values, dtype=object)
+    if all(isinstance(v, Integral) and not isinstance(v, bool) for v in values):
+        return np.asarray(values, dtype=np.int64)
+    try:
+        return np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        return np.asarray([str(v) for v in values], dtype=object)

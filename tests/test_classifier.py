@@ -2,11 +2,10 @@
 
 import numpy as np
 import pytest
+from conftest import SMALL
 
 from sivae_sklearn import SiVAE, load
 from sivae_sklearn.metrics import knn_accuracy
-
-SMALL = dict(hidden_layer_sizes=(8,), max_epochs=3, random_state=0)
 
 
 @pytest.fixture(scope="module")

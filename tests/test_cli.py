@@ -1,4 +1,4 @@
-"""The ``sivae`` command line (issue 4), run in-process through ``main([...])``."""
+"""The ``sivae`` command line, run in-process through ``main([...])``."""
 
 import subprocess
 import sys
@@ -7,12 +7,12 @@ import anndata as ad
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from _genomics_data import make_counts
+from conftest import TINY, cli_options, make_counts
 
 from sivae_sklearn import load
 from sivae_sklearn.cli import main
 
-FAST = ["--hidden-layer-sizes", "16,8", "--max-epochs", "2", "--batch-size", "32", "--random-state", "0"]
+FAST = cli_options({k: v for k, v in dict(TINY, max_epochs=2).items() if k != "kl_warmup_steps"})
 
 
 @pytest.fixture(scope="module")
@@ -106,3 +106,19 @@ def test_module_entry_point_runs_without_traceback(tmp_path):
     )
     assert proc.returncode == 1
     assert "sivae: error: input file" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_defaults_are_the_estimators_and_tl_sivaes(tmp_path):
+    import inspect
+
+    from sivae_sklearn import SiVAE, tl
+    from sivae_sklearn.cli import build_parser
+
+    args = build_parser().parse_args(["fit", "in.h5ad", "-o", "out.h5ad"])
+    estimator = SiVAE().get_params()
+    for name in ("likelihood", "hidden_layer_sizes", "max_epochs", "batch_size", "learning_rate", "random_state"):
+        assert getattr(args, name) == estimator[name], name
+    signature = inspect.signature(tl.sivae).parameters
+    for name in ("n_components", "layer", "use_highly_variable", "key_added", "batch_key"):
+        assert getattr(args, name) == signature[name].default, name
+    assert args.n_components == 10 != estimator["n_components"]  # scanpy's habit, as tl.sivae

@@ -2,14 +2,12 @@
 
 import numpy as np
 import pytest
-from _genomics_data import BATCH_TEST_PARAMS, make_batched_cells
+from conftest import BATCH_CORRECTION, SMALL, make_batched_cells
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 
 from sivae_sklearn import SiVAE, load
 from sivae_sklearn.metrics import knn_accuracy
-
-SMALL = dict(hidden_layer_sizes=(8,), max_epochs=3, random_state=0)
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +142,7 @@ def test_generated_digits_have_the_requested_class():
 @pytest.mark.slow
 def test_batch_correction_mixes_batches_and_keeps_cell_types():
     X, cell, batch = make_batched_cells()
-    params = BATCH_TEST_PARAMS
+    params = BATCH_CORRECTION
     plain = SiVAE(**params).fit(X).transform(X)
     corrected = SiVAE(conditional=True, **params).fit(X, condition=batch).transform(X)
     batch_plain, batch_corrected = knn_accuracy(plain, batch), knn_accuracy(corrected, batch)

@@ -1,18 +1,13 @@
-"""Count likelihoods (negative binomial, Poisson) end to end, and sparse == dense (issue 4)."""
+"""Count likelihoods (negative binomial, Poisson) end to end, and sparse == dense."""
 
 import warnings
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
-import scipy.stats
-import tensorflow as tf
-from _genomics_data import make_counts
+from conftest import COUNTS, make_counts
 
 from sivae_sklearn import SiVAE
-from sivae_sklearn._losses import negative_binomial_nll, poisson_nll
-
-SMALL = dict(hidden_layer_sizes=(16, 8), max_epochs=8, batch_size=32, kl_warmup_steps=20, random_state=0)
 
 
 @pytest.fixture(scope="module")
@@ -20,31 +15,11 @@ def counts():
     return make_counts(n_cells=200, n_genes=50, seed=0)
 
 
-# ------------------------------------------------------------- likelihoods
-@pytest.mark.parametrize("theta", [0.5, 2.0, 30.0])
-def test_nb_nll_matches_scipy(theta):
-    x = np.array([[0.0, 1.0, 3.0, 10.0, 57.0]], np.float32)
-    mu = np.array([[0.3, 1.5, 2.0, 12.0, 40.0]], np.float32)
-    log_theta = np.full((5,), np.log(theta), np.float32)
-    ours = negative_binomial_nll(tf.constant(x), tf.constant(mu), tf.constant(log_theta)).numpy()
-    # scipy: n = theta (number of successes), p = theta / (theta + mu)
-    expected = -scipy.stats.nbinom.logpmf(x, theta, theta / (theta + mu)).sum()
-    np.testing.assert_allclose(ours, [expected], rtol=1e-4)
-
-
-def test_poisson_nll_matches_scipy():
-    x = np.array([[0.0, 1.0, 4.0, 25.0], [2.0, 0.0, 7.0, 1.0]], np.float32)
-    rate = np.array([[0.5, 1.0, 3.0, 20.0], [1.5, 0.1, 9.0, 2.0]], np.float32)
-    ours = poisson_nll(tf.constant(x), tf.constant(np.log(rate))).numpy()
-    expected = -scipy.stats.poisson.logpmf(x, rate).sum(axis=1)
-    np.testing.assert_allclose(ours, expected, rtol=1e-5)
-
-
 # ------------------------------------------------------------- end to end
 @pytest.mark.parametrize("likelihood", ["nb", "poisson"])
 def test_count_model_trains_and_decodes(counts, likelihood):
     X, _ = counts
-    model = SiVAE(3, likelihood=likelihood, **SMALL).fit(X)
+    model = SiVAE(3, likelihood=likelihood, **COUNTS).fit(X)
     loss = np.asarray(model.history_["reconstruction"])
     assert np.all(np.isfinite(loss)) and loss[-1] < loss[0]
     Z = model.transform(X)
@@ -63,7 +38,7 @@ def test_count_model_trains_and_decodes(counts, likelihood):
 def test_count_model_beats_shuffled_genes(counts):
     """The decoder learns the gene profile: its expected counts fit better than a shuffled gene order."""
     X, _ = counts
-    model = SiVAE(3, likelihood="nb", **dict(SMALL, learning_rate=1e-2)).fit(X)
+    model = SiVAE(3, likelihood="nb", **dict(COUNTS, learning_rate=1e-2)).fit(X)
     expected = model.inverse_transform(model.transform(X), library_size=X.sum(axis=1))
     err = np.mean((expected - X) ** 2)
     shuffled = np.mean((expected[:, np.random.RandomState(0).permutation(X.shape[1])] - X) ** 2)
@@ -72,14 +47,14 @@ def test_count_model_beats_shuffled_genes(counts):
 
 def test_library_size_rejected_for_gaussian(counts):
     X, _ = counts
-    model = SiVAE(2, **SMALL).fit(np.log1p(X))
+    model = SiVAE(2, **COUNTS).fit(np.log1p(X))
     with pytest.raises(ValueError, match="count likelihoods"):
         model.inverse_transform(np.zeros((2, 2)), library_size=10.0)
 
 
 def test_library_size_validation(counts):
     X, _ = counts
-    model = SiVAE(2, likelihood="poisson", **SMALL).fit(X)
+    model = SiVAE(2, likelihood="poisson", **COUNTS).fit(X)
     with pytest.raises(ValueError, match="one entry per row"):
         model.inverse_transform(np.zeros((3, 2)), library_size=[1.0, 2.0])
     with pytest.raises(ValueError, match="non-negative"):
@@ -91,16 +66,16 @@ def test_negative_counts_error_and_non_integer_warning(counts):
     bad = X.copy()
     bad[0, 0] = -1.0
     with pytest.raises(ValueError, match="non-negative"):
-        SiVAE(2, likelihood="nb", **SMALL).fit(bad)
+        SiVAE(2, likelihood="nb", **COUNTS).fit(bad)
     with pytest.warns(UserWarning, match="integer counts"):
-        SiVAE(2, likelihood="nb", **dict(SMALL, max_epochs=1)).fit(X + 0.5)
+        SiVAE(2, likelihood="nb", **dict(COUNTS, max_epochs=1)).fit(X + 0.5)
 
 
 def test_zero_count_cells_are_finite(counts):
     X, _ = counts
     X = X.copy()
     X[:5] = 0.0
-    model = SiVAE(2, likelihood="nb", **dict(SMALL, max_epochs=3)).fit(X)
+    model = SiVAE(2, likelihood="nb", **dict(COUNTS, max_epochs=3)).fit(X)
     Z = model.transform(X)
     assert np.all(np.isfinite(Z)) and np.all(np.isfinite(model.score_samples(X)))
     np.testing.assert_allclose(Z[0], Z[4], rtol=1e-6)  # same all-zero input, same embedding
@@ -118,7 +93,7 @@ def test_sparse_fit_equals_dense_fit(counts, fmt, likelihood):
     X, _ = counts
     X = X if likelihood == "nb" else np.log1p(X)
     X_sparse = sp.csr_matrix(X) if fmt == "csr" else sp.csc_matrix(X)
-    params = dict(SMALL, max_epochs=4, feature_input="subsample", feature_input_size=30)
+    params = dict(COUNTS, max_epochs=4, feature_input="subsample", feature_input_size=30)
     dense = SiVAE(3, likelihood=likelihood, **params).fit(X)
     sparse = SiVAE(3, likelihood=likelihood, **params).fit(X_sparse)
     np.testing.assert_allclose(sparse.components_, dense.components_, rtol=1e-5, atol=1e-6)

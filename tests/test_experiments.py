@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+from conftest import SMALL
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -17,7 +18,7 @@ from sivae_sklearn.experiments import (
     save_grid_search,
 )
 
-SMALL = dict(hidden_layer_sizes=(8,), max_epochs=2, random_state=0)
+FITTED = dict(SMALL, max_epochs=2)
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +31,7 @@ def folder(X, tmp_path_factory):
     path = tmp_path_factory.mktemp("runs")
     for k in (1, 2):
         for beta in (0.5, 1.0):
-            model = SiVAE(k, beta=beta, **SMALL).fit(X)
+            model = SiVAE(k, beta=beta, **FITTED).fit(X)
             save_experiment(model, path, f"k{k}-beta{beta}", scores={"elbo": np.float32(model.score(X))})
     return path
 
@@ -50,7 +51,7 @@ def test_list_and_filter(folder):
 def test_load_matching_models(folder, X):
     runs = load_experiments(folder, where={"n_components": 2, "beta": 1.0})
     assert list(runs) == ["k2-beta1.0"]
-    fresh = SiVAE(2, beta=1.0, **SMALL).fit(X)
+    fresh = SiVAE(2, beta=1.0, **FITTED).fit(X)
     np.testing.assert_allclose(runs["k2-beta1.0"].transform(X), fresh.transform(X), rtol=1e-5)
     assert runs["k2-beta1.0"].history_["loss"] == pytest.approx(fresh.history_["loss"])
     assert load_experiments(folder, where={"n_components": 7}) == {}
@@ -59,7 +60,7 @@ def test_load_matching_models(folder, X):
 
 def test_corrupt_entries_are_skipped_with_a_warning(folder, tmp_path, X):
     path = tmp_path / "mixed"
-    model = SiVAE(2, **SMALL).fit(X)
+    model = SiVAE(2, **FITTED).fit(X)
     save_experiment(model, path, "good")
     save_experiment(model, path, "broken-model")
     (path / "broken-model.sivae").write_bytes(b"not a zip file")
@@ -74,7 +75,7 @@ def test_corrupt_entries_are_skipped_with_a_warning(folder, tmp_path, X):
 
 
 def test_names_and_overwrite(tmp_path, X):
-    model = SiVAE(**SMALL).fit(X)
+    model = SiVAE(**FITTED).fit(X)
     name = save_experiment(model, tmp_path)
     assert name.startswith("run-") and (tmp_path / f"{name}.sivae").exists()
     assert save_experiment(model, tmp_path) != name
@@ -88,7 +89,7 @@ def test_names_and_overwrite(tmp_path, X):
 
 
 def test_save_grid_search(tmp_path, X):
-    search = GridSearchCV(SiVAE(**SMALL), {"n_components": [1, 2]}, cv=2).fit(X)
+    search = GridSearchCV(SiVAE(**FITTED), {"n_components": [1, 2]}, cv=2).fit(X)
     names = save_grid_search(search, tmp_path)
     assert names == ["grid-candidate-000", "grid-candidate-001", "grid-best"]
     candidates = list_experiments(tmp_path, where={"n_components": 2})
@@ -104,7 +105,7 @@ def test_save_grid_search(tmp_path, X):
 
 
 def test_save_grid_search_over_a_pipeline(tmp_path, X):
-    pipe = make_pipeline(StandardScaler(), SiVAE(**SMALL))
+    pipe = make_pipeline(StandardScaler(), SiVAE(**FITTED))
     search = GridSearchCV(pipe, {"sivae__beta": [0.5, 2.0]}, cv=2).fit(X)
     save_grid_search(search, tmp_path, prefix="pipe")
     assert [r["name"] for r in list_experiments(tmp_path, where={"beta": 2.0}) if r["kind"] == "grid_candidate"] == [

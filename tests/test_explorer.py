@@ -15,7 +15,7 @@ import pytest
 pytest.importorskip("plotly", reason="plotly is not installed (pip install 'sivae_sklearn[explorer]')")
 
 from sivae_sklearn import SiVAE  # noqa: E402
-from sivae_sklearn.explorer import ExplorerInputError, _logic, load_data, prepare  # noqa: E402
+from sivae_sklearn.explorer import ExplorerInputError, _figures, _sliders, load_data, prepare  # noqa: E402
 from sivae_sklearn.explorer.__main__ import main  # noqa: E402
 
 
@@ -94,7 +94,7 @@ def test_labels_must_have_one_per_row(model, digits):
 # ---------------------------------------------------------------- embedding
 def test_embedding_figure_shows_every_sample_in_every_panel(data, model, digits):
     X, y = digits
-    fig = _logic.embedding_figure(data, "model", "latent", 3)
+    fig = _figures.embedding_figure(data, "model", "latent", 3)
     points = [t for t in fig.data if t.marker.size == 6]  # sample markers (highlights are larger)
     per_panel = {}
     for t in points:
@@ -111,37 +111,37 @@ def test_embedding_figure_shows_every_sample_in_every_panel(data, model, digits)
 
 
 def test_embedding_views_and_dimension_control(data):
-    latent = _logic.embedding_figure(data, "model", "latent", 2)
-    pca = _logic.embedding_figure(data, "model", "pca", 2)
+    latent = _figures.embedding_figure(data, "model", "latent", 2)
+    pca = _figures.embedding_figure(data, "model", "pca", 2)
     assert len({(t.xaxis, t.yaxis) for t in latent.data}) == 1  # two dimensions: one panel
     assert not np.allclose(latent.data[0].x, pca.data[0].x)
     assert "PC1" in pca.layout.xaxis.title.text
     # PCA axes are uncorrelated and ordered by variance
     Zp = data.models["model"].pca_embedding
     assert np.var(Zp[:, 0]) >= np.var(Zp[:, 1]) >= np.var(Zp[:, 2])
-    clipped = _logic.embedding_figure(data, "model", "latent", 99)
+    clipped = _figures.embedding_figure(data, "model", "latent", 99)
     assert len({(t.xaxis, t.yaxis) for t in clipped.data}) == 3
     with pytest.raises(ExplorerInputError):
-        _logic.embedding_figure(data, "model", "tsne", 2)
+        _figures.embedding_figure(data, "model", "tsne", 2)
 
 
 def test_selected_point_is_highlighted(data):
-    fig = _logic.embedding_figure(data, "model", "latent", 3, selected=7)
+    fig = _figures.embedding_figure(data, "model", "latent", 3, selected=7)
     highlights = [t for t in fig.data if t.marker.size == 14]
     assert len(highlights) == 3 and all(list(t.customdata) == [7] for t in highlights)
 
 
 def test_sample_from_click():
-    assert _logic.sample_from_click({"points": [{"customdata": 12, "pointNumber": 3}]}) == 12
-    assert _logic.sample_from_click({"points": [{"customdata": [4]}]}) == 4
-    assert _logic.sample_from_click(None) is None
-    assert _logic.sample_from_click({"points": [{"pointNumber": 3}]}) is None
+    assert _sliders.sample_from_click({"points": [{"customdata": 12, "pointNumber": 3}]}) == 12
+    assert _sliders.sample_from_click({"points": [{"customdata": [4]}]}) == 4
+    assert _sliders.sample_from_click(None) is None
+    assert _sliders.sample_from_click({"points": [{"pointNumber": 3}]}) is None
 
 
 # ------------------------------------------------------------------ sliders
 def test_click_loads_coordinates_and_class_ranges(data, model, digits):
     X, y = digits
-    values, lo, hi = _logic.slider_settings(data, "model", 11, "class")
+    values, lo, hi = _sliders.slider_settings(data, "model", 11, "class")
     z = model.transform(X[11:12])[0]
     np.testing.assert_allclose(values, z, atol=1e-3)
     same_class = model.transform(X[y == y[11]])
@@ -154,37 +154,37 @@ def test_click_loads_coordinates_and_class_ranges(data, model, digits):
 
 
 def test_prior_ranges_and_origin(data):
-    values, lo, hi = _logic.slider_settings(data, "model", None, "prior")
+    values, lo, hi = _sliders.slider_settings(data, "model", None, "prior")
     assert values == [0.0, 0.0, 0.0] and lo == [-3.0] * 3 and hi == [3.0] * 3
     with pytest.raises(ExplorerInputError, match="out of range"):
-        _logic.slider_settings(data, "model", 10_000, "class")
+        _sliders.slider_settings(data, "model", 10_000, "class")
 
 
 def test_active_dimension_follows_the_moved_slider():
-    assert _logic.active_dimension({"type": "z-slider", "index": 2}, 0, 3) == 2
-    assert _logic.active_dimension("model-picker", 1, 3) == 1
-    assert _logic.active_dimension(None, None, 3) == 0
-    assert _logic.active_dimension({"type": "z-slider", "index": 5}, 0, 3) == 2
+    assert _sliders.active_dimension({"type": "z-slider", "index": 2}, 0, 3) == 2
+    assert _sliders.active_dimension("model-picker", 1, 3) == 1
+    assert _sliders.active_dimension(None, None, 3) == 0
+    assert _sliders.active_dimension({"type": "z-slider", "index": 5}, 0, 3) == 2
 
 
 # ------------------------------------------------------ decoded and siVAE view
 def test_decoded_image_is_inverse_transform(data, model):
     z = [0.1, -0.2, 0.3]
-    fig = _logic.decoded_figure(data, "model", z)
+    fig = _figures.decoded_figure(data, "model", z)
     expected = model.inverse_transform(np.array([z]))[0].reshape(8, 8)
     np.testing.assert_allclose(np.asarray(fig.data[0].z), expected, rtol=1e-6)
-    other = _logic.decoded_figure(data, "model", [0.1, 0.5, 0.3])
+    other = _figures.decoded_figure(data, "model", [0.1, 0.5, 0.3])
     assert not np.allclose(np.asarray(other.data[0].z), expected)
     with pytest.raises(ExplorerInputError, match="expected 3 slider values"):
-        _logic.decoded_figure(data, "model", [0.1])
+        _figures.decoded_figure(data, "model", [0.1])
 
 
 def test_loadings_and_awareness_images(data, model):
-    fig = _logic.loadings_figure(data, "model", 2)
+    fig = _figures.loadings_figure(data, "model", 2)
     np.testing.assert_allclose(np.asarray(fig.data[0].z), model.components_[2].reshape(8, 8))
     assert "z3" in fig.layout.title.text
     assert fig.data[0].zmid == 0
-    fa = _logic.awareness_figure(data, "model")
+    fa = _figures.awareness_figure(data, "model")
     np.testing.assert_allclose(np.asarray(fa.data[0].z), model.feature_awareness_.reshape(8, 8))
 
 
@@ -192,29 +192,29 @@ def test_ranked_features_without_image_shape(model, digits):
     X, y = digits
     names = [f"pixel{i}" for i in range(64)]
     data = prepare(model, X, labels=y, feature_names=names)
-    fig = _logic.loadings_figure(data, "model", 0)
-    top = np.argsort(-np.abs(model.components_[0]))[: _logic.TOP_FEATURES]
+    fig = _figures.loadings_figure(data, "model", 0)
+    top = np.argsort(-np.abs(model.components_[0]))[: _figures.TOP_FEATURES]
     assert set(fig.data[0].y) == {names[i] for i in top}
-    decoded = _logic.decoded_figure(data, "model", [0.0, 0.0, 0.0])
-    assert decoded.data[0].type == "bar" and len(decoded.data[0].y) == _logic.TOP_FEATURES
-    aware = _logic.awareness_figure(data, "model")
+    decoded = _figures.decoded_figure(data, "model", [0.0, 0.0, 0.0])
+    assert decoded.data[0].type == "bar" and len(decoded.data[0].y) == _figures.TOP_FEATURES
+    aware = _figures.awareness_figure(data, "model")
     assert aware.data[0].y[-1] == names[int(np.argmax(model.feature_awareness_))]
 
 
 # ------------------------------------------------------------- model panel
 def test_params_and_history_panel(model):
-    rows = dict(_logic.params_rows(model))
+    rows = dict(_figures.params_rows(model))
     assert rows["n_components"] == "3" and rows["hidden_layer_sizes"] == "(16, 8)"
     history = {
         "loss": [3.0, 2.0, 1.5, 1.2],
         "beta": [0.0, 0.5, 1.0, 1.0],
         "phase": ["sample", "sample", "joint", "joint"],
     }
-    fig = _logic.history_figure(history)
+    fig = _figures.history_figure(history)
     names = [t.name for t in fig.data]
     assert names == ["loss", "beta"] and fig.data[1].yaxis == "y2"
     assert len(fig.layout.shapes) == 2  # one shaded band per phase
-    real = _logic.history_figure(model.history_)
+    real = _figures.history_figure(model.history_)
     assert "loss" in [t.name for t in real.data]
 
 
@@ -224,7 +224,7 @@ def test_folder_of_models_gives_a_picker_and_reports_misfits(model_dir, digits):
     assert data.model_names == ["a_three_dims", "b_two_dims"]
     assert len(data.skipped) == 1 and "c_other_width" in data.skipped[0] and "10 features" in data.skipped[0]
     assert data.models["b_two_dims"].n_components == 2
-    assert len(_logic.slider_settings(data, "b_two_dims", 3, "class")[0]) == 2
+    assert len(_sliders.slider_settings(data, "b_two_dims", 3, "class")[0]) == 2
 
 
 # --------------------------------------------------------------- the Dash app
@@ -375,9 +375,9 @@ class _OneDimensionalModel:
 def test_a_single_latent_dimension_still_has_a_view():
     X = np.arange(24, dtype=float).reshape(6, 4)
     data = prepare({"one": _OneDimensionalModel()}, X, labels=list("aabbcc"), image_shape=(2, 2))
-    fig = _logic.embedding_figure(data, "one", "latent", 3)
+    fig = _figures.embedding_figure(data, "one", "latent", 3)
     assert len(fig.data) == 3 and sum(len(t.customdata) for t in fig.data) == 6  # z1 against the sample index
-    values, lo, hi = _logic.slider_settings(data, "one", 2, "class")
+    values, lo, hi = _sliders.slider_settings(data, "one", 2, "class")
     assert values == [16.0] and lo[0] <= 16.0 <= hi[0]
-    decoded = _logic.decoded_figure(data, "one", [1.5])
+    decoded = _figures.decoded_figure(data, "one", [1.5])
     np.testing.assert_allclose(np.asarray(decoded.data[0].z), (1.5 * _OneDimensionalModel.components_).reshape(2, 2))

@@ -10,8 +10,9 @@ import pytest  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from sivae_sklearn import SiVAE, plotting  # noqa: E402
+from sivae_sklearn import SiVAE, pl, plotting  # noqa: E402
 from sivae_sklearn.datasets import load_digits_images  # noqa: E402
+from sivae_sklearn.generation import interpolate, manifold_grid, traverse  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -125,3 +126,40 @@ def test_plots_need_a_fitted_model(digits):
 
     with pytest.raises(NotFittedError):
         plotting.plot_loadings(SiVAE())
+
+
+def test_traversal_interpolation_and_manifold_draw_the_decodings(model, digits):
+    X, _, _ = digits
+    fig = plotting.plot_traversal(model, X[0], image_shape=(8, 8), n_steps=5)
+    assert isinstance(fig, Figure) and len(fig.axes) == 15  # 3 dimensions x 5 values
+    trav = traverse(model, X[0], n_steps=5)
+    np.testing.assert_allclose(fig.axes[5 + 2].get_images()[0].get_array(), trav.decoded[1, 2].reshape(8, 8))
+    assert len(plotting.plot_traversal(model, X[0], dimensions=[1], values="quantiles", reference=X).axes) == 1
+    fig = plotting.plot_interpolation(model, X[0], X[1], image_shape=(8, 8), n_steps=4)
+    path = interpolate(model, X[0], X[1], n_steps=4)
+    assert len(fig.axes) == 4
+    np.testing.assert_allclose(fig.axes[3].get_images()[0].get_array(), path.decoded[3].reshape(8, 8))
+    fig = plotting.plot_manifold(model, image_shape=(8, 8), n_per_side=5)
+    canvas = fig.axes[0].get_images()[0].get_array()
+    grid = manifold_grid(model, n_per_side=5)
+    assert canvas.shape == (40, 40)
+    np.testing.assert_allclose(canvas[32:, :8], grid.decoded[0, 0].reshape(8, 8))  # smallest b at the bottom
+    with pytest.raises(ValueError, match="image_shape"):
+        plotting.plot_manifold(model, image_shape=(2, 2))
+    with pytest.raises(ValueError, match="image_shape"):
+        plotting.plot_traversal(model, X[0], image_shape=(8, 7))
+
+
+def test_pl_names_the_plotting_functions():
+    assert pl.embedding is plotting.plot_embedding and pl.traversal is plotting.plot_traversal
+    assert {name for name in dir(pl) if not name.startswith("_")} >= {
+        "embedding",
+        "loadings",
+        "feature_awareness",
+        "explained_variance",
+        "history",
+        "reconstructions",
+        "traversal",
+        "interpolation",
+        "manifold",
+    }

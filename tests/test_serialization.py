@@ -139,3 +139,27 @@ def test_random_state_instance_is_not_dropped_silently(tmp_path):
     loaded = load(tmp_path / "m.sivae")
     assert loaded.random_state is None
     np.testing.assert_array_equal(loaded.transform(X), model.transform(X))
+
+
+def test_committed_format1_file_loads_and_answers_as_recorded():
+    """Backward compatibility: a model file written by the first release of the format."""
+    from pathlib import Path
+
+    data = Path(__file__).resolve().parent / "data"
+    model = load(data / "model_format1.sivae")
+    with np.load(data / "model_format1_expected.npz", allow_pickle=False) as archive:
+        expected = {key: archive[key] for key in archive.files}
+    import pandas as pd
+
+    X = pd.DataFrame(expected["X"], columns=expected["feature_names_in_"])
+    y = expected["y"]
+    # float rounding may differ from the recording machine; the weights themselves are exact
+    close = dict(rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(model.components_, expected["components_"])
+    np.testing.assert_allclose(model.transform(X), expected["transform"], **close)
+    np.testing.assert_allclose(model.score_samples(X, condition=y), expected["score_samples"], **close)
+    points = np.array([[0.0, 0.0], [1.0, -0.5], [-2.0, 0.3]])
+    np.testing.assert_allclose(model.inverse_transform(points, condition="b"), expected["inverse_transform_b"], **close)
+    np.testing.assert_allclose(model.predict_proba(X), expected["predict_proba"], **close)
+    assert list(model.feature_names_in_) == expected["feature_names_in_"].tolist()
+    assert list(model.condition_categories_) == ["a", "b", "c"] and list(model.classes_) == ["a", "b", "c"]

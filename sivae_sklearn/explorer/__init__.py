@@ -21,9 +21,11 @@ training history. See ``docs/explorer.md``.
 True
 """
 
-from ._app import ExplorerServer, create_app, run, serve, startup_message
+from ._app import create_app
 from ._data import load_data
-from ._logic import ExplorerData, ExplorerInputError, prepare
+from ._inputs import ExplorerInputError
+from ._models import ExplorerData, prepare
+from ._server import ExplorerServer, run, serve, startup_message
 
 __all__ = [
     "ExplorerData",

@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._logic import ExplorerInputError
+from ._app import create_app
+from ._data import load_data
+from ._inputs import ExplorerInputError
+from ._server import serve, serve_until_interrupted
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,9 +32,6 @@ def main(argv=None) -> int:
     """Run the command line; return the exit status (2 on bad input, with a one-line reason)."""
     args = build_parser().parse_args(argv)
     try:
-        from ._app import create_app, serve, serve_until_interrupted
-        from ._data import load_data
-
         X, labels, feature_names = load_data(args.data, args.labels_column, args.labels_file)
         app = create_app(args.model, X, labels, args.image_shape, feature_names=feature_names)
         server = serve(app, args.host, args.port)

@@ -1,14 +1,10 @@
-"""The Dash app: layout and thin callbacks around :mod:`._logic`, and serving."""
+"""The Dash app: the page layout and thin callbacks around the explorer's plain functions."""
 
 from __future__ import annotations
 
-import errno
-import socket
-import sys
-import threading
-
-from . import _logic
-from ._logic import ExplorerInputError
+from . import _figures, _sliders
+from ._inputs import ExplorerInputError
+from ._models import prepare
 
 _INSTALL_HINT = "The explorer needs dash and plotly: pip install 'sivae_sklearn[explorer]'"
 
@@ -73,7 +69,7 @@ def create_app(model, X, labels=None, image_shape=None, *, feature_names=None, t
     from dash import ALL, Input, Output, State, ctx, dcc, html
     from dash.exceptions import PreventUpdate
 
-    data = _logic.prepare(model, X, labels, image_shape, feature_names)
+    data = prepare(model, X, labels, image_shape, feature_names)
     first = data.model_names[0]
 
     app = dash.Dash(__name__, title=title, update_title=None)
@@ -196,7 +192,7 @@ def create_app(model, X, labels=None, image_shape=None, *, feature_names=None, t
                                 id={"type": "z-slider", "index": d},
                                 min=lo,
                                 max=hi,
-                                step=_logic.slider_step(lo, hi),
+                                step=_sliders.slider_step(lo, hi),
                                 value=v,
                                 marks=None,
                                 updatemode="drag",
@@ -226,10 +222,10 @@ def create_app(model, X, labels=None, image_shape=None, *, feature_names=None, t
             raise PreventUpdate
         mv = data.models[name]
         K = mv.n_components
-        values, mins, maxs = _logic.slider_settings(data, name, sample, ranges)
+        values, mins, maxs = _sliders.slider_settings(data, name, sample, ranges)
         table = html.Table(
             [html.Tr([html.Th("parameter"), html.Th("value")])]
-            + [html.Tr([html.Td(k), html.Td(v)]) for k, v in _logic.params_rows(mv.model)],
+            + [html.Tr([html.Td(k), html.Td(v)]) for k, v in _figures.params_rows(mv.model)],
             style={"borderCollapse": "collapse"},
         )
         history = getattr(mv.model, "history_", None)
@@ -240,7 +236,7 @@ def create_app(model, X, labels=None, image_shape=None, *, feature_names=None, t
             min(K, 3),
             marks,
             table,
-            _logic.history_figure(history),
+            _figures.history_figure(history),
         )
 
     @app.callback(
@@ -253,7 +249,7 @@ def create_app(model, X, labels=None, image_shape=None, *, feature_names=None, t
     def on_embedding(name, view, n_dims, sample):
         if name not in data.models:
             raise PreventUpdate
-        return _logic.embedding_figure(data, name, view, n_dims, sample)
+        return _figures.embedding_figure(data, name, view, n_dims, sample)
 
     @app.callback(
         Output("selected-sample", "data"),
@@ -271,12 +267,12 @@ def create_app(model, X, labels=None, image_shape=None, *, feature_names=None, t
         prevent_initial_call=True,
     )
     def on_click(click_data, ranges, name, previous, current_values):
-        sample = _logic.sample_from_click(click_data) if ctx.triggered_id == "embedding" else previous
+        sample = _sliders.sample_from_click(click_data) if ctx.triggered_id == "embedding" else previous
         K = len(current_values)
         if name not in data.models or data.models[name].n_components != K:
             raise PreventUpdate
         try:
-            values, mins, maxs = _logic.slider_settings(data, name, sample, ranges)
+            values, mins, maxs = _sliders.slider_settings(data, name, sample, ranges)
         except ExplorerInputError as exc:
             return (
                 previous,
@@ -289,7 +285,7 @@ def create_app(model, X, labels=None, image_shape=None, *, feature_names=None, t
             )
         if ctx.triggered_id != "embedding":
             values = [min(max(v if v is not None else 0.0, lo), hi) for v, lo, hi in zip(current_values, mins, maxs)]
-        steps = [_logic.slider_step(lo, hi) for lo, hi in zip(mins, maxs)]
+        steps = [_sliders.slider_step(lo, hi) for lo, hi in zip(mins, maxs)]
         if sample is None:
             text = "No point selected: sliders start at the origin."
         else:
@@ -311,142 +307,11 @@ def create_app(model, X, labels=None, image_shape=None, *, feature_names=None, t
         if name not in data.models or len(values) != data.models[name].n_components:
             raise PreventUpdate
         K = data.models[name].n_components
-        dim = _logic.active_dimension(ctx.triggered_id, previous_dim, K)
+        dim = _sliders.active_dimension(ctx.triggered_id, previous_dim, K)
         try:
-            decoded = _logic.decoded_figure(data, name, values)
+            decoded = _figures.decoded_figure(data, name, values)
         except Exception as exc:  # a message in the page, never a traceback
             return (dash.no_update,) * 4 + (f"Could not decode this point: {type(exc).__name__}: {exc}",)
-        return decoded, _logic.loadings_figure(data, name, dim), _logic.awareness_figure(data, name), dim, ""
+        return decoded, _figures.loadings_figure(data, name, dim), _figures.awareness_figure(data, name), dim, ""
 
     return app
-
-
-# ------------------------------------------------------------------ serving
-class ExplorerServer:
-    """A running explorer: ``url``, ``serve_forever()``, ``shutdown()``.
-
-    Made by :func:`serve`; binding happens at construction, so a port in use
-    is reported before anything runs.
-    """
-
-    def __init__(self, app, host: str, port: int):
-        from werkzeug.serving import make_server
-
-        in_use = ExplorerInputError(
-            f"Cannot serve on {host}:{port}: the port is already in use (or not allowed). "
-            "Choose another with port=... (--port on the command line)."
-        )
-        try:
-            _probe_port(host, int(port))  # werkzeug itself would print and sys.exit on a busy port
-            self._server = make_server(host, int(port), app.server, threaded=True)
-        except SystemExit as exc:
-            raise in_use from exc
-        except OSError as exc:
-            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
-                raise in_use from exc
-            raise ExplorerInputError(f"Cannot serve on {host}:{port}: {exc}") from exc
-        self.host = host
-        self.port = self._server.server_port
-        self._thread = None
-        self._started = False
-
-    @property
-    def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}/"
-
-    def serve_forever(self) -> None:
-        self._started = True
-        self._server.serve_forever()
-
-    def start_thread(self) -> ExplorerServer:
-        """Serve from a daemon thread and return at once."""
-        self._started = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="sivae-explorer", daemon=True)
-        self._thread.start()
-        return self
-
-    def shutdown(self) -> None:
-        if self._started:  # socketserver's shutdown() waits forever when serve_forever never ran
-            self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-
-def _probe_port(host: str, port: int) -> None:
-    """Raise OSError (EADDRINUSE) when ``host:port`` cannot be bound, as the server would."""
-    if port == 0:
-        return
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        probe.bind((host, port))
-
-
-def serve(app, host: str = "127.0.0.1", port: int = 8050) -> ExplorerServer:
-    """Bind ``app`` to ``host:port`` (0 picks a free port) without serving yet.
-
-    Parameters
-    ----------
-    app : dash.Dash
-        From :func:`create_app`.
-    host : str, default="127.0.0.1"
-        Loopback by default: only this machine can reach the explorer.
-    port : int, default=8050
-
-    Returns
-    -------
-    ExplorerServer
-        Call ``serve_forever()``, or ``start_thread()`` to serve in the background.
-    """
-    return ExplorerServer(app, host, port)
-
-
-def startup_message(server: ExplorerServer) -> str:
-    """What :func:`run` prints when it starts."""
-    if server.host in ("127.0.0.1", "localhost", "::1"):
-        where = "loopback only: reachable from this machine alone"
-    else:
-        where = f"bound to {server.host}: reachable from other machines on the network"
-    return f"sivae_sklearn explorer serving on {server.url} ({where}). Press Ctrl+C to stop."
-
-
-def run(model, X, labels=None, image_shape=None, port: int = 8050, host: str = "127.0.0.1", **kwargs) -> None:
-    """Serve the explorer until interrupted.
-
-    Parameters
-    ----------
-    model : SiVAE, str, path-like, or dict of str to SiVAE
-        See :func:`create_app`.
-    X : array-like of shape (n_samples, n_features)
-        Data to embed.
-    labels : array-like of shape (n_samples,), optional
-        Class of each sample.
-    image_shape : (int, int), optional
-        Show samples as images.
-    port : int, default=8050
-        TCP port.
-    host : str, default="127.0.0.1"
-        Interface to bind; the default is loopback only. ``"0.0.0.0"``
-        exposes the explorer to the network.
-    **kwargs
-        Passed to :func:`create_app` (``feature_names``, ``title``).
-
-    Examples
-    --------
-    >>> from sivae_sklearn.explorer import run
-    >>> run(model, X, labels=y, image_shape=(8, 8))  # doctest: +SKIP
-    """
-    serve_until_interrupted(serve(create_app(model, X, labels, image_shape, **kwargs), host, port))
-
-
-def serve_until_interrupted(server: ExplorerServer) -> None:
-    """Say where the explorer serves, then serve until Ctrl+C (used by :func:`run` and the CLI)."""
-    print(startup_message(server), file=sys.stderr, flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.shutdown()

@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from ._logic import ExplorerInputError
+from ._inputs import ExplorerInputError
 
 SUPPORTED = (".npy", ".npz", ".csv", ".h5ad")
 

@@ -1,4 +1,4 @@
-"""Interpretation outputs of a fitted SiVAE, checked against ground truth."""
+"""The interpretation API of a fitted SiVAE, checked against ground truth and by hand."""
 
 import numpy as np
 import pandas as pd
@@ -48,14 +48,16 @@ def test_noise_features_have_the_lowest_awareness(fitted, modules_data):
     _, modules, _ = modules_data
     assert roc_auc_score(modules >= 0, fitted.feature_awareness_) >= 0.95
     hubs = fitted.feature_hubs(8)
-    assert np.all(modules[[fitted._feature_index(f) for f in hubs.index]] >= 0)
+    assert np.all(modules[[fitted.resolve_feature(f) for f in hubs.index]] >= 0)
 
 
 def test_feature_awareness_levels_and_summary(fitted, modules_data):
     X, _, _ = modules_data
     # no validation split, so the stored summary is over all of X
     np.testing.assert_allclose(fitted.feature_awareness(X), fitted.feature_awareness_, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(fitted.feature_awareness(), fitted.feature_awareness_)
+    stored = fitted.feature_awareness()  # without X: a copy of the stored summary
+    stored[:] = 0.0
+    assert np.all(fitted.feature_awareness_ != 0.0)
     per_sample = fitted.feature_awareness(X, layer=0, per_sample=True)
     assert per_sample.shape == X.shape
     # level 0 by hand: z V^T + b, the linear map of the interpretability term
@@ -65,7 +67,10 @@ def test_feature_awareness_levels_and_summary(fitted, modules_data):
     np.testing.assert_allclose(fitted.feature_awareness(X, layer=0), by_hand.mean(axis=0), atol=1e-3)
     n_levels = fitted._network_config.n_levels
     assert n_levels == 4
-    np.testing.assert_allclose(fitted.feature_awareness(X, layer=n_levels - 1), fitted.feature_awareness(X), atol=1e-6)
+    # the last level is the model's reconstruction, inverse_transform(transform(X))
+    reconstruction = fitted.inverse_transform(fitted.transform(X))
+    by_hand = np.square(X - fitted.mean_) - np.square(X - reconstruction)
+    np.testing.assert_allclose(fitted.feature_awareness(X, layer=n_levels - 1), by_hand.mean(axis=0), atol=1e-4)
     with pytest.raises(ValueError, match="not stored"):
         fitted.feature_awareness(layer=0)
     with pytest.raises(ValueError, match="layer=7 does not exist"):
@@ -98,7 +103,7 @@ def test_neighbours_come_from_the_same_module(fitted, modules_data):
     near = fitted.feature_neighbors(first, n=5)
     assert isinstance(near, pd.Series) and near.is_monotonic_increasing
     assert f"x{first}" not in near.index
-    assert np.all(modules[[fitted._feature_index(f) for f in near.index]] == 0)
+    assert np.all(modules[[fitted.resolve_feature(f) for f in near.index]] == 0)
     same = fitted.feature_neighbors(f"x{first}", n=5)
     pd.testing.assert_series_equal(near, same)
 
@@ -124,6 +129,11 @@ def test_labelled_loadings_and_top_features(modules_data):
         model.top_features("pc1")
     with pytest.raises(ValueError, match="out of range"):
         model.feature_neighbors(X.shape[1])
+    assert model.resolve_feature("gene4") == 4 and model.resolve_feature(-1) == X.shape[1] - 1
+    assert model.resolve_dimension("sivae1") == 1 and model.resolve_dimension(-2) == 0
+    with pytest.raises(ValueError, match="must be an integer or a dimension name"):
+        model.resolve_dimension(True)
+    assert list(model.get_feature_labels()) == names
     with pytest.raises(ValueError, match="not a hub score"):
         model.hub_scores("pagerank")
 

@@ -1,4 +1,4 @@
-"""sivae_sklearn.tl.sivae: AnnData in and out the scanpy way (issue 4)."""
+"""sivae_sklearn.tl.sivae: AnnData in and out the scanpy way."""
 
 import subprocess
 import sys
@@ -9,12 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-from _genomics_data import BATCH_TEST_PARAMS, make_batched_cells, make_counts
+from conftest import BATCH_CORRECTION, GENOMICS, make_batched_cells, make_counts
 
 from sivae_sklearn import SiVAE, tl
-from sivae_sklearn.anndata import result_keys
-
-FAST = dict(hidden_layer_sizes=(16, 8), max_epochs=5, batch_size=32, kl_warmup_steps=20, random_state=0)
+from sivae_sklearn.tl import result_keys
 
 
 def make_adata(n_cells=200, n_genes=50, sparse=True):
@@ -39,7 +37,7 @@ def snapshot(adata):
 def test_writes_like_pca_and_returns_estimator():
     adata = make_adata()
     X_before, layers_before = snapshot(adata)
-    model = tl.sivae(adata, 3, **FAST)
+    model = tl.sivae(adata, 3, **GENOMICS)
     assert isinstance(model, SiVAE)
     assert adata.obsm["X_sivae"].shape == (200, 3)
     np.testing.assert_allclose(adata.obsm["X_sivae"], model.transform(adata.X), rtol=1e-6)
@@ -58,14 +56,14 @@ def test_writes_like_pca_and_returns_estimator():
 
 def test_variance_explained_recorded_in_uns():
     adata = make_adata()
-    model = tl.sivae(adata, 2, **dict(FAST, max_epochs=1))
+    model = tl.sivae(adata, 2, **dict(GENOMICS, max_epochs=1))
     np.testing.assert_allclose(adata.uns["sivae"]["variance_ratio"], model.explained_variance_ratio_)
     np.testing.assert_allclose(adata.uns["sivae"]["variance"], model.explained_variance_)
 
 
 def test_copy_returns_annotated_copy_and_leaves_input_alone():
     adata = make_adata()
-    out = tl.sivae(adata, 2, copy=True, **dict(FAST, max_epochs=2))
+    out = tl.sivae(adata, 2, copy=True, **dict(GENOMICS, max_epochs=2))
     assert isinstance(out, ad.AnnData) and out is not adata
     assert "X_sivae" in out.obsm and "X_sivae" not in adata.obsm
     assert "sivae" not in adata.uns and "sivae_feature_awareness" not in adata.var
@@ -73,16 +71,16 @@ def test_copy_returns_annotated_copy_and_leaves_input_alone():
 
 def test_key_added_renames_everything_and_existing_keys_are_protected():
     adata = make_adata()
-    tl.sivae(adata, 2, **dict(FAST, max_epochs=2))
+    tl.sivae(adata, 2, **dict(GENOMICS, max_epochs=2))
     first = adata.obsm["X_sivae"].copy()
     with pytest.raises(ValueError, match="already exist"):
-        tl.sivae(adata, 2, **dict(FAST, max_epochs=2))
+        tl.sivae(adata, 2, **dict(GENOMICS, max_epochs=2))
     np.testing.assert_array_equal(adata.obsm["X_sivae"], first)  # not touched by the failed call
-    tl.sivae(adata, 3, key_added="sivae3", **dict(FAST, max_epochs=2))
+    tl.sivae(adata, 3, key_added="sivae3", **dict(GENOMICS, max_epochs=2))
     assert adata.obsm["X_sivae3"].shape == (200, 3) and adata.varm["sivae3_loadings"].shape == (50, 3)
     assert "sivae3_feature_awareness" in adata.var and "sivae3" in adata.uns
     np.testing.assert_array_equal(adata.obsm["X_sivae"], first)
-    tl.sivae(adata, 2, overwrite=True, **dict(FAST, max_epochs=2, random_state=1))
+    tl.sivae(adata, 2, overwrite=True, **dict(GENOMICS, max_epochs=2, random_state=1))
     assert not np.allclose(adata.obsm["X_sivae"], first)
 
 
@@ -90,7 +88,7 @@ def test_existing_key_from_another_tool_is_protected():
     adata = make_adata()
     adata.uns["sivae"] = {"mine": 1}
     with pytest.raises(ValueError, match=r"uns\['sivae'\]"):
-        tl.sivae(adata, 2, **FAST)
+        tl.sivae(adata, 2, **GENOMICS)
     assert adata.uns["sivae"] == {"mine": 1}
 
 
@@ -99,42 +97,42 @@ def test_highly_variable_mask():
     hv = np.zeros(50, bool)
     hv[::2] = True
     adata.var["highly_variable"] = hv
-    model = tl.sivae(adata, 2, **dict(FAST, max_epochs=2))  # None: uses the column when present
+    model = tl.sivae(adata, 2, **dict(GENOMICS, max_epochs=2))  # None: uses the column when present
     assert model.n_features_in_ == 25
     loadings = adata.varm["sivae_loadings"]
     assert np.all(loadings[~hv] == 0) and np.any(loadings[hv] != 0)
     fa = adata.var["sivae_feature_awareness"].to_numpy()
     assert np.all(np.isnan(fa[~hv])) and np.all(np.isfinite(fa[hv]))
     assert adata.uns["sivae"]["params"]["n_genes"] == 25
-    model = tl.sivae(adata, 2, use_highly_variable=False, key_added="all", **dict(FAST, max_epochs=2))
+    model = tl.sivae(adata, 2, use_highly_variable=False, key_added="all", **dict(GENOMICS, max_epochs=2))
     assert model.n_features_in_ == 50
 
 
 def test_mask_errors():
     adata = make_adata()
     with pytest.raises(ValueError, match="no 'highly_variable' column"):
-        tl.sivae(adata, 2, use_highly_variable=True, **FAST)
+        tl.sivae(adata, 2, use_highly_variable=True, **GENOMICS)
     adata.var["highly_variable"] = False
     with pytest.raises(ValueError, match="keeps no gene"):
-        tl.sivae(adata, 2, **FAST)
+        tl.sivae(adata, 2, **GENOMICS)
 
 
 def test_layer_counts_nb_and_bad_layer():
     adata = make_adata()
-    model = tl.sivae(adata, 2, layer="counts", likelihood="nb", **dict(FAST, max_epochs=2))
+    model = tl.sivae(adata, 2, layer="counts", likelihood="nb", **dict(GENOMICS, max_epochs=2))
     assert model.likelihood == "nb" and adata.uns["sivae"]["params"]["layer"] == "counts"
     with pytest.raises(ValueError, match="Layer 'raw' not found.*counts"):
-        tl.sivae(adata, 2, layer="raw", key_added="x", **FAST)
+        tl.sivae(adata, 2, layer="raw", key_added="x", **GENOMICS)
 
 
 def test_count_layer_checks_name_the_layer():
     adata = make_adata()
     # adata.X is log-normalised: non-integer -> warning naming adata.X
     with pytest.warns(UserWarning, match=r"adata\.X holds non-integer"):
-        tl.sivae(adata, 2, likelihood="poisson", **dict(FAST, max_epochs=1))
+        tl.sivae(adata, 2, likelihood="poisson", **dict(GENOMICS, max_epochs=1))
     adata.layers["scaled"] = sp.csr_matrix(adata.X.toarray() - 1.0)
     with pytest.raises(ValueError, match=r"adata\.layers\['scaled'\] holds negative"):
-        tl.sivae(adata, 2, layer="scaled", likelihood="nb", key_added="n", **FAST)
+        tl.sivae(adata, 2, layer="scaled", likelihood="nb", key_added="n", **GENOMICS)
     assert "X_n" not in adata.obsm
 
 
@@ -144,7 +142,7 @@ def test_zero_variance_genes_and_empty_cells_warn_and_stay_finite():
     counts[:, 0] = 0.0
     counts[:4] = 0.0
     with pytest.warns(UserWarning) as record:
-        tl.sivae(adata, 2, layer="counts", likelihood="nb", **dict(FAST, max_epochs=2))
+        tl.sivae(adata, 2, layer="counts", likelihood="nb", **dict(GENOMICS, max_epochs=2))
     messages = " ".join(str(w.message) for w in record)
     assert "1 gene(s)" in messages and "constant" in messages
     assert "4 cell(s)" in messages and "zero total counts" in messages
@@ -155,7 +153,7 @@ def test_non_unique_var_names_and_bad_params():
     adata = make_adata()
     adata.var_names = ["g0"] * 2 + [f"g{j}" for j in range(2, 50)]
     with pytest.raises(ValueError, match="var_names_make_unique"):
-        tl.sivae(adata, 2, **FAST)
+        tl.sivae(adata, 2, **GENOMICS)
     adata = make_adata()
     with pytest.raises(ValueError, match="Unknown SiVAE parameter"):
         tl.sivae(adata, 2, n_epochs=3)
@@ -168,7 +166,7 @@ def test_h5ad_round_trip(tmp_path):
     hv = np.ones(50, bool)
     hv[:5] = False
     adata.var["highly_variable"] = hv
-    tl.sivae(adata, 2, **dict(FAST, hidden_layer_sizes=(), max_epochs=2))  # () -> empty int array in uns
+    tl.sivae(adata, 2, **dict(GENOMICS, hidden_layer_sizes=(), max_epochs=2))  # () -> empty int array in uns
     path = tmp_path / "out.h5ad"
     adata.write_h5ad(path)
     back = ad.read_h5ad(path)
@@ -180,7 +178,7 @@ def test_h5ad_round_trip(tmp_path):
     assert list(uns["history"]["phase"]) == ["joint"] * len(uns["history"]["loss"])
     np.testing.assert_allclose(uns["history"]["loss"], adata.uns["sivae"]["history"]["loss"])
     assert uns["params"]["likelihood"] == "gaussian" and uns["params"]["random_state"] == 0
-    tl.sivae(back, 2, key_added="u", **dict(FAST, random_state=None, max_epochs=1))
+    tl.sivae(back, 2, key_added="u", **dict(GENOMICS, random_state=None, max_epochs=1))
     assert "random_state" not in back.uns["u"]["params"]  # None is left out: h5ad cannot store it
     back.write_h5ad(tmp_path / "again.h5ad")
 
@@ -189,7 +187,7 @@ def test_h5ad_round_trip(tmp_path):
 def test_scanpy_neighbors_and_umap_on_result():
     sc = pytest.importorskip("scanpy")
     adata = make_adata(n_cells=120)
-    tl.sivae(adata, 3, **dict(FAST, max_epochs=2))
+    tl.sivae(adata, 3, **dict(GENOMICS, max_epochs=2))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         sc.pp.neighbors(adata, use_rep="X_sivae", n_neighbors=10)
@@ -217,7 +215,7 @@ def _two_batches(seed=0):
 def test_batch_key_corrects_the_embedding_for_the_batch():
     from sivae_sklearn.metrics import knn_accuracy
 
-    params = BATCH_TEST_PARAMS
+    params = BATCH_CORRECTION
     adata = _two_batches()
     tl.sivae(adata, 2, key_added="plain", **params)
     model = tl.sivae(adata, 2, batch_key="batch", key_added="corrected", **params)
@@ -233,7 +231,7 @@ def test_batch_key_corrects_the_embedding_for_the_batch():
 def test_batch_key_errors():
     adata = _two_batches()
     with pytest.raises(ValueError, match="not a column of adata.obs"):
-        tl.sivae(adata, 2, batch_key="nope", **FAST)
+        tl.sivae(adata, 2, batch_key="nope", **GENOMICS)
     adata.obs["gap"] = pd.Series([None] + ["a"] * (adata.n_obs - 1), index=adata.obs_names, dtype=object)
     with pytest.raises(ValueError, match="missing values"):
-        tl.sivae(adata, 2, batch_key="gap", **FAST)
+        tl.sivae(adata, 2, batch_key="gap", **GENOMICS)

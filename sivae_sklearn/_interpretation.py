@@ -1,0 +1,307 @@
+"""What a fitted :class:`~sivae_sklearn.SiVAE` says about its features: the interpretation API.
+
+:class:`InterpretationMixin` gives the estimator labelled views of the loadings,
+feature awareness at any decoder level, variance explained per latent
+dimension, feature neighbourhoods, hub features and the gradient-attribution
+baseline, plus the public resolvers :meth:`~InterpretationMixin.resolve_dimension`
+and :meth:`~InterpretationMixin.resolve_feature` that every other module (plots,
+generation, explorer) uses to turn a user's ``dim`` or ``feature`` into an index.
+The methods validate, label and delegate; the math is in
+:mod:`~sivae_sklearn._interpret`.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+from . import _interpret
+from ._data import column_moments
+from ._likelihoods import get_likelihood
+from ._validation import check_fitted_data, check_positive_int
+
+
+class InterpretationMixin:
+    """Interpretation of a fitted siVAE (loadings ``components_`` and the decoder)."""
+
+    # --------------------------------------------------------------- fitting
+    def _fit_interpretation(self, X_train, condition=None) -> None:
+        """Fill ``mean_``, ``feature_variance_``, ``feature_awareness_`` and the variance explained.
+
+        Called at the end of ``fit`` with the training rows (a view) and their
+        one-hot condition; ``components_`` must already be set.
+        """
+        n = X_train.shape[0]
+        self.mean_, mean_square = column_moments(X_train, get_likelihood(self.likelihood).encoder_input.numpy)
+        self.feature_awareness_ = _interpret.feature_awareness(self._model, X_train, self.mean_, condition=condition)
+        self.feature_variance_ = np.maximum(mean_square - np.square(self.mean_), 0.0)
+        Z, _ = self._model.embed(X_train)
+        self.explained_variance_ = _interpret.explained_variance(Z, self.components_.T)
+        total = float(self.feature_variance_.sum()) * (n / (n - 1) if n > 1 else 1.0)
+        self.explained_variance_ratio_ = (
+            self.explained_variance_ / total if total > 0 else np.zeros_like(self.explained_variance_)
+        )
+
+    # ------------------------------------------------------------- resolvers
+    def get_feature_labels(self) -> np.ndarray:
+        """Names of the input features: ``feature_names_in_``, or ``"x0"``, ``"x1"``, ... without names.
+
+        Returns
+        -------
+        labels : ndarray of object, shape (n_features_in_,)
+        """
+        check_is_fitted(self)
+        names = getattr(self, "feature_names_in_", None)
+        if names is not None:
+            return np.asarray(names, dtype=object)
+        return np.asarray([f"x{i}" for i in range(self.n_features_in_)], dtype=object)
+
+    def resolve_feature(self, feature) -> int:
+        """Index of an input feature given by name or by (possibly negative) index.
+
+        Parameters
+        ----------
+        feature : str or int
+            A name from :meth:`get_feature_labels` or an index.
+
+        Returns
+        -------
+        int
+            In ``[0, n_features_in_ - 1]``.
+        """
+        labels = self.get_feature_labels()
+        if isinstance(feature, Integral) and not isinstance(feature, bool):
+            if -len(labels) <= feature < len(labels):
+                return int(feature) % len(labels)
+            raise ValueError(
+                f"feature={feature} is out of range: expected an index in [0, {len(labels) - 1}] "
+                f"or one of the feature names (e.g. {labels[0]!r})."
+            )
+        if isinstance(feature, str):
+            hits = np.flatnonzero(labels == feature)
+            if hits.size:
+                return int(hits[0])
+            shown = ", ".join(repr(x) for x in labels[:5])
+            raise ValueError(
+                f"Unknown feature {feature!r}: expected one of the {len(labels)} feature names seen in fit "
+                f"({shown}{', ...' if len(labels) > 5 else ''}) or an integer index."
+            )
+        raise ValueError(f"feature must be a feature name (str) or an integer index, got {feature!r}.")
+
+    def resolve_dimension(self, dim) -> int:
+        """Index of a latent dimension given by (possibly negative) index or by output name.
+
+        Parameters
+        ----------
+        dim : int or str
+            An index, or a name from :meth:`get_feature_names_out` (``"sivae0"``, ...).
+
+        Returns
+        -------
+        int
+            In ``[0, n_components_ - 1]``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sivae_sklearn import SiVAE
+        >>> model = SiVAE(3, hidden_layer_sizes=(8,), max_epochs=1, random_state=0)
+        >>> model = model.fit(np.random.RandomState(0).normal(size=(30, 5)))
+        >>> model.resolve_dimension(-1), model.resolve_dimension("sivae1")
+        (2, 1)
+        """
+        check_is_fitted(self)
+        k = self.n_components_
+        names = list(self.get_feature_names_out())
+        if isinstance(dim, Integral) and not isinstance(dim, bool):
+            if -k <= dim < k:
+                return int(dim) % k
+            raise ValueError(
+                f"Latent dimension {dim} does not exist (out of range): the model has n_components={k}; "
+                f"use an integer in [0, {k - 1}] (negative counts from the end) or one of {names}."
+            )
+        if isinstance(dim, str):
+            if dim in names:
+                return names.index(dim)
+            raise ValueError(f"Unknown dimension {dim!r}: expected an integer in [0, {k - 1}] or one of {names}.")
+        raise ValueError(f"A latent dimension must be an integer or a dimension name, got {dim!r}.")
+
+    # --------------------------------------------------------------- outputs
+    def get_feature_loadings(self):
+        """Loadings as a labelled table: features x latent dimensions.
+
+        Returns
+        -------
+        loadings : pandas.DataFrame of shape (n_features, n_components)
+            ``components_.T``, indexed by ``feature_names_in_`` (or ``"x0"``,
+            ``"x1"``, ... when ``X`` had no column names), with columns
+            :meth:`get_feature_names_out`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sivae_sklearn import SiVAE
+        >>> X = np.random.default_rng(0).normal(size=(60, 6))
+        >>> model = SiVAE(2, hidden_layer_sizes=(8,), max_epochs=2, random_state=0).fit(X)
+        >>> model.get_feature_loadings().shape
+        (6, 2)
+        """
+        import pandas as pd
+
+        check_is_fitted(self)
+        return pd.DataFrame(
+            self.components_.T,
+            index=pd.Index(self.get_feature_labels(), name="feature"),
+            columns=self.get_feature_names_out(),
+        )
+
+    def top_features(self, dim, n: int = 10):
+        """Features with the largest positive and the largest negative loadings on one dimension.
+
+        Parameters
+        ----------
+        dim : int or str
+            Latent dimension: an index or a name from :meth:`get_feature_names_out`.
+        n : int, default=10
+            How many of each sign.
+
+        Returns
+        -------
+        table : pandas.DataFrame with n rows
+            Columns ``positive`` and ``positive_loading`` (largest loadings,
+            descending) and ``negative`` and ``negative_loading`` (most
+            negative, ascending).
+        """
+        import pandas as pd
+
+        d = self.resolve_dimension(dim)
+        n = check_positive_int(n, "n")
+        loadings = self.components_[d]
+        labels = self.get_feature_labels()
+        n = min(n, loadings.size)
+        pos = np.argsort(-loadings, kind="stable")[:n]
+        neg = np.argsort(loadings, kind="stable")[:n]
+        return pd.DataFrame(
+            {
+                "positive": labels[pos],
+                "positive_loading": loadings[pos],
+                "negative": labels[neg],
+                "negative_loading": loadings[neg],
+            }
+        )
+
+    def feature_awareness(self, X=None, *, layer: int = -1, per_sample: bool = False) -> np.ndarray:
+        """Feature awareness of one decoder level on the samples ``X``.
+
+        ``FA(l)[c, f] = (x_cf - mean_f)^2 - (x_cf - X_hat(l)[c, f])^2`` with
+        ``X_hat(l) = S(l) F(l)^T`` built from the paired sample-side and
+        feature-side activations of level ``l`` (0: ``(z, v)`` plus the
+        interpretability bias; last: ``(y, W)``, the model's reconstruction).
+        ``mean_f`` is the training mean :attr:`mean_`.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features), default=None
+            Samples to evaluate on. The training data is not kept by the
+            model, so ``None`` is only allowed for the stored summary
+            (``layer=-1``, ``per_sample=False``), i.e. :attr:`feature_awareness_`.
+        layer : int, default=-1
+            Decoder level, ``0`` to ``n_levels - 1``; negative counts from the last.
+        per_sample : bool, default=False
+            Return the full (n_samples, n_features) matrix instead of its mean
+            over samples.
+
+        Returns
+        -------
+        awareness : ndarray of shape (n_features,) or (n_samples, n_features)
+        """
+        check_is_fitted(self)
+        if X is None:
+            n_levels = self._network_config.n_levels
+            if _interpret.resolve_level(layer, n_levels) == n_levels - 1 and not per_sample:
+                return self.feature_awareness_.copy()
+            raise ValueError(
+                "The training data is not stored in the model: pass X to compute feature awareness "
+                f"at layer={layer} or per sample (only layer=-1 with per_sample=False is stored, "
+                "as feature_awareness_)."
+            )
+        X = check_fitted_data(self, X)
+        return _interpret.feature_awareness(self._model, X, self.mean_, level=layer, per_sample=per_sample)
+
+    def feature_neighbors(self, feature, n: int = 20):
+        """The features whose embeddings (loadings) lie closest to ``feature``.
+
+        Parameters
+        ----------
+        feature : str or int
+            A name from ``feature_names_in_`` (or ``"x<i>"``) or an index.
+        n : int, default=20
+            Number of neighbours (the feature itself excluded).
+
+        Returns
+        -------
+        neighbours : pandas.Series
+            Euclidean distance between loadings, indexed by feature name,
+            nearest first.
+        """
+        import pandas as pd
+
+        i = self.resolve_feature(feature)
+        n = check_positive_int(n, "n")
+        idx, dist = _interpret.feature_neighbors(self.components_.T, i, n)
+        return pd.Series(dist, index=pd.Index(self.get_feature_labels()[idx], name="feature"), name="distance")
+
+    def hub_scores(self, method: str = "reconstruction"):
+        """Degree-centrality score of every feature, as in the original siVAE.
+
+        Parameters
+        ----------
+        method : {"reconstruction", "norm"}, default="reconstruction"
+            ``"reconstruction"``: ``1 - mse_f / var_f`` on the training data,
+            from :attr:`feature_awareness_`; ``"norm"``: ``-||v_f||``.
+
+        Returns
+        -------
+        scores : pandas.Series indexed by feature name (higher: more central)
+        """
+        import pandas as pd
+
+        check_is_fitted(self)
+        scores = _interpret.hub_scores(
+            self.components_.T, method=method, awareness=self.feature_awareness_, variance=self.feature_variance_
+        )
+        return pd.Series(scores, index=pd.Index(self.get_feature_labels(), name="feature"), name=f"hub_{method}")
+
+    def feature_hubs(self, n: int = 10, method: str = "reconstruction"):
+        """The ``n`` features with the highest :meth:`hub_scores`, best first."""
+        n = check_positive_int(n, "n")
+        scores = self.hub_scores(method)
+        return scores.iloc[np.argsort(-scores.to_numpy(), kind="stable")[:n]]
+
+    def attribution_loadings(self, X, method: str = "saliency") -> np.ndarray:
+        """Loadings from gradient attributions, the baseline siVAE's loadings replace.
+
+        For every sample of ``X`` and latent dimension ``d``, the attribution
+        of each decoder output to ``z_d`` (its gradient, or gradient times
+        ``z_d``) forms a samples x features matrix; its first principal axis
+        is that dimension's loading vector. Compare with :attr:`components_`
+        (e.g. by correlation); this costs one backward pass per feature and
+        sample, against one forward pass for the loadings.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples at whose embeddings the attributions are taken.
+        method : {"saliency", "gradient_x_input"}, default="saliency"
+
+        Returns
+        -------
+        loadings : ndarray of shape (n_components, n_features), rows of unit norm
+        """
+        X = check_fitted_data(self, X)
+        _interpret.check_attribution_method(method)
+        Z, _ = self._model.embed(X)
+        attributions = _interpret.latent_attributions(self._model.latent_jacobian(Z), Z, method)
+        return _interpret.attribution_loadings(attributions)

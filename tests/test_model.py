@@ -1,0 +1,186 @@
+"""The model module on plain tensors: loss terms, their weighting, the training phases, and every
+inference path (ELBO, level fits, Jacobian) agreeing with the one forward pass."""
+
+from dataclasses import fields, replace
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from sivae_sklearn import SiVAE
+from sivae_sklearn import _model as M
+from sivae_sklearn._network import NetworkConfig, SiVAENetwork
+
+WEIGHTS = M.LossWeights(beta=0.5, interpretability_weight=0.1, l2_penalty=0.01, classifier_weight=2.0)
+
+
+def _model(likelihood="gaussian", g=6, k=2, n_conditions=0, n_classes=0, hidden=(8,)):
+    config = NetworkConfig(g, 4, k, hidden, n_conditions=n_conditions, n_classes=n_classes, classifier_layer_sizes=())
+    network = SiVAENetwork(config, seed=0)
+    network.feature_inputs.assign(np.random.RandomState(0).normal(size=(g, 4)).astype(np.float32))
+    network.output_bias.assign(np.linspace(-1, 1, g).astype(np.float32))
+    return M.SiVAEModel(network, likelihood)
+
+
+def _batch(n=5, g=6, n_conditions=0):
+    rng = np.random.RandomState(1)
+    x = tf.constant(rng.normal(size=(n, g)).astype(np.float32))
+    condition = tf.constant(np.eye(max(n_conditions, 1), dtype=np.float32)[rng.randint(max(n_conditions, 1), size=n)])
+    return x, condition[:, :n_conditions], tf.constant(rng.randint(2, size=n).astype(np.int32))
+
+
+SEED = tf.constant([3, 7])
+
+
+# ---------------------------------------------------------------- the terms
+def test_kl_standard_normal_closed_form_and_zero_at_prior(rng):
+    mean, std = rng.normal(size=(3, 2)), rng.uniform(0.5, 2, size=(3, 2))
+    want = 0.5 * (std**2 + mean**2 - 1 - np.log(std**2)).sum(axis=1)
+    np.testing.assert_allclose(M.kl_standard_normal(tf.constant(mean), tf.constant(std)).numpy(), want, rtol=1e-10)
+    assert M.kl_standard_normal(tf.zeros((2, 3), tf.float64), tf.ones((2, 3), tf.float64)).numpy().max() == 0
+
+
+def test_interpretability_term_is_linear_residual(rng):
+    x, z, v, b = rng.normal(size=(4, 5)), rng.normal(size=(4, 2)), rng.normal(size=(5, 2)), rng.normal(size=5)
+    want = ((x - z @ v.T - b) ** 2).sum(axis=1)
+    got = M.interpretability_term(*(tf.constant(a) for a in (x, z, v, b))).numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-10)
+
+
+def test_loss_weights_are_the_estimator_parameters_of_the_same_names():
+    params = SiVAE(beta=2.0, interpretability_weight=0.3, l2_penalty=0.0, classifier_weight=1.5).get_params()
+    weights = M.LossWeights.from_params(params)
+    assert weights == M.LossWeights(2.0, 0.3, 0.0, 1.5)
+    assert all(f.name in params for f in fields(M.LossWeights))
+
+
+def test_objective_is_the_weighted_sum_of_per_row_terms():
+    model = _model(n_classes=2)
+    x, condition, labels = _batch()
+    loss = model.loss(x, condition, labels, SEED, WEIGHTS)
+    t = loss.terms
+    for name in ("reconstruction", "kl_sample", "interpretability", "classification"):
+        assert getattr(t, name).shape == (5,), name  # one value per sample
+    assert t.kl_feature.shape == () and t.l2.shape == ()
+    m = {k: float(v) for k, v in t.means.items()}
+    want = (
+        m["reconstruction"]
+        + 0.5 * (m["kl_sample"] + m["kl_feature"])
+        + 0.1 * m["interpretability"]
+        + 0.01 * m["l2"]
+        + 2.0 * m["classification"]
+    )
+    assert float(loss.total) == pytest.approx(want, rel=1e-6)
+    assert all(v > 0 for v in m.values())
+    assert list(loss.as_dict()) == ["loss", *M.LossTerms.__dataclass_fields__]
+    # each weight reaches the total, through its own term only
+    for field in fields(M.LossWeights):
+        term = {"beta": m["kl_sample"] + m["kl_feature"], "interpretability_weight": m["interpretability"]}.get(
+            field.name, m["l2"] if field.name == "l2_penalty" else m["classification"]
+        )
+        heavier = model.loss(x, condition, labels, SEED, replace(WEIGHTS, **{field.name: 10.0}))
+        delta = (10.0 - getattr(WEIGHTS, field.name)) * term
+        assert float(heavier.total) - float(loss.total) == pytest.approx(delta, rel=1e-4), field.name
+
+
+def test_loss_terms_follow_the_definitions():
+    model = _model()
+    network = model.network
+    x, condition, labels = _batch()
+    t = model.loss(x, condition, labels, SEED, WEIGHTS).terms
+    _, z_mean, z_std = model.encode(x)
+    v_mean, v_std = network.encode_features()
+    np.testing.assert_allclose(t.kl_sample, M.kl_standard_normal(z_mean, z_std), rtol=1e-6)
+    np.testing.assert_allclose(t.kl_feature, np.mean(M.kl_standard_normal(v_mean, v_std)), rtol=1e-6)
+    linear = z_mean.numpy() @ v_mean.numpy().T + network.linear_bias.numpy()
+    np.testing.assert_allclose(t.interpretability, ((x.numpy() - linear) ** 2).sum(axis=1), rtol=1e-5)
+    kernels = network.sample_network_kernels()
+    assert float(t.l2) == pytest.approx(sum(float(tf.reduce_sum(k**2)) for k in kernels), rel=1e-6)
+    np.testing.assert_array_equal(t.classification, np.zeros(5))  # no head
+    # the same seed gives the same noise, another seed other noise
+    again = model.loss(x, condition, labels, SEED, WEIGHTS).terms
+    np.testing.assert_array_equal(t.reconstruction, again.reconstruction)
+    other = model.loss(x, condition, labels, tf.constant([3, 8]), WEIGHTS).terms
+    assert not np.allclose(t.reconstruction, other.reconstruction)
+
+
+def test_sample_phase_decodes_with_the_free_matrix_and_drops_feature_terms():
+    model = _model()
+    x, condition, labels = _batch()
+    loss = model.loss(x, condition, labels, SEED, WEIGHTS, phase="sample")
+    assert float(loss.terms.kl_feature) == 0.0
+    m = {k: float(v) for k, v in loss.terms.means.items()}
+    want = m["reconstruction"] + 0.5 * m["kl_sample"] + 0.01 * m["l2"]  # no interpretability, no head
+    assert float(loss.total) == pytest.approx(want, rel=1e-6)
+    before = float(loss.terms.reconstruction[0])
+    model.network.free_output_weights.assign(model.network.free_output_weights * 3.0)
+    after = model.loss(x, condition, labels, SEED, WEIGHTS, phase="sample")
+    assert float(after.terms.reconstruction[0]) != before  # the free matrix is what decodes
+
+
+def test_feature_phase_regresses_the_free_matrix_one_row_per_feature():
+    model = _model()
+    network = model.network
+    x, condition, labels = _batch()
+    loss = model.loss(x[:0], condition[:0], labels[:0], SEED, WEIGHTS, phase="feature")
+    t = loss.terms
+    assert t.reconstruction.shape == (6,)  # one row per feature
+    v_mean, v_std = network.encode_features()
+    eps = tf.random.stateless_normal(tf.shape(v_mean), seed=[3, -8])
+    w = network.decode_features(v_mean + v_std * eps).numpy()
+    np.testing.assert_allclose(t.reconstruction, ((w - network.free_output_weights.numpy()) ** 2).sum(1), rtol=1e-5)
+    assert float(loss.total) == pytest.approx(float(tf.reduce_mean(t.reconstruction)) + 0.5 * float(t.kl_feature))
+    assert float(t.l2) == 0.0 and not np.any(t.kl_sample) and not np.any(t.interpretability)
+
+
+# ---------------------------------------------- one forward pass, many readers
+def test_output_is_y_dot_w_plus_b():
+    model = _model(g=7, hidden=(16, 8))
+    z = tf.constant(np.random.RandomState(2).normal(size=(4, 2)).astype(np.float32))
+    w = model.network.decode_features(model.network.encode_features()[0])
+    y = model.network.decode_samples(z)
+    assert y.shape == (4, 16) and w.shape == (7, 16)  # h = widest encoder layer
+    out = model.output_params(z, w, tf.zeros((4, 0))).numpy()
+    np.testing.assert_allclose(out, y.numpy() @ w.numpy().T + np.linspace(-1, 1, 7), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("likelihood", ["gaussian", "bernoulli", "nb"])
+def test_last_level_fit_is_the_expected_output_in_the_encoders_view(likelihood):
+    model = _model(likelihood, n_conditions=2)
+    x, condition, _ = _batch(n_conditions=2)
+    x = tf.abs(tf.round(x * 5))
+    x_in, fits = model.level_fits(x, condition)
+    _, z_mean, _ = model.encode(x)
+    expected = model.expected_output(z_mean, condition, tf.ones((5, 1)))
+    np.testing.assert_allclose(fits[-1], model.likelihood.encoder_input.tensorflow(expected), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(x_in, model.likelihood.encoder_input.tensorflow(x), rtol=1e-6)
+    # level 0 is the interpretability term's linear map
+    v_mean, _ = model.network.encode_features()
+    linear = z_mean.numpy() @ v_mean.numpy().T + model.network.linear_offset(condition).numpy()
+    np.testing.assert_allclose(fits[0], linear, rtol=1e-5, atol=1e-6)
+
+
+def test_elbo_is_minus_reconstruction_and_kl_with_noise_shared_by_rows():
+    model = _model()
+    x, condition, _ = _batch()
+    elbo = model.elbo(x, condition, tf.constant([5, 0]), tf.constant(1)).numpy()
+    _, z_mean, z_std = model.encode(x)
+    eps = tf.random.stateless_normal([2], seed=[5, 0])  # one draw, the same vector for every row
+    w = model.network.decode_features(model.network.encode_features()[0])
+    nll = model.reconstruction_nll(x, z_mean + z_std * eps, w, condition, None)
+    np.testing.assert_allclose(elbo, -(nll + M.kl_standard_normal(z_mean, z_std)).numpy(), rtol=1e-6)
+
+
+def test_latent_jacobian_matches_finite_differences():
+    model = _model(hidden=(8, 4))
+    z = tf.constant(np.random.RandomState(3).normal(size=(3, 2)))
+    model = M.SiVAEModel(model.network.astype(np.float64), "bernoulli")
+    J = model.latent_jacobian(z).numpy()
+    assert J.shape == (3, 6, 2)
+    h = 1e-6
+    for d in range(2):
+        step = np.zeros((1, 2))
+        step[0, d] = h
+        up = model.expected_output(z + step, tf.zeros((3, 0), tf.float64), None).numpy()
+        down = model.expected_output(z - step, tf.zeros((3, 0), tf.float64), None).numpy()
+        np.testing.assert_allclose(J[:, :, d], (up - down) / (2 * h), rtol=1e-5, atol=1e-8)
