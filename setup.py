@@ -26,6 +26,7 @@ setup(
         "anndata>=0.10",
         "matplotlib>=3.7",
         "pandas>=1.5",
+        "tqdm>=4.60",
     ],
     extras_require={
         "test": [

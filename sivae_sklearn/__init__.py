@@ -14,10 +14,14 @@ True
 """
 
 import importlib
+import logging
 
 from ._errors import ModelFileError, TrainingDivergedError
 from ._estimator import SiVAE, load
 from ._version import __version__
+
+# Messages go to the "sivae_sklearn" logger; the application decides where they are shown.
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 _SUBMODULES = ("tl", "pl", "plotting", "generation", "metrics", "experiments", "datasets", "explorer")
 
