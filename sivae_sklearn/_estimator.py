@@ -174,7 +174,7 @@ class SiVAE(
         Number of latent dimensions.
     n_features_in_ : int
         Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during ``fit``, when ``X`` has string column names.
     history_ : dict of str to list of float
         Each loss term per epoch on the training set (``"loss"``,
