@@ -371,4 +371,3 @@ def run_phase(phase, network, train_data, val_data, config, n_epochs, rng, state
     state.restored = config.early_stopping and best_weights is not None
     if state.restored:
         network.set_weights(best_weights)
-

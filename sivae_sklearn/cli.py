@@ -270,17 +270,30 @@ def _data_options(command, default: dict, docs: dict) -> None:
     command.add_argument("--overwrite", action="store_true", help="replace results already stored under --key-added")
 
 
+def _command(commands, name: str, run, common, help_text: str, description: str = _DESCRIPTION):
+    """A subcommand that runs ``run(args)``, with ``--debug`` and the exit status in its help."""
+    command = commands.add_parser(
+        name,
+        help=help_text,
+        description=description,
+        epilog=_exit_status_text(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[common],
+    )
+    command.set_defaults(run=run)
+    return command
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``sivae`` argument parser, built without importing TensorFlow, scikit-learn or pandas."""
     estimator_defaults, estimator_docs = _signature("_estimator.py", "SiVAE")
     tool_defaults, tool_docs = _signature("tl.py", "sivae")
     default = {**estimator_defaults, **tool_defaults}
-    formatter = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(
         prog="sivae",
         description=_DESCRIPTION,
         epilog=_EXAMPLES + "\n" + _exit_status_text(),
-        formatter_class=formatter,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[_common(False)],
     )
     parser.add_argument("--version", action="version", version=f"sivae {__version__}")
@@ -288,15 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.required = True
     common = _common(argparse.SUPPRESS)  # --debug also after the command, without resetting it
 
-    fit = commands.add_parser(
-        "fit",
-        help="fit a SiVAE on an .h5ad file and write the annotated file",
-        description=_DESCRIPTION,
-        epilog=_exit_status_text(),
-        formatter_class=formatter,
-        parents=[common],
-    )
-    fit.set_defaults(run=_run_fit)
+    fit = _command(commands, "fit", _run_fit, common, "fit a SiVAE on an .h5ad file and write the annotated file")
     fit.add_argument("input", metavar="INPUT.h5ad", help="AnnData file to read (cells x genes)")
     _data_options(fit, default, tool_docs)
     _add_parameter(
@@ -318,29 +323,27 @@ def build_parser() -> argparse.ArgumentParser:
             kind, description = estimator_docs[name]
             _add_parameter(model, name, value, kind, description)
 
-    transform = commands.add_parser(
+    transform = _command(
+        commands,
         "transform",
-        help="apply a saved model to an .h5ad file and write the annotated file (no training)",
-        description="Embed the cells of INPUT.h5ad with a saved model and write obsm, varm, var and uns as 'sivae fit' "
-        "does.\nThe genes must be those the model was fitted on (same order, same highly-variable selection).",
-        epilog=_exit_status_text(),
-        formatter_class=formatter,
-        parents=[common],
+        _run_transform,
+        common,
+        "apply a saved model to an .h5ad file and write the annotated file (no training)",
+        "Embed the cells of INPUT.h5ad with a saved model and write obsm, varm, var and uns as 'sivae fit' does.\n"
+        "The genes must be those the model was fitted on (same order, same highly-variable selection).",
     )
-    transform.set_defaults(run=_run_transform)
     transform.add_argument("model", metavar="MODEL.sivae", help="a model saved by 'sivae fit --save-model' or save()")
     transform.add_argument("input", metavar="INPUT.h5ad", help="AnnData file to read (cells x genes)")
     _data_options(transform, default, tool_docs)
 
-    explore = commands.add_parser(
+    explore = _command(
+        commands,
         "explore",
-        help="serve the interactive explorer for saved models and data (needs the 'explorer' extra)",
-        description="Explore saved models in the browser, on loopback only unless --host says otherwise.",
-        epilog=_exit_status_text(),
-        formatter_class=formatter,
-        parents=[common],
+        _run_explore,
+        common,
+        "serve the interactive explorer for saved models and data (needs the 'explorer' extra)",
+        "Explore saved models in the browser, on loopback only unless --host says otherwise.",
     )
-    explore.set_defaults(run=_run_explore)
     explore.add_argument("model", metavar="MODEL", help="a saved model (.sivae) or a folder of them")
     explore.add_argument("data", metavar="DATA", help="data with the model's features: .npy, .npz, .csv or .h5ad")
     labels = explore.add_mutually_exclusive_group()
@@ -410,6 +413,12 @@ def _report(adata, model, key_added: str, output: str, what: str) -> None:
     )
 
 
+def _data_keywords(args) -> dict:
+    """The options of ``_data_options`` as keyword arguments of ``tl.sivae`` and ``tl.sivae_transform``."""
+    names = ("layer", "use_highly_variable", "key_added", "overwrite")
+    return {name: getattr(args, name) for name in names}
+
+
 def _run_fit(args) -> int:
     source = _input_file(args.input)
     _output_folder(args.output, "the output file")
@@ -422,15 +431,7 @@ def _run_fit(args) -> int:
     names = set(_signature("_estimator.py", "SiVAE")[0]) - _NOT_OPTIONS - {"n_components"}
     params = {name: getattr(args, name) for name in names}
     model = sivae(
-        adata,
-        args.n_components,
-        layer=args.layer,
-        use_highly_variable=args.use_highly_variable,
-        key_added=args.key_added,
-        batch_key=args.batch_key,
-        overwrite=args.overwrite,
-        verbose=args.verbose,
-        **params,
+        adata, args.n_components, batch_key=args.batch_key, verbose=args.verbose, **_data_keywords(args), **params
     )
     _write_h5ad(adata, args.output)
     _report(adata, model, args.key_added, args.output, f"{model.n_iter_} epochs")
@@ -453,14 +454,7 @@ def _run_transform(args) -> int:
 
     model = load(model_path)
     adata = _read_h5ad(source)
-    sivae_transform(
-        adata,
-        model,
-        layer=args.layer,
-        use_highly_variable=args.use_highly_variable,
-        key_added=args.key_added,
-        overwrite=args.overwrite,
-    )
+    sivae_transform(adata, model, **_data_keywords(args))
     _write_h5ad(adata, args.output)
     _report(adata, model, args.key_added, args.output, f"model {model_path}")
     return EXIT_OK

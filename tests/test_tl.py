@@ -254,9 +254,7 @@ def test_sivae_transform_writes_what_sivae_writes_without_training():
     new = make_adata(60)
     new.var["highly_variable"] = hv
     assert tl.sivae_transform(new, model, layer="counts") is None
-    np.testing.assert_allclose(
-        new.obsm["X_sivae"], model.transform(new.layers["counts"][:, hv]), rtol=1e-5, atol=1e-6
-    )
+    np.testing.assert_allclose(new.obsm["X_sivae"], model.transform(new.layers["counts"][:, hv]), rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="already exist"):
         tl.sivae_transform(new, model, layer="counts")
     with pytest.raises(ValueError, match="fitted on 33 genes but adata.X has 50"):
