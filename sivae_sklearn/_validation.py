@@ -134,7 +134,7 @@ def check_image_shape(image_shape, n_features: int) -> tuple[int, ...] | None:
     if image_shape is None:
         return None
     problem = (
-        f"image_shape must be two or three positive integers, (height, width) or (height, width, channels), "
+        f"image_shape must be two positive integers (height, width) or three (height, width, channels), "
         f"got {image_shape!r}."
     )
     if isinstance(image_shape, str):
