@@ -26,6 +26,7 @@ setup(
         "anndata>=0.10",
         "matplotlib>=3.7",
         "pandas>=1.5",
+        "tqdm>=4.60",
     ],
     extras_require={
         "test": [
@@ -42,6 +43,17 @@ setup(
         "benchmarks": ["umap-learn>=0.5", "psutil>=5"],
         "explorer": ["dash>=2.14", "plotly>=5"],
         "gpu": ["tensorflow[and-cuda]>=2.16"],
+        "docs": [
+            "sphinx>=7",
+            "numpydoc>=1.6",
+            "pydata-sphinx-theme>=0.15",
+            "sphinx-gallery>=0.16",
+            "myst-parser>=2",
+            "scanpy>=1.10",
+            "dash>=2.14",
+            "plotly>=5",
+            "playwright>=1.40",
+        ],
     },
     entry_points={"console_scripts": ["sivae=sivae_sklearn.cli:main"]},
     classifiers=[

@@ -141,7 +141,12 @@ class SiVAE(
         sampling noise. Two fits with the same integer give the same model,
         bit for bit on CPU; no global TensorFlow or NumPy seed is set.
     verbose : int, default=0
-        Print a progress bar to stderr when positive.
+        0: silent. 1: a progress bar per training phase on stderr (``tqdm``;
+        a widget in Jupyter; plain lines, about 20 per phase, when stderr is
+        not a terminal), then a line saying why training ended and which
+        epoch's weights were kept. 2: in plain-line mode, a line per epoch.
+        The closing line also goes to the ``"sivae_sklearn"`` :mod:`logging`
+        logger (at ``DEBUG`` when ``verbose=0``).
 
     Attributes
     ----------
@@ -169,7 +174,7 @@ class SiVAE(
         Number of latent dimensions.
     n_features_in_ : int
         Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during ``fit``, when ``X`` has string column names.
     history_ : dict of str to list of float
         Each loss term per epoch on the training set (``"loss"``,

@@ -15,7 +15,6 @@ by this run (no Keras global state is touched).
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import dataclass, field, replace
 
@@ -26,6 +25,7 @@ import tensorflow as tf
 from ._data import RowSubset
 from ._errors import TrainingDivergedError
 from ._model import LossWeights, SiVAEModel
+from ._progress import TrainingProgress
 
 SCHEDULES = ("joint", "stepwise")
 
@@ -281,14 +281,17 @@ def train(
     each phase are restored.
     """
     rng = np.random.RandomState(seed)
-    state = RunState(seed=int(seed % (2**31 - 1)), x_scale=_max_abs(train_data.X))
+    state = RunState(
+        seed=int(seed % (2**31 - 1)), x_scale=_max_abs(train_data.X), progress=TrainingProgress(config.verbose)
+    )
     result = TrainingResult()
-    if config.schedule == "stepwise" and config.pretrain_epochs > 0:
-        run_phase("sample", network, train_data, val_data, config, config.pretrain_epochs, rng, state, result)
-        run_phase("feature", network, train_data, None, config, config.pretrain_epochs, rng, state, result)
-    run_phase("joint", network, train_data, val_data, config, config.max_epochs, rng, state, result)
-    if config.verbose:
-        print(file=sys.stderr)
+    with state.progress:
+        if config.schedule == "stepwise" and config.pretrain_epochs > 0:
+            run_phase("sample", network, train_data, val_data, config, config.pretrain_epochs, rng, state, result)
+            run_phase("feature", network, train_data, None, config, config.pretrain_epochs, rng, state, result)
+        run_phase("joint", network, train_data, val_data, config, config.max_epochs, rng, state, result)
+        reason = "early_stopping" if result.stopped_early else "max_epochs"
+        state.progress.close(reason, result.best_epoch if state.restored else None, state.restored)
     return result
 
 
@@ -298,7 +301,9 @@ class RunState:
 
     seed: int
     x_scale: float
+    progress: TrainingProgress
     step: int = 0
+    restored: bool = False
 
 
 def run_phase(phase, network, train_data, val_data, config, n_epochs, rng, state, result) -> None:
@@ -311,7 +316,7 @@ def run_phase(phase, network, train_data, val_data, config, n_epochs, rng, state
     history = result.history
     best, best_weights, since_best = np.inf, None, 0
     n_batches = int(np.ceil(train_data.n_samples / config.batch_size))
-    start = time.perf_counter()
+    state.progress.start_phase(phase, n_epochs)
     for epoch in range(1, n_epochs + 1):
         epoch_start = time.perf_counter()
         sums: dict[str, float] = {}
@@ -334,7 +339,7 @@ def run_phase(phase, network, train_data, val_data, config, n_epochs, rng, state
             history.setdefault(k, []).append(v)
         history.setdefault("beta", []).append(float(beta_at(state.step, config)))
         history.setdefault("phase", []).append(phase)
-        monitored = epoch_terms["loss"]
+        monitored, val_terms = epoch_terms["loss"], None
         if val_data is not None and val_data.n_samples > 0:
             val_terms = evaluate(eval_step, val_data, config, state.seed)
             _check_finite(val_terms, result.n_iter + 1, state.step, config, state.x_scale)
@@ -347,8 +352,7 @@ def run_phase(phase, network, train_data, val_data, config, n_epochs, rng, state
         result.n_iter += 1
         result.n_steps = state.step
         result.epoch_seconds.append(time.perf_counter() - epoch_start)
-        if config.verbose:
-            _progress(phase, epoch, n_epochs, epoch_terms, history, start, n_batches)
+        state.progress.end_epoch(epoch, epoch_terms, val_terms)
         if not config.early_stopping:
             continue
         if state.step < config.kl_warmup_steps:
@@ -363,20 +367,7 @@ def run_phase(phase, network, train_data, val_data, config, n_epochs, rng, state
         if since_best >= config.n_iter_no_change:
             result.stopped_early = True
             break
-    if config.early_stopping and best_weights is not None:
+    state.progress.end_phase()
+    state.restored = config.early_stopping and best_weights is not None
+    if state.restored:
         network.set_weights(best_weights)
-
-
-def _progress(phase, epoch, max_epochs, terms, history, start, n_batches):
-    width = 30
-    done = int(width * epoch / max_epochs)
-    bar = "#" * done + "." * (width - done)
-    val = f" val_loss={history['val_loss'][-1]:.4g}" if "val_loss" in history else ""
-    elapsed = time.perf_counter() - start
-    print(
-        f"\r{phase:>7} [{bar}] epoch {epoch}/{max_epochs} ({n_batches} steps/epoch) "
-        f"loss={terms['loss']:.4g}{val} {elapsed:.1f}s",
-        end="",
-        file=sys.stderr,
-        flush=True,
-    )

@@ -125,26 +125,31 @@ def check_positive_int(value, name: str) -> int:
     return int(value)
 
 
-def check_image_shape(image_shape, n_features: int) -> tuple[int, int] | None:
-    """``image_shape`` as ``(height, width)`` with ``height * width == n_features``; None stays None.
+def check_image_shape(image_shape, n_features: int) -> tuple[int, ...] | None:
+    """``image_shape`` as ``(height, width)`` or ``(height, width, channels)`` holding ``n_features``; None stays None.
 
-    >>> check_image_shape((8, 8), 64)
-    (8, 8)
+    >>> check_image_shape((8, 8), 64), check_image_shape((4, 4, 3), 48)
+    ((8, 8), (4, 4, 3))
     """
     if image_shape is None:
         return None
-    problem = f"image_shape must be two positive integers (height, width), got {image_shape!r}."
+    problem = (
+        f"image_shape must be two positive integers (height, width) or three (height, width, channels), "
+        f"got {image_shape!r}."
+    )
     if isinstance(image_shape, str):
         raise ValueError(problem)
     try:
         shape = tuple(int(s) for s in image_shape)
     except (TypeError, ValueError):
         raise ValueError(problem) from None
-    if len(shape) != 2 or min(shape) < 1:
+    if len(shape) not in (2, 3) or min(shape) < 1:
         raise ValueError(problem)
-    if shape[0] * shape[1] != n_features:
+    size = int(np.prod(shape))
+    if size != n_features:
+        what, unit = ("height * width", "pixels") if len(shape) == 2 else ("height * width * channels", "values")
         raise ValueError(
-            f"image_shape={shape} holds {shape[0] * shape[1]} pixels but the data have {n_features} features; "
-            f"height * width must equal {n_features}."
+            f"image_shape={shape} holds {size} {unit} but the data have {n_features} features; "
+            f"{what} must equal {n_features}."
         )
     return shape

@@ -381,3 +381,28 @@ def test_a_single_latent_dimension_still_has_a_view():
     assert values == [16.0] and lo[0] <= 16.0 <= hi[0]
     decoded = _figures.decoded_figure(data, "one", [1.5])
     np.testing.assert_allclose(np.asarray(decoded.data[0].z), (1.5 * _OneDimensionalModel.components_).reshape(2, 2))
+
+
+# ------------------------------------------------------------ colour images
+def test_colour_images_decoded_in_rgb_and_loadings_summed_over_channels():
+    from sivae_sklearn.datasets import make_colour_shapes
+
+    X, y, shape = make_colour_shapes(80, size=8, random_state=0)
+    model = SiVAE(n_components=2, likelihood="bernoulli", hidden_layer_sizes=(8,), max_epochs=2, random_state=0).fit(X)
+    data = prepare(model, X, labels=y, image_shape=shape)
+    decoded = _figures.decoded_figure(data, "model", [0.5, -0.5])
+    picture = np.asarray(decoded.data[0].z)
+    assert decoded.data[0].type == "image" and picture.shape == (8, 8, 3) and picture.dtype == np.uint8
+    x = model.inverse_transform([[0.5, -0.5]])[0].reshape(8, 8, 3)
+    expected = np.round(255 * (x - X.min()) / (X.max() - X.min()))  # the data's range maps to [0, 255]
+    np.testing.assert_allclose(picture, expected, atol=1)
+    loadings = _figures.loadings_figure(data, "model", 1)
+    np.testing.assert_allclose(
+        np.asarray(loadings.data[0].z), model.components_[1].reshape(8, 8, 3).sum(axis=2), rtol=1e-6
+    )
+    awareness = _figures.awareness_figure(data, "model")
+    np.testing.assert_allclose(
+        np.asarray(awareness.data[0].z), model.feature_awareness_.reshape(8, 8, 3).sum(axis=2), rtol=1e-6
+    )
+    with pytest.raises(ExplorerInputError, match="height \\* width \\* channels must equal 192"):
+        prepare(model, X, image_shape=(8, 8, 2))

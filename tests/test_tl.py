@@ -235,3 +235,39 @@ def test_batch_key_errors():
     adata.obs["gap"] = pd.Series([None] + ["a"] * (adata.n_obs - 1), index=adata.obs_names, dtype=object)
     with pytest.raises(ValueError, match="missing values"):
         tl.sivae(adata, 2, batch_key="gap", **GENOMICS)
+
+
+def test_sivae_transform_writes_what_sivae_writes_without_training():
+    adata = make_adata()
+    hv = np.arange(50) % 3 != 0
+    adata.var["highly_variable"] = hv
+    model = tl.sivae(adata, 2, layer="counts", likelihood="nb", **dict(GENOMICS, max_epochs=2))
+    history = {k: list(v) for k, v in model.history_.items()}
+    out = tl.sivae_transform(adata, model, layer="counts", key_added="t", copy=True)
+    assert "X_t" not in adata.obsm  # copy=True leaves the input alone
+    np.testing.assert_allclose(out.obsm["X_t"], adata.obsm["X_sivae"], rtol=1e-6)
+    np.testing.assert_array_equal(out.varm["t_loadings"], adata.varm["sivae_loadings"])
+    np.testing.assert_array_equal(out.var["t_feature_awareness"], adata.var["sivae_feature_awareness"])
+    assert out.uns["t"]["params"]["n_genes"] == hv.sum() and out.uns["t"]["params"]["layer"] == "counts"
+    assert {k: list(v) for k, v in model.history_.items()} == history  # nothing trained
+    # new cells: same genes, written in place
+    new = make_adata(60)
+    new.var["highly_variable"] = hv
+    assert tl.sivae_transform(new, model, layer="counts") is None
+    np.testing.assert_allclose(new.obsm["X_sivae"], model.transform(new.layers["counts"][:, hv]), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="already exist"):
+        tl.sivae_transform(new, model, layer="counts")
+    with pytest.raises(ValueError, match="fitted on 33 genes but adata.X has 50"):
+        tl.sivae_transform(make_adata(20), model, key_added="x")
+
+
+def test_sivae_transform_matches_genes_by_name_when_the_model_knows_them():
+    adata = make_adata(sparse=False)
+    frame = pd.DataFrame(adata.X, columns=adata.var_names)
+    model = SiVAE(2, **dict(GENOMICS, max_epochs=2)).fit(frame)
+    shuffled = adata[:, adata.var_names[::-1]].copy()
+    tl.sivae_transform(shuffled, model)
+    np.testing.assert_array_equal(shuffled.varm["sivae_loadings"][::-1], model.components_.T)
+    np.testing.assert_allclose(shuffled.obsm["X_sivae"], model.transform(frame), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="not in adata.var_names"):
+        tl.sivae_transform(adata[:, :40].copy(), model)

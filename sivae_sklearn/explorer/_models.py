@@ -34,7 +34,7 @@ class ExplorerData:
 
     X: np.ndarray
     labels: np.ndarray | None
-    image_shape: tuple[int, int] | None
+    image_shape: tuple[int, ...] | None
     feature_names: np.ndarray
     models: dict[str, ModelView]
     skipped: list[str] = field(default_factory=list)  # "name: why" for models that could not be shown
@@ -107,7 +107,7 @@ def prepare(model, X, labels=None, image_shape=None, feature_names=None) -> Expl
         Data to embed and show.
     labels : array-like of shape (n_samples,), optional
         Class of each sample, used for colour and for slider ranges.
-    image_shape : (int, int), optional
+    image_shape : (int, int) or (int, int, int), optional
         Show samples, loadings and feature awareness as images of this shape.
     feature_names : array-like of shape (n_features,), optional
         Names for ranked feature charts; default: the model's
