@@ -42,6 +42,7 @@ import scipy.sparse as sp
 from ._estimator import SiVAE
 from ._likelihoods import LIKELIHOODS
 from ._plain import to_plain
+from ._validation import check_array_like, check_boolean_column
 
 __all__ = ["sivae", "result_keys"]
 
@@ -176,7 +177,7 @@ def sivae(
         # _check_input already warned, naming the layer.
         warnings.filterwarnings("ignore", message=".*expects integer counts.*", category=UserWarning)
         model.fit(X_fit, condition=batches)
-    embedding = model.transform(X_fit)
+        embedding = model.transform(X_fit)
 
     loadings = np.zeros((adata.n_vars, model.n_components_), dtype=np.float32)
     loadings[mask] = model.components_.T
@@ -265,11 +266,7 @@ def _gene_mask(adata, use_highly_variable: bool | None) -> np.ndarray:
             "use_highly_variable=True but adata.var has no 'highly_variable' column; "
             "run sc.pp.highly_variable_genes first or pass use_highly_variable=False."
         )
-    column = adata.var["highly_variable"]
-    try:
-        mask = column.to_numpy(dtype=bool, na_value=False)
-    except (TypeError, ValueError) as exc:
-        raise ValueError("adata.var['highly_variable'] must be a boolean column.") from exc
+    mask = check_boolean_column(adata.var["highly_variable"], "adata.var['highly_variable']")
     if not mask.any():
         raise ValueError("adata.var['highly_variable'] keeps no gene; recompute it or pass use_highly_variable=False.")
     return mask
@@ -277,6 +274,7 @@ def _gene_mask(adata, use_highly_variable: bool | None) -> np.ndarray:
 
 def _check_input(X, source: str, likelihood: str) -> None:
     """Count-model sanity and degenerate genes or cells, naming where the data came from."""
+    check_array_like(X, source)
     family = LIKELIHOODS.get(likelihood)  # an unknown name is reported by SiVAE's parameter validation
     if family is not None:
         family.check_support(X if sp.issparse(X) else np.asarray(X), source, stacklevel=4)

@@ -17,7 +17,7 @@ def X():
     [
         (np.array([[np.nan, 1.0], [1.0, 2.0], [0.0, 1.0]]), "NaN"),
         (np.array([[np.inf, 1.0], [1.0, 2.0], [0.0, 1.0]]), "infinity"),
-        (np.array([["a", "b"], ["c", "d"]], dtype=object), "could not convert|dtype"),
+        (np.array([["a", "b"], ["c", "d"]], dtype=object), "X holds strings"),
         (np.zeros((0, 3)), "0 sample"),
         (np.ones((1, 3)), "1 sample"),
         (np.ones((5, 1)), "n_features=1"),
