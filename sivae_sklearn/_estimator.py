@@ -20,8 +20,6 @@ functions are :class:`~._inference.CompiledModel`'s.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 from sklearn.base import (
     BaseEstimator,
@@ -539,4 +537,4 @@ def load(path) -> SiVAE:
     >>> np.allclose(load(path).transform(X), model.transform(X))
     True
     """
-    return SiVAE._from_model_file(read_model_file(path), where=repr(os.fspath(path)))
+    return SiVAE._from_model_file(read_model_file(path, check=SiVAE._check_model_file))

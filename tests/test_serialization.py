@@ -67,18 +67,18 @@ def test_truncated_file(fitted, tmp_path):
     model.save(path)
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
-    with pytest.raises(ModelFileError, match="not a readable sivae_sklearn model file"):
+    with pytest.raises(ModelFileError, match="not a valid sivae_sklearn model file: it is not a zip archive"):
         load(path)
 
 
 def test_foreign_files(tmp_path):
     garbage = tmp_path / "garbage.sivae"
     garbage.write_bytes(b"\x00\x01not a model at all")
-    with pytest.raises(ValueError, match="not a readable"):
+    with pytest.raises(ValueError, match="not a valid sivae_sklearn model file"):
         load(garbage)
     other_npz = tmp_path / "other.npz"
     np.savez(other_npz, a=np.arange(3))
-    with pytest.raises(ValueError, match="not a sivae_sklearn model file"):
+    with pytest.raises(ValueError, match="not a valid sivae_sklearn model file: the archive has no model description"):
         load(other_npz)
     with pytest.raises(FileNotFoundError):
         load(tmp_path / "missing.sivae")
@@ -87,7 +87,7 @@ def test_foreign_files(tmp_path):
 def test_pickled_object_in_archive_is_never_unpickled(tmp_path):
     path = tmp_path / "evil.sivae"
     np.savez(path, __meta__=np.array([{"format": "sivae_sklearn"}], dtype=object))
-    with pytest.raises(ValueError, match="not a readable"):
+    with pytest.raises(ValueError, match="not a valid sivae_sklearn model file"):
         load(str(path) + ".npz" if not path.exists() else path)
 
 
