@@ -323,12 +323,10 @@ def check_training_data(estimator, X):
         ),
         estimator.get_params(deep=False),
     )
-    if sp.issparse(X):
-        X = X.tocsr().astype(np.float32, copy=False)
     check_data_values(X, estimator.likelihood, "X", stacklevel=4)
-    if not sp.issparse(X):
-        X = np.ascontiguousarray(X, dtype=np.float32)
-    return X
+    if sp.issparse(X):
+        return X.tocsr().astype(np.float32, copy=False)
+    return np.ascontiguousarray(X, dtype=np.float32)
 
 
 def check_validation_rows(n_validation: int, n_samples: int, validation_fraction: float) -> None:
