@@ -53,6 +53,7 @@ from ._validation import (
     check_positive_int,
     check_training_data,
     check_validation_rows,
+    unchanged_if_refused,
 )
 
 
@@ -303,8 +304,9 @@ class SiVAE(
         self : SiVAE
             The fitted estimator.
         """
-        X = check_training_data(self, X)
-        cond_onehot, labels = self._fit_supervision(X.shape[0], y, condition)
+        with unchanged_if_refused(self):
+            X = check_training_data(self, X)
+            cond_onehot, labels = self._fit_supervision(X.shape[0], y, condition)
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
         validation_fraction = self.validation_fraction if self.early_stopping else 0.0

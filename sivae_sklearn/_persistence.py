@@ -109,6 +109,9 @@ class PersistenceMixin:
         missing = sorted(required - set(attributes))
         if missing:
             raise ValueError(f"the fitted attributes {missing} are missing")
+        for name, needed_by in (("condition_categories_", "conditional"), ("classes_", "classifier_weight")):
+            if name in attributes and name not in required:
+                raise ValueError(f"the file holds {name}, but its parameter {needed_by}={params[needed_by]!r} has none")
         for name in ("n_features_in_", "n_components_", "n_iter_"):
             value = attributes[name]
             if isinstance(value, bool) or not isinstance(value, int) or value < (0 if name == "n_iter_" else 1):

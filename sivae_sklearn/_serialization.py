@@ -37,7 +37,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import struct
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -65,6 +67,21 @@ _META_TYPES = {
     "private_attributes": dict,
 }
 _ARRAY_KINDS = {"weights": "f", "attr": "fiubU"}
+_DAMAGED = (
+    ValueError,
+    TypeError,
+    KeyError,
+    OSError,
+    EOFError,
+    OverflowError,
+    RecursionError,
+    NotImplementedError,  # zipfile: a compression method it does not know
+    RuntimeError,  # zipfile: an encrypted member
+    zlib.error,
+    struct.error,
+    zipfile.LargeZipFile,
+)
+"""What reading a damaged or hostile archive can raise (a bug of this module raises anything else)."""
 
 
 @dataclass
@@ -179,7 +196,7 @@ def read_model_file(path, check: Callable[[ModelFile], None] | None = None) -> M
         raise _invalid(path, _what_it_is(path)) from None
     except ModelFileError:
         raise
-    except (ValueError, TypeError, KeyError, OSError, EOFError, RecursionError, zipfile.LargeZipFile) as exc:
+    except _DAMAGED as exc:
         raise _invalid(path, str(exc) or type(exc).__name__) from exc
 
 
@@ -241,6 +258,8 @@ def _read_meta(archive: zipfile.ZipFile, spec: ArraySpec) -> dict:
         meta = json.loads(raw.tobytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"the model description is corrupt JSON ({exc})") from None
+    except RecursionError:
+        raise ValueError("the model description is corrupt JSON (nested too deeply)") from None
     if not isinstance(meta, dict):
         raise ValueError("the model description is not a JSON object")
     return meta

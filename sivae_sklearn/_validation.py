@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 import os
 import warnings
+from contextlib import contextmanager
 from numbers import Integral, Number, Real
 
 import numpy as np
@@ -247,6 +248,15 @@ def _strings_message(name: str, example, where: str) -> str:
     )
 
 
+def _check_shape(X, min_samples: int, name: str) -> None:
+    """At least ``min_samples`` rows and one column (scikit-learn's own message does not name the argument)."""
+    if X.shape[0] < min_samples or X.shape[1] < 1:
+        raise ValueError(
+            f"{name} has {X.shape[0]} sample(s) and {X.shape[1]} feature(s) (shape {X.shape}); "
+            f"at least {min_samples} sample(s) and 1 feature are needed."
+        )
+
+
 def check_float32_range(X, name: str = "X") -> None:
     """Raise when a value of the dense or sparse ``X`` does not fit in float32 (the network computes in float32)."""
     if X.dtype == np.float32:
@@ -266,22 +276,44 @@ def check_data_values(X, likelihood: str, name: str = "X", *, stacklevel: int = 
     get_likelihood(likelihood).check_support(X, name, stacklevel=stacklevel + 1)
 
 
-def check_data(X, name: str = "X", *, likelihood: str | None = None, accept_sparse: bool = True):
+def check_data(X, name: str = "X", *, likelihood: str | None = None, accept_sparse: bool = True, stacklevel: int = 2):
     """Validate a data matrix given to a function that is not an estimator method (generation, explorer).
 
     Returns
     -------
-    X : ndarray (float64 or float32, as given) or CSR matrix
+    X : numeric ndarray (its dtype as given) or CSR matrix
     """
     check_array_like(X, name)
     X = check_array(
-        X, accept_sparse=("csr", "csc") if accept_sparse else False, dtype=(np.float64, np.float32), input_name=name
+        X,
+        accept_sparse=("csr", "csc") if accept_sparse else False,
+        dtype="numeric",  # no copy of numeric data (tl.sivae checks whole AnnData matrices with it)
+        ensure_min_samples=0,
+        ensure_min_features=0,
+        input_name=name,
     )
+    _check_shape(X, 1, name)
     if likelihood is None:
         check_float32_range(X, name)
     else:
-        check_data_values(X, likelihood, name, stacklevel=3)
+        check_data_values(X, likelihood, name, stacklevel=stacklevel + 1)
     return as_rows(X)
+
+
+@contextmanager
+def unchanged_if_refused(estimator):
+    """Put back the estimator's attributes as they were when the block raises: a refused ``fit`` leaves no trace.
+
+    scikit-learn's ``validate_data`` sets ``n_features_in_`` before later checks
+    can refuse the data; this undoes that, and anything else the block set.
+    """
+    before = dict(vars(estimator))
+    try:
+        yield
+    except BaseException:
+        vars(estimator).clear()
+        vars(estimator).update(before)
+        raise
 
 
 def check_training_data(estimator, X):
@@ -303,14 +335,16 @@ def check_training_data(estimator, X):
         X,
         accept_sparse=("csr", "csc"),
         dtype=(np.float64, np.float32),
-        ensure_min_samples=2,
+        ensure_min_samples=0,
+        ensure_min_features=0,
         reset=True,
     )
+    _check_shape(X, 2, "X")
     n_samples, n_features = X.shape
     if estimator.n_components > n_features:
         raise ValueError(
-            f"n_components={estimator.n_components} must be <= n_features={n_features}: "
-            f"the latent space cannot have more dimensions than the data."
+            f"n_components={estimator.n_components} must be <= the number of features of X "
+            f"(n_features={n_features}): the latent space cannot have more dimensions than the data."
         )
     check_network_memory(
         NetworkConfig(
@@ -353,7 +387,16 @@ def check_fitted_data(estimator, X, name: str = "X"):
     """
     check_is_fitted(estimator)
     check_array_like(X, name)
-    X = validate_data(estimator, X, accept_sparse=("csr", "csc"), dtype=(np.float64, np.float32), reset=False)
+    X = validate_data(
+        estimator,
+        X,
+        accept_sparse=("csr", "csc"),
+        dtype=(np.float64, np.float32),
+        ensure_min_samples=0,
+        ensure_min_features=0,
+        reset=False,
+    )
+    _check_shape(X, 1, name)
     check_data_values(X, estimator.likelihood, name, stacklevel=4)
     return as_rows(X)
 
@@ -362,7 +405,8 @@ def check_latent_points(estimator, Z, name: str = "X") -> np.ndarray:
     """Validate latent coordinates given to a fitted estimator (one column per latent dimension)."""
     check_is_fitted(estimator)
     check_array_like(Z, name)
-    Z = check_array(Z, dtype=(np.float64, np.float32), input_name=name)
+    Z = check_array(Z, dtype=(np.float64, np.float32), ensure_min_samples=0, ensure_min_features=0, input_name=name)
+    _check_shape(Z, 1, name)
     if Z.shape[1] != estimator.n_components_:
         raise ValueError(
             f"{name} has {Z.shape[1]} features, but inverse_transform expects "
@@ -375,7 +419,7 @@ def check_latent_points(estimator, Z, name: str = "X") -> np.ndarray:
 def check_latent_vector(z, n_components: int, name: str) -> np.ndarray:
     """One latent point: ``n_components`` finite numbers within float32 range, as a float64 vector."""
     check_array_like(z, name)
-    point = check_array(np.reshape(np.asarray(z), (1, -1)), dtype=np.float64, input_name=name)
+    point = check_array(np.reshape(np.asarray(z), (1, -1)), dtype=np.float64, ensure_min_features=0, input_name=name)
     if point.shape != (1, n_components):
         raise ValueError(f"{name} must be a latent point of {n_components} coordinates, got shape {np.shape(z)}.")
     check_float32_range(point, name)

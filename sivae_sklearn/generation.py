@@ -113,14 +113,22 @@ def _one_row(model, X, name: str) -> np.ndarray:
     return check_data(arr, name, likelihood=model.likelihood)
 
 
-def _latent_point(model, x, latent: bool, name: str) -> tuple[np.ndarray, np.ndarray | None]:
-    """Latent mean (K,) and std (K,) or None of ``x``; ``x=None`` is the prior mean."""
-    k = model.n_components_
+def _checked_point(model, x, latent: bool, name: str):
+    """``x`` validated: None, a latent vector (``latent=True``) or a one-row data matrix."""
     if x is None:
-        return np.zeros(k), None
+        return None
     if latent:
-        return check_latent_vector(x, k, name), None
-    mean, std = _embed_rows(model, _one_row(model, x, name))
+        return check_latent_vector(x, model.n_components_, name)
+    return _one_row(model, x, name)
+
+
+def _latent_point(model, x, latent: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """Latent mean (K,) and std (K,) or None of a point from :func:`_checked_point`; None is the prior mean."""
+    if x is None:
+        return np.zeros(model.n_components_), None
+    if latent:
+        return x, None
+    mean, std = _embed_rows(model, x)
     return mean[0], std[0]
 
 
@@ -182,8 +190,9 @@ def interpolate(
     _check_steps(model, n_steps, "n_steps")
     if method not in ("linear", "spherical"):
         raise ValueError(f"method must be 'linear' or 'spherical', got {method!r}.")
-    z0, _ = _latent_point(model, start, latent, "start")
-    z1, _ = _latent_point(model, end, latent, "end")
+    start, end = _checked_point(model, start, latent, "start"), _checked_point(model, end, latent, "end")
+    z0, _ = _latent_point(model, start, latent)
+    z1, _ = _latent_point(model, end, latent)
     t = np.linspace(0.0, 1.0, n_steps)
     if method == "spherical":
         n0, n1 = np.linalg.norm(z0), np.linalg.norm(z1)
@@ -274,21 +283,22 @@ def traverse(
         if dims.size == 0:
             raise ValueError("dimensions is empty; give at least one latent dimension.")
     _check_steps(model, n_steps, "n_steps", copies=dims.size)
-    z0, std0 = _latent_point(model, x, latent, "x")
+    point = _checked_point(model, x, latent, "x")
+    if values == "posterior" and (point is None or latent):
+        raise ValueError("values='posterior' needs a data sample x (not None, not latent=True) to take its posterior.")
+    if values == "quantiles":
+        if reference is None:
+            raise ValueError("values='quantiles' needs reference=... data (e.g. the training X) to embed.")
+        reference = check_data(reference, "reference", likelihood=model.likelihood)
+    z0, std0 = _latent_point(model, point, latent)
     if values == "prior":
         probs = norm.cdf(np.linspace(-span, span, n_steps))
         grid = np.tile(norm.ppf(probs), (dims.size, 1))
     elif values == "posterior":
-        if std0 is None:
-            raise ValueError(
-                "values='posterior' needs a data sample x (not None, not latent=True) to take its posterior."
-            )
         offsets = np.linspace(-span, span, n_steps)
         grid = z0[dims, None] + std0[dims, None] * offsets[None, :]
     else:
-        if reference is None:
-            raise ValueError("values='quantiles' needs reference=... data (e.g. the training X) to embed.")
-        emb, _ = _embed_rows(model, check_data(reference, "reference", likelihood=model.likelihood))
+        emb, _ = _embed_rows(model, reference)
         grid = np.quantile(emb[:, dims], np.linspace(0.05, 0.95, n_steps), axis=0).T
     points = np.repeat(z0[None, None, :], dims.size, axis=0).repeat(n_steps, axis=1)
     for row, d in enumerate(dims):

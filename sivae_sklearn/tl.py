@@ -42,7 +42,7 @@ import scipy.sparse as sp
 from ._estimator import SiVAE
 from ._likelihoods import LIKELIHOODS
 from ._plain import to_plain
-from ._validation import check_array_like, check_boolean_column
+from ._validation import check_boolean_column, check_data
 
 __all__ = ["sivae", "result_keys"]
 
@@ -274,10 +274,8 @@ def _gene_mask(adata, use_highly_variable: bool | None) -> np.ndarray:
 
 def _check_input(X, source: str, likelihood: str) -> None:
     """Count-model sanity and degenerate genes or cells, naming where the data came from."""
-    check_array_like(X, source)
     family = LIKELIHOODS.get(likelihood)  # an unknown name is reported by SiVAE's parameter validation
-    if family is not None:
-        family.check_support(X if sp.issparse(X) else np.asarray(X), source, stacklevel=4)
+    check_data(X, source, likelihood=None if family is None else likelihood, stacklevel=4)
     n_constant = int(np.sum(_constant_genes(X)))
     if n_constant:
         warnings.warn(
