@@ -222,7 +222,7 @@ def check_array_like(X, name: str = "X") -> None:
                 if example is not None:
                     raise ValueError(_strings_message(name, example, f" (column {column!r})"))
         return
-    values = X.data if sp.issparse(X) else X
+    values = X
     if not hasattr(values, "dtype"):
         try:
             values = np.asarray(values)
@@ -230,13 +230,13 @@ def check_array_like(X, name: str = "X") -> None:
             return  # ragged or odd input: check_array says what is wrong
     kind = values.dtype.kind
     if kind in "US":
-        raise ValueError(_strings_message(name, values.flat[0] if values.size else "", ""))
-    if kind == "O":
+        raise ValueError(_strings_message(name, "" if sp.issparse(values) or not values.size else values.flat[0], ""))
+    if kind == "O" and not sp.issparse(values):
         example = _string_example(values.flat)
         if example is not None:
             raise ValueError(_strings_message(name, example, ""))
     if kind == "c":
-        raise ValueError(f"{name} holds complex numbers; SiVAE needs real numbers.")
+        raise ValueError(f"Complex data not supported: {name} holds complex numbers; SiVAE needs real numbers.")
     if getattr(values, "ndim", 2) > 2:
         raise ValueError(f"{name} must be a 2-D matrix (n_samples, n_features), got an array of shape {values.shape}.")
 
@@ -250,11 +250,12 @@ def _strings_message(name: str, example, where: str) -> str:
 
 def _check_shape(X, min_samples: int, name: str) -> None:
     """At least ``min_samples`` rows and one column (scikit-learn's own message does not name the argument)."""
-    if X.shape[0] < min_samples or X.shape[1] < 1:
+    if X.shape[0] < min_samples:
         raise ValueError(
-            f"{name} has {X.shape[0]} sample(s) and {X.shape[1]} feature(s) (shape {X.shape}); "
-            f"at least {min_samples} sample(s) and 1 feature are needed."
+            f"{name} has {X.shape[0]} sample(s) (shape={X.shape}) while a minimum of {min_samples} is required."
         )
+    if X.shape[1] < 1:
+        raise ValueError(f"{name} has 0 feature(s) (shape={X.shape}) while a minimum of 1 is required.")
 
 
 def check_float32_range(X, name: str = "X") -> None:
