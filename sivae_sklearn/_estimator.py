@@ -20,6 +20,8 @@ functions are :class:`~._inference.CompiledModel`'s.
 
 from __future__ import annotations
 
+from numbers import Integral, Real
+
 import numpy as np
 from sklearn.base import (
     BaseEstimator,
@@ -42,9 +44,8 @@ from ._serialization import read_model_file
 from ._supervision import SupervisionMixin
 from ._training import SCHEDULES, TrainingConfig, TrainingData, train
 from ._validation import (
-    Integers,
     LayerSizes,
-    Reals,
+    Numbers,
     check_finite_result,
     check_fitted_data,
     check_latent_points,
@@ -204,26 +205,26 @@ class SiVAE(
     """
 
     _parameter_constraints: dict = {
-        "n_components": [Integers(1, None, closed="left")],
+        "n_components": [Numbers(Integral, 1, None, closed="left")],
         "hidden_layer_sizes": [LayerSizes()],
         "likelihood": [StrOptions(set(LIKELIHOODS))],
-        "beta": [Reals(0, None, closed="left")],
-        "kl_warmup_steps": [Integers(0, None, closed="left")],
-        "interpretability_weight": [Reals(0, None, closed="left")],
-        "l2_penalty": [Reals(0, None, closed="left")],
+        "beta": [Numbers(Real, 0, None, closed="left")],
+        "kl_warmup_steps": [Numbers(Integral, 0, None, closed="left")],
+        "interpretability_weight": [Numbers(Real, 0, None, closed="left")],
+        "l2_penalty": [Numbers(Real, 0, None, closed="left")],
         "feature_input": [StrOptions(set(FEATURE_INPUT_METHODS))],
-        "feature_input_size": [Integers(1, None, closed="left")],
-        "learning_rate": [Reals(0, None, closed="neither")],
-        "batch_size": [Integers(1, None, closed="left")],
-        "max_epochs": [Integers(1, None, closed="left")],
+        "feature_input_size": [Numbers(Integral, 1, None, closed="left")],
+        "learning_rate": [Numbers(Real, 0, None, closed="neither")],
+        "batch_size": [Numbers(Integral, 1, None, closed="left")],
+        "max_epochs": [Numbers(Integral, 1, None, closed="left")],
         "schedule": [StrOptions(set(SCHEDULES))],
-        "pretrain_epochs": [Integers(0, None, closed="left")],
+        "pretrain_epochs": [Numbers(Integral, 0, None, closed="left")],
         "early_stopping": ["boolean"],
-        "validation_fraction": [Reals(0, 1, closed="left")],
-        "n_iter_no_change": [Integers(1, None, closed="left")],
-        "tol": [Reals(0, None, closed="left")],
+        "validation_fraction": [Numbers(Real, 0, 1, closed="left")],
+        "n_iter_no_change": [Numbers(Integral, 1, None, closed="left")],
+        "tol": [Numbers(Real, 0, None, closed="left")],
         "conditional": ["boolean"],
-        "classifier_weight": [Reals(0, None, closed="left")],
+        "classifier_weight": [Numbers(Real, 0, None, closed="left")],
         "classifier_layer_sizes": [LayerSizes()],
         "random_state": ["random_state"],
         "verbose": ["verbose"],

@@ -14,8 +14,8 @@ rules are the same at fit time and after it:
   counts: non-negative);
 * **latent points** follow the same rules, with ``n_components`` columns;
 * **parameters** are declared in ``SiVAE._parameter_constraints`` with the
-  constraints defined here (:class:`Integers`, :class:`Reals`,
-  :class:`LayerSizes`: never a bool where a number is meant) and checked by
+  constraints defined here (:class:`Numbers`, :class:`LayerSizes`:
+  never a bool where a number is meant) and checked by
   scikit-learn's ``_fit_context``; a network too large for this machine's
   memory is refused naming the parameter, before anything is allocated;
 * **categories** (conditions, class labels) hold one kind of value, numbers or
@@ -57,32 +57,12 @@ def _is_bool(value) -> bool:
     return isinstance(value, (bool, np.bool_))
 
 
-class Integers(Interval):
-    """scikit-learn's ``Interval(Integral, ...)`` that refuses booleans (``True`` is not a count).
+class Numbers(Interval):
+    """scikit-learn's ``Interval`` that refuses booleans: ``True`` is not a count, a width or a weight.
 
-    >>> Integers(1, None, closed="left").is_satisfied_by(True)
+    >>> Numbers(Integral, 1, None, closed="left").is_satisfied_by(True)
     False
     """
-
-    def __init__(self, left, right, *, closed):
-        super().__init__(Integral, left, right, closed=closed)
-
-    def is_satisfied_by(self, val):
-        return not _is_bool(val) and super().is_satisfied_by(val)
-
-    def __str__(self):
-        return f"{super().__str__()} (not a bool)"
-
-
-class Reals(Interval):
-    """scikit-learn's ``Interval(Real, ...)`` that refuses booleans.
-
-    >>> Reals(0, None, closed="left").is_satisfied_by(False)
-    False
-    """
-
-    def __init__(self, left, right, *, closed):
-        super().__init__(Real, left, right, closed=closed)
 
     def is_satisfied_by(self, val):
         return not _is_bool(val) and super().is_satisfied_by(val)

@@ -197,6 +197,16 @@ def write_members(path, meta, arrays, allow_pickle=False):
         np.savez(fh, allow_pickle=allow_pickle, **members)
 
 
+def edited_copy(path, change_meta=None, change_arrays=None, allow_pickle=False):
+    """Write the committed format-1 file to ``path`` with its description and arrays changed in place."""
+    meta, arrays = read_members(FORMAT1)
+    for change, target in ((change_meta, meta), (change_arrays, arrays)):
+        if change is not None:
+            change(target)
+    write_members(path, meta, arrays, allow_pickle=allow_pickle)
+    return path
+
+
 @contextlib.contextmanager
 def never_built():
     """Fail if a network is built (the file must be refused before anything is allocated)."""
@@ -318,18 +328,12 @@ def meta_edit(draw):
 @given(meta_edit())
 def test_an_edited_description_is_refused_before_anything_is_built(workdir, edit):
     kind, change = edit
-    meta, arrays = read_members(FORMAT1)
-    change(meta)
-    path = workdir / "edited_meta.sivae"
-    write_members(path, meta, arrays)
-    assert_refused_file(path)
+    assert_refused_file(edited_copy(workdir / "edited_meta.sivae", change_meta=change))
 
 
 def test_a_newer_format_version_asks_for_an_upgrade(workdir):
-    meta, arrays = read_members(FORMAT1)
-    meta["format_version"] = 2
-    write_members(workdir / "newer.sivae", meta, arrays)
-    assert_refused_file(workdir / "newer.sivae", match="format 2.*Upgrade sivae_sklearn")
+    path = edited_copy(workdir / "newer.sivae", change_meta=lambda m: m.update(format_version=2))
+    assert_refused_file(path, match="format 2.*Upgrade sivae_sklearn")
 
 
 @st.composite
@@ -379,10 +383,7 @@ def array_edit(draw):
 @given(array_edit())
 def test_edited_arrays_are_refused_before_anything_is_built(workdir, edit):
     kind, change = edit
-    meta, arrays = read_members(FORMAT1)
-    change(arrays)
-    path = workdir / "edited_arrays.sivae"
-    write_members(path, meta, arrays, allow_pickle=kind == "objects")
+    path = edited_copy(workdir / "edited_arrays.sivae", change_arrays=change, allow_pickle=kind == "objects")
     assert_refused_file(path)
 
 
@@ -401,10 +402,9 @@ def _mark_unpickled():
 
 
 def test_a_pickled_payload_inside_a_model_file_never_runs(workdir):
-    meta, arrays = read_members(FORMAT1)
-    arrays["attr/classes_"] = np.array([Payload()], dtype=object)
-    write_members(workdir / "payload.sivae", meta, arrays, allow_pickle=True)
-    assert_refused_file(workdir / "payload.sivae", match="object values, which a model file never holds")
+    payload = {"attr/classes_": np.array([Payload()], dtype=object)}
+    path = edited_copy(workdir / "payload.sivae", change_arrays=lambda a: a.update(payload), allow_pickle=True)
+    assert_refused_file(path, match="object values, which a model file never holds")
     assert not Payload.unpickled
 
 
@@ -452,14 +452,17 @@ def test_files_that_are_not_models_get_one_clear_error(tmp_path, make, match):
     assert_refused_file(path, match=match)
 
 
+def set_hidden_layer_sizes(meta, sizes):
+    """Edit the layer sizes consistently: in the parameters and in the network configuration."""
+    meta["params"]["hidden_layer_sizes"] = meta["network_config"]["hidden_layer_sizes"] = sizes
+
+
 def test_edited_sizes_allocate_nothing_before_the_error(workdir):
     """A 10 KB file whose sizes were edited (consistently) is refused after reading its headers only."""
-    meta, arrays = read_members(FORMAT1)
-    meta["params"]["hidden_layer_sizes"] = meta["network_config"]["hidden_layer_sizes"] = [20_000]
-    write_members(workdir / "big.sivae", meta, arrays)
+    path = edited_copy(workdir / "big.sivae", change_meta=lambda m: set_hidden_layer_sizes(m, [20_000]))
     tracemalloc.start()
     try:
-        assert_refused_file(workdir / "big.sivae", match="weight '.*' has shape|more than this machine's")
+        assert_refused_file(path, match="weight '.*' has shape|more than this machine's")
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -467,11 +470,8 @@ def test_edited_sizes_allocate_nothing_before_the_error(workdir):
 
 
 def test_a_file_describing_a_network_beyond_memory_names_the_parameter(workdir):
-    meta, arrays = read_members(FORMAT1)
-    width = memory_limit()
-    meta["params"]["hidden_layer_sizes"] = meta["network_config"]["hidden_layer_sizes"] = [width]
-    write_members(workdir / "huge.sivae", meta, arrays)
-    assert_refused_file(workdir / "huge.sivae", match="hidden_layer_sizes=.*more than this machine's")
+    path = edited_copy(workdir / "huge.sivae", change_meta=lambda m: set_hidden_layer_sizes(m, [memory_limit()]))
+    assert_refused_file(path, match="hidden_layer_sizes=.*more than this machine's")
 
 
 @settings(max_examples=40)
