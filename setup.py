@@ -32,6 +32,7 @@ setup(
         "test": [
             "pytest>=7",
             "pytest-xdist>=3",
+            "hypothesis>=6",
             "psutil>=5",
             "ruff>=0.5",
             "scanpy>=1.10",

@@ -45,6 +45,7 @@ import scipy.sparse as sp
 from ._estimator import SiVAE
 from ._likelihoods import LIKELIHOODS
 from ._plain import to_plain
+from ._validation import check_boolean_column, check_data
 
 __all__ = ["sivae", "sivae_transform", "result_keys"]
 
@@ -164,7 +165,7 @@ def sivae(
         # _check_input already warned, naming the layer.
         warnings.filterwarnings("ignore", message=".*expects integer counts.*", category=UserWarning)
         model.fit(X_fit, condition=batches)
-    _write_results(adata, model, X_fit, np.flatnonzero(mask), keys, layer)
+        _write_results(adata, model, X_fit, np.flatnonzero(mask), keys, layer)
     if batch_key is not None:
         adata.uns[keys["uns"]]["params"]["batch_key"] = batch_key
     return adata if copy else model
@@ -377,11 +378,7 @@ def _gene_mask(adata, use_highly_variable: bool | None) -> np.ndarray:
             "use_highly_variable=True but adata.var has no 'highly_variable' column; "
             "run sc.pp.highly_variable_genes first or pass use_highly_variable=False."
         )
-    column = adata.var["highly_variable"]
-    try:
-        mask = column.to_numpy(dtype=bool, na_value=False)
-    except (TypeError, ValueError) as exc:
-        raise ValueError("adata.var['highly_variable'] must be a boolean column.") from exc
+    mask = check_boolean_column(adata.var["highly_variable"], "adata.var['highly_variable']")
     if not mask.any():
         raise ValueError("adata.var['highly_variable'] keeps no gene; recompute it or pass use_highly_variable=False.")
     return mask
@@ -390,8 +387,7 @@ def _gene_mask(adata, use_highly_variable: bool | None) -> np.ndarray:
 def _check_input(X, source: str, likelihood: str) -> None:
     """Count-model sanity and degenerate genes or cells, naming where the data came from."""
     family = LIKELIHOODS.get(likelihood)  # an unknown name is reported by SiVAE's parameter validation
-    if family is not None:
-        family.check_support(X if sp.issparse(X) else np.asarray(X), source, stacklevel=4)
+    check_data(X, source, likelihood=None if family is None else likelihood, stacklevel=4)
     n_constant = int(np.sum(_constant_genes(X)))
     if n_constant:
         warnings.warn(

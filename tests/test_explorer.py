@@ -327,6 +327,42 @@ def test_cli_reports_bad_input_without_a_traceback(model, digits, tmp_path, caps
     assert "already in use" in err and "Traceback" not in err
 
 
+def test_cli_errors_are_one_line_naming_the_problem_and_debug_raises(model, digits, tmp_path, capsys):
+    pytest.importorskip("dash")
+    X, _ = digits
+    model.save(tmp_path / "m.sivae")
+    np.save(tmp_path / "x.npy", X)
+    np.save(tmp_path / "big.npy", np.full((5, 64), 1e39))
+    np.save(tmp_path / "bad_model.npy", X)
+    np.save(tmp_path / "objects.npy", np.array([{"a": 1}] * 3, dtype=object), allow_pickle=True)
+    (tmp_path / "noise.sivae").write_bytes(os.urandom(256))
+    cases = [
+        (["m.sivae", "big.npy"], "X holds values up to 1e+39, beyond float32 range"),
+        (["bad_model.npy", "x.npy"], "is not a valid sivae_sklearn model file: it is a single NumPy array"),
+        (["noise.sivae", "x.npy"], "is not a valid sivae_sklearn model file"),
+        (["m.sivae", "objects.npy"], "never Python objects"),
+    ]
+    for argv, message in cases:
+        assert main([str(tmp_path / a) for a in argv]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith("error: ") and message in err, err
+        assert "Traceback" not in err and "allow_pickle" not in err
+    with pytest.raises(ExplorerInputError, match="beyond float32 range"):
+        main([str(tmp_path / "m.sivae"), str(tmp_path / "big.npy"), "--debug"])
+
+
+def test_cli_run_as_a_module_prints_no_traceback(tmp_path):
+    pytest.importorskip("dash")
+    (tmp_path / "noise.sivae").write_bytes(b"\x80\x04not really a pickle")
+    np.save(tmp_path / "x.npy", np.zeros((3, 4)))
+    args = [sys.executable, "-m", "sivae_sklearn.explorer", str(tmp_path / "noise.sivae"), str(tmp_path / "x.npy")]
+    out = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert out.stderr.strip().splitlines()[-1].startswith("error: ") and "Python pickle" in out.stderr
+    debug = subprocess.run([*args, "--debug"], capture_output=True, text=True, timeout=300)
+    assert debug.returncode == 1 and "Traceback" in debug.stderr and "ModelFileError" in debug.stderr
+
+
 def test_cli_serves_on_loopback_and_says_so(model, digits, tmp_path):
     pytest.importorskip("dash")
     X, y = digits

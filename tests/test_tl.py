@@ -115,6 +115,17 @@ def test_mask_errors():
     adata.var["highly_variable"] = False
     with pytest.raises(ValueError, match="keeps no gene"):
         tl.sivae(adata, 2, **GENOMICS)
+    adata.var["highly_variable"] = ["maybe"] * 50
+    with pytest.raises(ValueError, match=r"adata.var\['highly_variable'\] must be boolean .* 'maybe'"):
+        tl.sivae(adata, 2, **GENOMICS)
+
+
+def test_highly_variable_stored_as_words_is_read_not_cast():
+    """bool("False") is True: a column of the words "True"/"False" (a CSV round trip) must not keep every gene."""
+    adata = make_adata()
+    adata.var["highly_variable"] = np.where(np.arange(50) % 5 == 0, "True", "False")
+    model = tl.sivae(adata, 2, **dict(GENOMICS, max_epochs=1))
+    assert model.n_features_in_ == 10 and adata.uns["sivae"]["params"]["n_genes"] == 10
 
 
 def test_layer_counts_nb_and_bad_layer():
