@@ -297,6 +297,22 @@ def unchanged_if_refused(estimator):
         raise
 
 
+def _validate_matrix(estimator, X, name: str, *, reset: bool, min_samples: int):
+    """scikit-learn's ``validate_data`` (width, names, NaN/inf, numbers) after :func:`check_array_like`, then shape."""
+    check_array_like(X, name)
+    X = validate_data(
+        estimator,
+        X,
+        accept_sparse=("csr", "csc"),
+        dtype=(np.float64, np.float32),
+        ensure_min_samples=0,
+        ensure_min_features=0,
+        reset=reset,
+    )
+    _check_shape(X, min_samples, name)
+    return X
+
+
 def check_training_data(estimator, X):
     """Validate the training data of ``estimator.fit`` and return it ready for training.
 
@@ -310,17 +326,7 @@ def check_training_data(estimator, X):
     -------
     X : C-contiguous float32 ndarray or float32 CSR matrix
     """
-    check_array_like(X, "X")
-    X = validate_data(
-        estimator,
-        X,
-        accept_sparse=("csr", "csc"),
-        dtype=(np.float64, np.float32),
-        ensure_min_samples=0,
-        ensure_min_features=0,
-        reset=True,
-    )
-    _check_shape(X, 2, "X")
+    X = _validate_matrix(estimator, X, "X", reset=True, min_samples=2)
     n_samples, n_features = X.shape
     if estimator.n_components > n_features:
         raise ValueError(
@@ -367,17 +373,7 @@ def check_fitted_data(estimator, X, name: str = "X"):
     X : ndarray (float32 or float64, as given) or CSR matrix
     """
     check_is_fitted(estimator)
-    check_array_like(X, name)
-    X = validate_data(
-        estimator,
-        X,
-        accept_sparse=("csr", "csc"),
-        dtype=(np.float64, np.float32),
-        ensure_min_samples=0,
-        ensure_min_features=0,
-        reset=False,
-    )
-    _check_shape(X, 1, name)
+    X = _validate_matrix(estimator, X, name, reset=False, min_samples=1)
     check_data_values(X, estimator.likelihood, name, stacklevel=4)
     return as_rows(X)
 
