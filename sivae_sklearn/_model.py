@@ -28,6 +28,15 @@ The objective of one minibatch of ``n`` rows::
     + interpretability_weight * mean_c sum_f (x_in[c, f] - z_c . v_f - b_f)^2
     + l2_penalty * ||sample-network kernels||^2
     + classifier_weight * mean_c cross-entropy(y_c, head(z_c))
+
+With ``feature_batch_size=F`` (fewer than the G features), each step draws F
+features at random and only they pass through the feature-wise VAE and are
+reconstructed; the per-row sums over features (reconstruction,
+interpretability) are scaled by ``G / F`` so that they estimate the full sums
+without bias, and ``KL(q(v))`` is averaged over the drawn features. The count
+likelihoods then fit the drawn features' counts given their own total (the
+multinomial conditional of Poisson counts), an approximation of the full
+objective.
 """
 
 from __future__ import annotations
@@ -111,15 +120,35 @@ class LossTerms:
             "classification": tf.reduce_mean(self.classification),
         }
 
-    def objective(self, weights: LossWeights) -> tf.Tensor:
-        """The minimised total: the weighted sum of the term means."""
+    def objective(self, weights: LossWeights, replica_share=None, n_replicas: int = 1) -> tf.Tensor:
+        """The minimised total: the weighted sum of the term means.
+
+        Under ``tf.distribute`` every replica minimises its part of the global
+        batch's objective, and the parts sum to it: the per-row term means
+        weighted by ``replica_share`` (this replica's rows over the global
+        batch's rows; 0 for a replica without rows) and the model-level terms
+        (``kl_feature``, ``l2``) divided by ``n_replicas``. Without a share this
+        is the plain objective of one device.
+        """
         m = self.means
+        if replica_share is None:
+            return (
+                m["reconstruction"]
+                + weights.beta * (m["kl_sample"] + m["kl_feature"])
+                + weights.interpretability_weight * m["interpretability"]
+                + weights.l2_penalty * m["l2"]
+                + weights.classifier_weight * m["classification"]
+            )
+
+        def share(name):
+            return tf.math.multiply_no_nan(m[name], replica_share)  # a replica without rows adds 0, not NaN
+
         return (
-            m["reconstruction"]
-            + weights.beta * (m["kl_sample"] + m["kl_feature"])
-            + weights.interpretability_weight * m["interpretability"]
-            + weights.l2_penalty * m["l2"]
-            + weights.classifier_weight * m["classification"]
+            share("reconstruction")
+            + weights.beta * (share("kl_sample") + m["kl_feature"] / n_replicas)
+            + weights.interpretability_weight * share("interpretability")
+            + weights.l2_penalty * (m["l2"] / n_replicas)
+            + weights.classifier_weight * share("classification")
         )
 
 
@@ -133,6 +162,16 @@ class Loss:
     def as_dict(self) -> dict[str, tf.Tensor]:
         """``{"loss": total, <term>: mean, ...}``: what the training history records."""
         return {"loss": self.total, **self.terms.means}
+
+
+def _columns(t, features):
+    """``t`` restricted to the columns (last axis) ``features``; all of ``t`` when None."""
+    return t if features is None else tf.gather(t, features, axis=-1)
+
+
+def _rows(t, features):
+    """``t`` restricted to the rows ``features``; all of ``t`` when None."""
+    return t if features is None else tf.gather(t, features)
 
 
 # --------------------------------------------------------------------- model
@@ -162,15 +201,23 @@ class SiVAEModel:
         z_mean, z_std = self.network.encode_samples(x_in)
         return x_in, z_mean, z_std
 
-    def output_params(self, z, w, condition):
-        """Natural parameter of the likelihood: ``y(z, condition) W^T + b`` (rows x G)."""
+    def output_params(self, z, w, condition, features=None):
+        """Natural parameter of the likelihood: ``y(z, condition) W^T + b`` (rows x G, or x ``features``)."""
         y = self.network.decode_samples(z, self._condition(condition))
-        return tf.matmul(y, w, transpose_b=True) + self.network.output_bias
+        return tf.matmul(y, w, transpose_b=True) + _columns(self.network.output_bias, features)
 
-    def reconstruction_nll(self, x, z, w, condition, library_size):
-        """``-log p(x | z, W)`` of each row."""
-        params = self.output_params(z, w, condition)
-        return self.likelihood.nll(x, params, self.network.log_scale, library_size)
+    def reconstruction_nll(self, x, z, w, condition, library_size, features=None):
+        """``-log p(x | z, W)`` of each row (``x``, ``w`` and the result restricted to ``features`` if given)."""
+        params = self.output_params(z, w, condition, features)
+        return self.likelihood.nll(x, params, _columns(self.network.log_scale, features), library_size)
+
+    def draw_features(self, seed, feature_batch_size: int | None):
+        """Sorted indices of ``feature_batch_size`` distinct features drawn with ``seed``; None for all of them."""
+        n_features = self.network.config.n_features
+        if feature_batch_size is None or feature_batch_size >= n_features:
+            return None
+        keys = tf.random.stateless_uniform([n_features], seed=tf.random.experimental.stateless_fold_in(seed, 1))
+        return tf.sort(tf.math.top_k(keys, k=feature_batch_size).indices)
 
     def expected_output(self, z, condition, library_size):
         """The likelihood's mean at latent points ``z``, the loadings at their posterior mean."""
@@ -183,7 +230,9 @@ class SiVAEModel:
         return self.network.classifier(z_mean)
 
     # ---------------------------------------------------------------- loss
-    def loss(self, x, condition, labels, seed, weights: LossWeights, phase: str = "joint") -> Loss:
+    def loss(
+        self, x, condition, labels, seed, weights: LossWeights, phase: str = "joint", feature_batch_size=None
+    ) -> Loss:
         """One stochastic forward pass and the objective of the training ``phase``.
 
         Parameters
@@ -206,6 +255,9 @@ class SiVAEModel:
             ``network.free_output_weights`` (no feature KL); ``"feature"`` fits
             the feature decoder's ``w_f`` to the rows of that matrix (its
             squared error is the reconstruction term, one row per feature).
+        feature_batch_size : int, optional
+            Features drawn per step in the ``"joint"`` and ``"feature"``
+            phases (see the module docstring); None: all of them.
 
         Returns
         -------
@@ -216,12 +268,13 @@ class SiVAEModel:
         network = self.network
         if phase != "joint":
             weights = replace(weights, interpretability_weight=0.0)
-        v_mean, v_std = network.encode_features()
+        features = None if phase == "sample" else self.draw_features(seed, feature_batch_size)
+        v_mean, v_std = network.encode_features(features)
         eps_v = tf.random.stateless_normal(tf.shape(v_mean), seed=tf.stack([seed[0], -seed[1] - 1]))
         v = v_mean + v_std * eps_v
         kl_feature = tf.reduce_mean(kl_standard_normal(v_mean, v_std))
         if phase == "feature":
-            target = tf.stop_gradient(network.free_output_weights)
+            target = tf.stop_gradient(_rows(network.free_output_weights, features))
             regression = tf.reduce_sum(tf.square(network.decode_features(v) - target), axis=1)
             zero = tf.zeros_like(regression)  # the sample network is not trained in this phase
             terms = LossTerms(
@@ -248,13 +301,24 @@ class SiVAEModel:
             )
         else:
             classification = tf.zeros_like(kl_sample)
+        x_seen = _columns(x, features)
+        reconstruction = self.reconstruction_nll(
+            x_seen, z, w, condition, self.likelihood.library_size(x_seen), features
+        )
+        interpretability = interpretability_term(
+            _columns(x_in, features),
+            z_mean,
+            v_mean,
+            _columns(network.linear_offset(self._condition(condition)), features),
+        )
+        if features is not None:  # the drawn features' sums, scaled to estimate the sums over all features
+            scale = network.config.n_features / feature_batch_size
+            reconstruction, interpretability = scale * reconstruction, scale * interpretability
         terms = LossTerms(
-            reconstruction=self.reconstruction_nll(x, z, w, condition, self.likelihood.library_size(x)),
+            reconstruction=reconstruction,
             kl_sample=kl_sample,
             kl_feature=kl_feature,
-            interpretability=interpretability_term(
-                x_in, z_mean, v_mean, network.linear_offset(self._condition(condition))
-            ),
+            interpretability=interpretability,
             l2=l2_term(network.sample_network_kernels()),
             classification=classification,
         )
