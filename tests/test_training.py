@@ -9,15 +9,14 @@ import tensorflow as tf
 
 from sivae_sklearn import SiVAE
 from sivae_sklearn._network import NetworkConfig, SiVAENetwork
+from sivae_sklearn._data import epoch_batches
 from sivae_sklearn._training import (
     Adam,
+    PhaseSteps,
     TrainingConfig,
     TrainingData,
     TrainingDivergedError,
     beta_at,
-    evaluate,
-    iter_minibatches,
-    make_steps,
     train,
 )
 
@@ -49,11 +48,11 @@ def test_configuration_comes_from_the_estimators_parameters():
 
 def test_minibatches_cover_every_row_once_dense_and_sparse():
     X = np.arange(50, dtype=np.float32).reshape(25, 2)
-    for data in (TrainingData(X), TrainingData(sp.csr_matrix(X))):
-        rows = np.concatenate([b.x for b in iter_minibatches(data, 7, np.random.RandomState(0))])
+    for data in (X, sp.csr_matrix(X)):
+        rows = np.concatenate([b.dense() for b in epoch_batches(data, 7, np.random.RandomState(0))()])
         assert rows.shape == (25, 2)
         np.testing.assert_array_equal(np.sort(rows[:, 0]), X[:, 0])
-        sizes = [b.x.shape[0] for b in iter_minibatches(data, 7, None)]
+        sizes = [b.index.size for b in epoch_batches(data, 7, None)()]
         assert sizes == [7, 7, 7, 4]
 
 
@@ -104,8 +103,8 @@ def test_early_stopping_restores_the_best_epochs_weights():
     assert result.stopped_early and result.n_iter == best + 3
     assert val_loss[best - 1] == val_loss.min() and val_loss[-1] > val_loss[best - 1]
     # the final network is the best epoch's: it scores the best epoch's validation loss ...
-    _, eval_step = make_steps(network, config(**params))
-    assert evaluate(eval_step, TrainingData(X_val), config(**params), seed=1)["loss"] == val_loss[best - 1]
+    steps = PhaseSteps(network, config(**params), "joint", tf.distribute.get_strategy())
+    assert steps.evaluate(TrainingData(X_val), seed=1)["loss"] == val_loss[best - 1]
     # ... and has the weights of a run stopped at that epoch
     stopped = _network()
     train(stopped, TrainingData(X), TrainingData(X_val), config(**dict(params, max_epochs=best)), seed=1)
