@@ -34,8 +34,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._data import RowSubset, split_rows
-from ._feature_inputs import FEATURE_INPUT_METHODS, training_feature_inputs
+from ._data import split_training_rows
+from ._feature_inputs import FEATURE_INPUT_METHODS, MAX_ROWS, training_feature_inputs
 from ._inference import CompiledModel
 from ._interpretation import InterpretationMixin
 from ._likelihoods import LIKELIHOODS, get_likelihood
@@ -43,13 +43,13 @@ from ._network import NetworkConfig, SiVAENetwork
 from ._persistence import PersistenceMixin
 from ._serialization import read_model_file
 from ._supervision import SupervisionMixin
-from ._training import SCHEDULES, TrainingConfig, TrainingData, train
+from ._training import SCHEDULES, TrainingConfig, TrainingData, check_workers_agree, train
 from ._validation import (
-    check_fitted_data,
+    check_fitted_input,
     check_latent_points,
     check_library_size,
     check_positive_int,
-    check_training_data,
+    check_training_input,
 )
 
 
@@ -101,7 +101,18 @@ class SiVAE(
     learning_rate : float, default=1e-3
         Adam step size.
     batch_size : int, default=128
-        Samples per minibatch (capped by the training set size).
+        Samples per minibatch (capped by the training set size). Under a
+        ``tf.distribute`` strategy this is the global batch, split over the
+        replicas.
+    feature_batch_size : int or None, default=None
+        Features reconstructed per training step: each step draws this many
+        features at random, runs only them through the feature-wise VAE and
+        scales their reconstruction and interpretability terms by
+        ``n_features / feature_batch_size`` (an unbiased estimate; for the
+        count likelihoods the drawn features are fitted given their own total,
+        an approximation). It makes a step cheaper when there are many
+        features, at the price of noisier gradients; ``docs/benchmarks.md``
+        measures both. None: every feature, every step.
     max_epochs : int, default=300
         Maximum passes over the training data in the joint phase.
     schedule : {"joint", "stepwise"}, default="joint"
@@ -211,6 +222,7 @@ class SiVAE(
         "feature_input_size": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "feature_batch_size": [Interval(Integral, 1, None, closed="left"), None],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "schedule": [StrOptions(set(SCHEDULES))],
         "pretrain_epochs": [Interval(Integral, 0, None, closed="left")],
@@ -239,6 +251,7 @@ class SiVAE(
         feature_input_size: int = 50,
         learning_rate: float = 1e-3,
         batch_size: int = 128,
+        feature_batch_size: int | None = None,
         max_epochs: int = 300,
         schedule: str = "joint",
         pretrain_epochs: int = 100,
@@ -263,6 +276,7 @@ class SiVAE(
         self.feature_input_size = feature_input_size
         self.learning_rate = learning_rate
         self.batch_size = batch_size
+        self.feature_batch_size = feature_batch_size
         self.max_epochs = max_epochs
         self.schedule = schedule
         self.pretrain_epochs = pretrain_epochs
@@ -283,8 +297,14 @@ class SiVAE(
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, dask array, on-disk array} of shape (n_samples, n_features)
             Training data. Sparse input is densified one minibatch at a time.
+            Data on disk or computed lazily (a dask array, e.g. from anndata's
+            lazy readers or ``dask.array.from_zarr``; a zarr or h5py array;
+            ``anndata.read_h5ad(path, backed="r").X``) is read in chunks and
+            never loaded whole: its rows are checked chunk by chunk before
+            training, and minibatches come from shuffled chunks (see
+            ``docs/scale.md``).
         y : array-like of shape (n_samples,), default=None
             Ignored by the default estimator. With ``classifier_weight > 0``:
             the class labels of the classification head. With
@@ -300,17 +320,16 @@ class SiVAE(
         self : SiVAE
             The fitted estimator.
         """
-        X = check_training_data(self, X)
+        check_workers_agree(self.random_state)
+        X = check_training_input(self, X)
         cond_onehot, labels = self._fit_supervision(X.shape[0], y, condition)
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
-        train_idx, val_idx = split_rows(X.shape[0], self.validation_fraction if self.early_stopping else 0.0, rng)
-        # Views, not copies: the training rows are read batch by batch.
-        X_train = X if train_idx.size == X.shape[0] else RowSubset(X, train_idx)
-        X_val = X[val_idx] if val_idx.size else None
+        # Views, not copies: the training rows are read batch by batch (on disk, chunk by chunk).
+        split = split_training_rows(X, self.validation_fraction if self.early_stopping else 0.0, rng, MAX_ROWS)
         encoder_input = get_likelihood(self.likelihood).encoder_input
         feature_inputs = training_feature_inputs(
-            X, train_idx, self.feature_input, self.feature_input_size, rng, encoder_input.numpy
+            split, self.feature_input, self.feature_input_size, rng, encoder_input.numpy
         )
 
         config = NetworkConfig(
@@ -333,9 +352,9 @@ class SiVAE(
 
         result = train(
             network,
-            training_data(X_train, train_idx),
-            training_data(X_val, val_idx) if X_val is not None else None,
-            TrainingConfig.from_params(self.get_params(deep=False), X_train.shape[0]),
+            training_data(split.train, split.train_rows),
+            training_data(split.val, split.val_rows) if split.val is not None else None,
+            TrainingConfig.from_params(self.get_params(deep=False), split.train.shape[0]),
             seed,
         )
         self._network_config = config
@@ -350,7 +369,7 @@ class SiVAE(
                 "The trained loadings are not finite; training diverged. Lower learning_rate or standardise the data."
             )
         self.components_ = v_mean.T.astype(np.float64)
-        self._fit_interpretation(X_train, None if cond_onehot is None else cond_onehot[train_idx])
+        self._fit_interpretation(split.train, None if cond_onehot is None else cond_onehot[split.train_rows])
         return self
 
     # ------------------------------------------------------- data <-> latent
@@ -359,8 +378,8 @@ class SiVAE(
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Data with the features seen in ``fit``.
+        X : {array-like, sparse matrix, dask array, on-disk array} of shape (n_samples, n_features)
+            Data with the features seen in ``fit`` (on-disk data is read chunk by chunk).
         return_std : bool, default=False
             Also return the posterior standard deviation: ``q(z | x) =
             N(mean, diag(std^2))``.
@@ -382,7 +401,7 @@ class SiVAE(
         >>> mean.shape, bool((std > 0).all())
         ((40, 2), True)
         """
-        X = check_fitted_data(self, X)
+        X = check_fitted_input(self, X)
         mean, std = self._model.embed(X)
         if return_std:
             return mean.astype(X.dtype, copy=False), std.astype(X.dtype, copy=False)
@@ -427,8 +446,8 @@ class SiVAE(
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Data.
+        X : {array-like, sparse matrix, dask array, on-disk array} of shape (n_samples, n_features)
+            Data (on-disk data is read chunk by chunk).
         condition : scalar or array-like of shape (n_samples,), default=None
             Conditional models only (and required there): the category of
             each row (or one for all rows).
@@ -438,7 +457,7 @@ class SiVAE(
         elbo : ndarray of shape (n_samples,)
             Per-sample ELBO, in nats.
         """
-        X = check_fitted_data(self, X)
+        X = check_fitted_input(self, X)
         onehot = self._condition_onehot(condition, X.shape[0], "score_samples")
         return self._model.elbo(X, onehot)
 

@@ -130,6 +130,7 @@ def test_sparse_input_matches_dense(digits):
         ("l2_penalty", 0.5),
         ("learning_rate", 1e-2),
         ("batch_size", 8),
+        ("feature_batch_size", 3),
         ("kl_warmup_steps", 0),
         ("feature_input", "subsample"),
         ("feature_input_size", 3),
