@@ -99,6 +99,15 @@ def iter_row_batches(X, batch_size: int = PREDICT_BATCH_SIZE):
         yield start, _dense_float32(X[start : start + batch_size])
 
 
+def iter_row_chunks(X):
+    """Yield ``X`` in chunks of rows as stored (CSR or dense): on-disk data chunk by chunk, in-memory data whole."""
+    if is_lazy(X):
+        for block, _ in as_disk_rows(X).iter_chunks():
+            yield block
+    else:
+        yield as_rows(X)
+
+
 def pad_rows(a: np.ndarray) -> np.ndarray:
     """Pad with zero rows to a multiple of 8 rows.
 
@@ -171,7 +180,9 @@ def _is_dask(X) -> bool:
 
 def _is_sparse_source(X) -> bool:
     if _is_dask(X):
-        return sp.issparse(X._meta)
+        from dask.array.utils import meta_from_array
+
+        return sp.issparse(meta_from_array(X))
     fmt = getattr(X, "format", None)  # anndata's backed sparse matrices
     if fmt == "csc":
         raise ValueError(

@@ -209,6 +209,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--overwrite", action="store_true", help="replace results already stored under --key-added instead of failing"
     )
     fit.add_argument("--save-model", metavar="PATH", default=None, help="also save the fitted model to PATH (.sivae)")
+    fit.add_argument(
+        "--backed",
+        action="store_true",
+        help="train from disk: open INPUT with backed='r' and read X in chunks, never all of it in memory",
+    )
     fit.add_argument("-v", "--verbose", action="store_true", help="print training progress to stderr")
     return parser
 
@@ -231,8 +236,10 @@ def _run_fit(args) -> int:
         return _fail(f"the folder of the output file {str(output)!r} does not exist")
     if args.save_model is not None and not Path(args.save_model).parent.exists():
         return _fail(f"the folder of --save-model {args.save_model!r} does not exist")
+    if args.backed and output.resolve() == source.resolve():
+        return _fail("--backed reads the input while the output is written: choose another output file")
     try:
-        adata = anndata.read_h5ad(source)
+        adata = anndata.read_h5ad(source, backed="r" if args.backed else None)
     except Exception as exc:  # h5py/anndata raise many types for unreadable files
         return _fail(f"cannot read {str(source)!r} as an .h5ad file: {exc}")
 
