@@ -184,3 +184,57 @@ def test_latent_jacobian_matches_finite_differences():
         up = model.expected_output(z + step, tf.zeros((3, 0), tf.float64), None).numpy()
         down = model.expected_output(z - step, tf.zeros((3, 0), tf.float64), None).numpy()
         np.testing.assert_allclose(J[:, :, d], (up - down) / (2 * h), rtol=1e-5, atol=1e-8)
+
+
+# ------------------------------------------------ replicas and feature batches
+def _terms(rows):
+    rng = np.random.RandomState(2)
+    per_row = {name: tf.constant(rng.uniform(size=rows).astype(np.float32)) for name in ("a", "b", "c", "d")}
+    return M.LossTerms(
+        reconstruction=per_row["a"],
+        kl_sample=per_row["b"],
+        kl_feature=tf.constant(0.7),
+        interpretability=per_row["c"],
+        l2=tf.constant(3.0),
+        classification=per_row["d"],
+    )
+
+
+def _part(terms, rows):
+    per_row = ("reconstruction", "kl_sample", "interpretability", "classification")
+    return M.LossTerms(
+        **{
+            f.name: getattr(terms, f.name)[rows] if f.name in per_row else getattr(terms, f.name)
+            for f in fields(M.LossTerms)
+        }
+    )
+
+
+def test_replica_shares_of_the_objective_sum_to_the_global_batchs():
+    terms = _terms(10)
+    parts = [slice(0, 3), slice(3, 10), slice(10, 10)]  # the last replica got no rows
+    shares = [_part(terms, p).objective(WEIGHTS, replica_share=n / 10, n_replicas=3) for p, n in zip(parts, (3, 7, 0))]
+    assert np.isfinite(float(shares[2]))  # an empty replica adds its model-level share, not NaN
+    assert float(tf.add_n(shares)) == pytest.approx(float(terms.objective(WEIGHTS)), rel=1e-6)
+
+
+def test_feature_batches_draw_distinct_sorted_features_that_change_with_the_step():
+    model = _model(g=6)
+    drawn = [model.draw_features(tf.constant([3, step]), 4).numpy() for step in range(20)]
+    assert all(len(set(d)) == 4 and list(d) == sorted(d) and d.max() < 6 for d in drawn)
+    assert len({tuple(d) for d in drawn}) > 5
+    assert model.draw_features(SEED, None) is None and model.draw_features(SEED, 6) is None
+
+
+def test_feature_batches_estimate_the_full_sums_without_bias():
+    model = _model(g=6)
+    x, condition, labels = _batch()
+    full = model.loss(x, condition, labels, SEED, WEIGHTS)
+    # the interpretability term has no noise: its scaled subset sums average to the full sum
+    draws = [model.loss(x, condition, labels, tf.constant([3, s]), WEIGHTS, feature_batch_size=2) for s in range(300)]
+    mean = np.mean([d.terms.interpretability.numpy() for d in draws], axis=0)
+    np.testing.assert_allclose(mean, full.terms.interpretability.numpy(), rtol=0.1)
+    assert draws[0].terms.reconstruction.shape == (5,)
+    # asking for every feature is the full objective
+    same = model.loss(x, condition, labels, SEED, WEIGHTS, feature_batch_size=6)
+    assert float(same.total) == float(full.total)
