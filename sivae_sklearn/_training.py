@@ -272,8 +272,9 @@ class _Feed:
         return (next(self._iterator) for _ in range(n_batches))
 
     def close(self) -> None:
-        """Let the generator end (it also ends with the process)."""
+        """End the generator and release the pipeline."""
         self._closed.set()
+        self._iterator = self.dataset = None
 
 
 class PhaseSteps:
@@ -375,6 +376,7 @@ class PhaseSteps:
         """Stop the feeds' generators."""
         for feed in self._feeds.values():
             feed.close()
+        self._feeds.clear()
 
     def train_epoch(self, data: TrainingData, rng, state: RunState) -> dict[str, float]:
         """One epoch over ``data`` (shuffled with ``rng``); the mean of every term."""
