@@ -26,11 +26,13 @@ setup(
         "anndata>=0.10",
         "matplotlib>=3.7",
         "pandas>=1.5",
+        "tqdm>=4.60",
     ],
     extras_require={
         "test": [
             "pytest>=7",
             "pytest-xdist>=3",
+            "hypothesis>=6",
             "psutil>=5",
             "ruff>=0.5",
             "scanpy>=1.10",
@@ -45,6 +47,17 @@ setup(
         "explorer": ["dash>=2.14", "plotly>=5"],
         "gpu": ["tensorflow[and-cuda]>=2.16"],
         "scale": ["dask[array,distributed]>=2024.1", "zarr>=2.16"],
+        "docs": [
+            "sphinx>=7",
+            "numpydoc>=1.6",
+            "pydata-sphinx-theme>=0.15",
+            "sphinx-gallery>=0.16",
+            "myst-parser>=2",
+            "scanpy>=1.10",
+            "dash>=2.14",
+            "plotly>=5",
+            "playwright>=1.40",
+        ],
     },
     entry_points={"console_scripts": ["sivae=sivae_sklearn.cli:main"]},
     classifiers=[

@@ -20,7 +20,6 @@ functions are :class:`~._inference.CompiledModel`'s.
 
 from __future__ import annotations
 
-import os
 from numbers import Integral, Real
 
 import numpy as np
@@ -31,7 +30,7 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._data import split_training_rows
@@ -45,11 +44,17 @@ from ._serialization import read_model_file
 from ._supervision import SupervisionMixin
 from ._training import SCHEDULES, TrainingConfig, TrainingData, check_workers_agree, train
 from ._validation import (
+    LayerSizes,
+    Numbers,
+    check_finite_result,
     check_fitted_input,
     check_latent_points,
     check_library_size,
+    check_output_size,
     check_positive_int,
     check_training_input,
+    check_validation_rows,
+    unchanged_if_refused,
 )
 
 
@@ -152,7 +157,12 @@ class SiVAE(
         sampling noise. Two fits with the same integer give the same model,
         bit for bit on CPU; no global TensorFlow or NumPy seed is set.
     verbose : int, default=0
-        Print a progress bar to stderr when positive.
+        0: silent. 1: a progress bar per training phase on stderr (``tqdm``;
+        a widget in Jupyter; plain lines, about 20 per phase, when stderr is
+        not a terminal), then a line saying why training ended and which
+        epoch's weights were kept. 2: in plain-line mode, a line per epoch.
+        The closing line also goes to the ``"sivae_sklearn"`` :mod:`logging`
+        logger (at ``DEBUG`` when ``verbose=0``).
 
     Attributes
     ----------
@@ -180,7 +190,7 @@ class SiVAE(
         Number of latent dimensions.
     n_features_in_ : int
         Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during ``fit``, when ``X`` has string column names.
     history_ : dict of str to list of float
         Each loss term per epoch on the training set (``"loss"``,
@@ -211,28 +221,28 @@ class SiVAE(
     """
 
     _parameter_constraints: dict = {
-        "n_components": [Interval(Integral, 1, None, closed="left")],
-        "hidden_layer_sizes": [tuple, list],
+        "n_components": [Numbers(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": [LayerSizes()],
         "likelihood": [StrOptions(set(LIKELIHOODS))],
-        "beta": [Interval(Real, 0, None, closed="left")],
-        "kl_warmup_steps": [Interval(Integral, 0, None, closed="left")],
-        "interpretability_weight": [Interval(Real, 0, None, closed="left")],
-        "l2_penalty": [Interval(Real, 0, None, closed="left")],
+        "beta": [Numbers(Real, 0, None, closed="left")],
+        "kl_warmup_steps": [Numbers(Integral, 0, None, closed="left")],
+        "interpretability_weight": [Numbers(Real, 0, None, closed="left")],
+        "l2_penalty": [Numbers(Real, 0, None, closed="left")],
         "feature_input": [StrOptions(set(FEATURE_INPUT_METHODS))],
-        "feature_input_size": [Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "feature_batch_size": [Interval(Integral, 1, None, closed="left"), None],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "feature_input_size": [Numbers(Integral, 1, None, closed="left")],
+        "learning_rate": [Numbers(Real, 0, None, closed="neither")],
+        "batch_size": [Numbers(Integral, 1, None, closed="left")],
+        "feature_batch_size": [Numbers(Integral, 1, None, closed="left"), None],
+        "max_epochs": [Numbers(Integral, 1, None, closed="left")],
         "schedule": [StrOptions(set(SCHEDULES))],
-        "pretrain_epochs": [Interval(Integral, 0, None, closed="left")],
+        "pretrain_epochs": [Numbers(Integral, 0, None, closed="left")],
         "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left")],
+        "validation_fraction": [Numbers(Real, 0, 1, closed="left")],
+        "n_iter_no_change": [Numbers(Integral, 1, None, closed="left")],
+        "tol": [Numbers(Real, 0, None, closed="left")],
         "conditional": ["boolean"],
-        "classifier_weight": [Interval(Real, 0, None, closed="left")],
-        "classifier_layer_sizes": [tuple, list],
+        "classifier_weight": [Numbers(Real, 0, None, closed="left")],
+        "classifier_layer_sizes": [LayerSizes()],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -321,12 +331,16 @@ class SiVAE(
             The fitted estimator.
         """
         check_workers_agree(self.random_state)
-        X = check_training_input(self, X)
-        cond_onehot, labels = self._fit_supervision(X.shape[0], y, condition)
         rng = check_random_state(self.random_state)
-        seed = int(rng.randint(np.iinfo(np.int32).max))
-        # Views, not copies: the training rows are read batch by batch (on disk, chunk by chunk).
-        split = split_training_rows(X, self.validation_fraction if self.early_stopping else 0.0, rng, MAX_ROWS)
+        validation_fraction = self.validation_fraction if self.early_stopping else 0.0
+        with unchanged_if_refused(self):
+            X = check_training_input(self, X)
+            cond_onehot, labels = self._fit_supervision(X.shape[0], y, condition)
+            seed = int(rng.randint(np.iinfo(np.int32).max))
+            # Views, not copies: the training rows are read batch by batch (on disk, chunk by chunk,
+            # every chunk checked in this one pass before training starts).
+            split = split_training_rows(X, validation_fraction, rng, MAX_ROWS)
+        check_validation_rows(0 if split.val is None else split.val.shape[0], X.shape[0], validation_fraction)
         encoder_input = get_likelihood(self.likelihood).encoder_input
         feature_inputs = training_feature_inputs(
             split, self.feature_input, self.feature_input_size, rng, encoder_input.numpy
@@ -403,6 +417,7 @@ class SiVAE(
         """
         X = check_fitted_input(self, X)
         mean, std = self._model.embed(X)
+        check_finite_result(mean, "transform")
         if return_std:
             return mean.astype(X.dtype, copy=False), std.astype(X.dtype, copy=False)
         return mean.astype(X.dtype, copy=False)
@@ -435,7 +450,8 @@ class SiVAE(
         onehot = self._condition_onehot(condition, Z.shape[0], "inverse_transform")
         if library_size is not None:
             library_size = check_library_size(self.likelihood, library_size, Z.shape[0])
-        return self._model.decode(Z, onehot, library_size=library_size).astype(Z.dtype, copy=False)
+        decoded = self._model.decode(Z, onehot, library_size=library_size)
+        return check_finite_result(decoded, "inverse_transform").astype(Z.dtype, copy=False)
 
     def score_samples(self, X, condition=None):
         """Evidence lower bound (ELBO) of each sample; higher is better.
@@ -459,7 +475,7 @@ class SiVAE(
         """
         X = check_fitted_input(self, X)
         onehot = self._condition_onehot(condition, X.shape[0], "score_samples")
-        return self._model.elbo(X, onehot)
+        return check_finite_result(self._model.elbo(X, onehot), "score_samples")
 
     def score(self, X, y=None):
         """Mean ELBO of the samples in ``X`` (higher is better).
@@ -499,6 +515,7 @@ class SiVAE(
         """
         check_is_fitted(self)
         n_samples = check_positive_int(n_samples, "n_samples")
+        check_output_size(n_samples * self.n_features_in_, f"n_samples={n_samples} (x {self.n_features_in_} features)")
         Z = check_random_state(random_state).standard_normal((n_samples, self.n_components_))
         onehot = self._condition_onehot(condition, n_samples, "sample")
         return self._model.decode(Z, onehot).astype(np.float64)
@@ -548,4 +565,4 @@ def load(path) -> SiVAE:
     >>> np.allclose(load(path).transform(X), model.transform(X))
     True
     """
-    return SiVAE._from_model_file(read_model_file(path), where=repr(os.fspath(path)))
+    return SiVAE._from_model_file(read_model_file(path, check=SiVAE._check_model_file))

@@ -50,7 +50,7 @@ class InterpretationMixin:
 
         Returns
         -------
-        labels : ndarray of object, shape (n_features_in_,)
+        labels : ndarray of object, shape (`n_features_in_`,)
         """
         check_is_fitted(self)
         names = getattr(self, "feature_names_in_", None)

@@ -178,7 +178,7 @@ def _unit_interval(X, likelihood, source, stacklevel):
     lo, hi = _value_range(X)
     if lo < 0 or hi > 1:
         raise ValueError(
-            f"likelihood='bernoulli' needs data in [0, 1], got values in [{lo:.3g}, {hi:.3g}]. "
+            f"likelihood='bernoulli' needs data in [0, 1], but {source} holds values in [{lo:.3g}, {hi:.3g}]. "
             f"Scale the data (e.g. divide pixel intensities by their maximum) or use "
             f"likelihood='gaussian'."
         )

@@ -312,3 +312,43 @@ class SiVAENetwork(tf.Module):
 
 def _var_key(v: tf.Variable) -> str:
     return v.name.split(":")[0]
+
+
+def _stack_shapes(sizes, name: str) -> dict[str, tuple[int, ...]]:
+    shapes = {}
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        shapes[f"{name}_kernel{i}"] = (int(n_in), int(n_out))
+        shapes[f"{name}_bias{i}"] = (int(n_out),)
+    return shapes
+
+
+def weight_shapes(config: NetworkConfig) -> dict[str, tuple[int, ...]]:
+    """The name and shape of every variable of ``SiVAENetwork(config)``, without building it.
+
+    Model files are checked against these shapes before any weight is read,
+    and the memory a network needs is estimated from them before it is built.
+
+    >>> shapes = weight_shapes(NetworkConfig(n_features=5, n_feature_inputs=3, n_components=2, hidden_layer_sizes=(8,)))
+    >>> shapes["sample_encoder_body_kernel0"], shapes["free_output_weights"], len(shapes)
+    ((5, 8), (5, 8), 25)
+    """
+    hidden = tuple(int(h) for h in config.hidden_layer_sizes)
+    k, c, g, h = config.n_components, config.n_conditions, config.n_features, config.output_width
+    shapes: dict[str, tuple[int, ...]] = {}
+    for name, n_in in (("sample_encoder", g), ("feature_encoder", config.n_feature_inputs)):
+        shapes.update(_stack_shapes((n_in, *hidden), f"{name}_body"))
+        width = hidden[-1] if hidden else n_in
+        shapes.update(_stack_shapes((width, k), f"{name}_mean"))
+        shapes.update(_stack_shapes((width, k), f"{name}_std"))
+    if hidden:
+        shapes.update(_stack_shapes((k + c, *reversed(hidden), h), "sample_decoder"))
+        shapes.update(_stack_shapes((k, *reversed(hidden), h), "feature_decoder"))
+    elif c:
+        shapes.update(_stack_shapes((k + c, k), "sample_decoder"))
+    shapes.update(output_bias=(g,), linear_bias=(g,), log_scale=(g,), free_output_weights=(g, h))
+    if c:
+        shapes["condition_linear_bias"] = (c, g)
+    if config.n_classes:
+        shapes.update(_stack_shapes((k, *config.classifier_layer_sizes, config.n_classes), "classifier"))
+    shapes["feature_inputs"] = (g, config.n_feature_inputs)
+    return dict(sorted(shapes.items()))

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import asdict
+from dataclasses import fields as dataclass_fields
 
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from ._errors import ModelFileError
 from ._inference import CompiledModel
-from ._network import NetworkConfig, SiVAENetwork
+from ._likelihoods import ENCODER_INPUTS, get_likelihood
+from ._network import NetworkConfig, SiVAENetwork, weight_shapes
 from ._plain import plain_params
-from ._serialization import ModelFile, write_model_file
+from ._serialization import ArraySpec, ModelFile, write_model_file
+from ._validation import LayerSizes, check_network_memory
 from ._version import __version__
 
 
@@ -80,31 +82,170 @@ class PersistenceMixin:
         )
 
     @classmethod
-    def _from_model_file(cls, contents: ModelFile, where: str):
-        """A fitted estimator from the contents of a model file (``where`` names the file in errors)."""
+    def _check_model_file(cls, contents: ModelFile) -> None:
+        """Raise a ValueError unless ``contents`` (arrays as :class:`ArraySpec`) describe a model of this class.
+
+        Run by :func:`~sivae_sklearn.load` before any array is read: the
+        parameters pass the estimator's own constraints; the network
+        configuration is the one the parameters and the fitted attributes
+        give, and fits in memory; the fitted attributes come from
+        :data:`FITTED_ATTRIBUTES`, with their shapes; the weights are exactly
+        the network's variables, float32, with their shapes.
+        """
         if contents.class_name != cls.__name__:
-            raise ModelFileError(f"Unknown estimator class {contents.class_name!r} in {where}.")
+            raise ValueError(f"unknown estimator class {contents.class_name!r}")
+        estimator = cls._estimator_from_params(contents)
+        params = estimator.get_params(deep=False)
+        attributes = contents.attributes
+        unknown = sorted(set(attributes) - set(FITTED_ATTRIBUTES))
+        if unknown or contents.private_attributes:
+            raise ValueError(
+                f"the file holds attributes {unknown + sorted(contents.private_attributes)} that a model "
+                f"never has; allowed are {sorted(FITTED_ATTRIBUTES)}"
+            )
+        required = {name for name, (_, optional) in FITTED_ATTRIBUTES.items() if not optional}
+        required |= {"condition_categories_"} if params["conditional"] else set()
+        required |= {"classes_"} if params["classifier_weight"] > 0 else set()
+        missing = sorted(required - set(attributes))
+        if missing:
+            raise ValueError(f"the fitted attributes {missing} are missing")
+        for name, needed_by in (("condition_categories_", "conditional"), ("classes_", "classifier_weight")):
+            if name in attributes and name not in required:
+                raise ValueError(f"the file holds {name}, but its parameter {needed_by}={params[needed_by]!r} has none")
+        for name in ("n_features_in_", "n_components_", "n_iter_"):
+            value = attributes[name]
+            if isinstance(value, bool) or not isinstance(value, int) or value < (0 if name == "n_iter_" else 1):
+                raise ValueError(f"{name} must be a {'non-negative' if name == 'n_iter_' else 'positive'} integer")
+        if not isinstance(attributes["history_"], dict) or not all(
+            isinstance(v, list) for v in attributes["history_"].values()
+        ):
+            raise ValueError("history_ must map each loss term to a list of values")
+        config = _network_config(contents.network_config)
+        counts = {"n_conditions": "condition_categories_", "n_classes": "classes_"}
+        expected = NetworkConfig(
+            n_features=attributes["n_features_in_"],
+            n_feature_inputs=config.n_feature_inputs,
+            n_components=params["n_components"],
+            hidden_layer_sizes=tuple(params["hidden_layer_sizes"]),
+            **{key: _length(attributes.get(attr)) for key, attr in counts.items()},
+            classifier_layer_sizes=tuple(params["classifier_layer_sizes"]) if "classes_" in attributes else (),
+            input_transform=get_likelihood(params["likelihood"]).encoder_input.name,
+        )
+        for key, value in asdict(config).items():
+            if value != getattr(expected, key):
+                raise ValueError(
+                    f"network_config[{key!r}]={value!r} disagrees with {_CONFIG_SOURCES.get(key, key)}, "
+                    f"which gives {getattr(expected, key)!r}"
+                )
+        if not 1 <= config.n_feature_inputs <= params["feature_input_size"]:
+            raise ValueError(
+                f"network_config['n_feature_inputs']={config.n_feature_inputs} is outside "
+                f"[1, feature_input_size={params['feature_input_size']}]"
+            )
+        if attributes["n_components_"] != config.n_components:
+            raise ValueError(f"n_components_={attributes['n_components_']} disagrees with n_components")
+        check_network_memory(config, params)
+        sizes = {"G": config.n_features, "K": config.n_components, "C": config.n_conditions, "L": config.n_classes}
+        for name, spec in attributes.items():
+            if not isinstance(spec, ArraySpec):
+                continue
+            kinds, _ = FITTED_ATTRIBUTES[name]
+            shape = tuple(sizes[axis] for axis in kinds[1])
+            if spec.shape != shape or spec.dtype.kind not in kinds[0]:
+                raise ValueError(f"attribute {name} has shape {spec.shape} and dtype {spec.dtype}, expected {shape}")
+        shapes = weight_shapes(config)
+        if set(contents.weights) != set(shapes):
+            odd = sorted(set(contents.weights) ^ set(shapes))
+            raise ValueError(f"the weights are not those of the network described (e.g. {odd[:3]})")
+        for name, spec in contents.weights.items():
+            if spec.shape != shapes[name] or spec.dtype != np.float32:
+                raise ValueError(
+                    f"weight {name!r} has shape {spec.shape} and dtype {spec.dtype}, "
+                    f"but the network described has {shapes[name]} float32"
+                )
+
+    @classmethod
+    def _estimator_from_params(cls, contents: ModelFile):
+        """An unfitted estimator with the file's parameters, checked by its own constraints."""
         known = cls().get_params(deep=False)
         unknown = sorted(set(contents.params) - set(known))
         if unknown:
-            raise ModelFileError(
-                f"{where} has parameters {unknown} unknown to this sivae_sklearn "
-                f"({__version__}); it was written by version {contents.package_version}."
+            raise ValueError(
+                f"it has parameters {unknown} unknown to this sivae_sklearn "
+                f"({__version__}); it was written by version {contents.package_version}"
             )
-        try:
-            params = {
-                key: tuple(value) if isinstance(known[key], tuple) and isinstance(value, list) else value
-                for key, value in contents.params.items()
-            }
-            estimator = cls(**params)
-            config = dict(contents.network_config)
-            for key in ("hidden_layer_sizes", "classifier_layer_sizes"):
-                if key in config:
-                    config[key] = tuple(config[key])
-            estimator._network_config = NetworkConfig(**config)
-            for key, value in {**contents.attributes, **contents.private_attributes}.items():
-                setattr(estimator, key, value)
-            estimator._restore_network(contents.weights)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ModelFileError(f"{where}: the model file is inconsistent: {exc}") from exc
+        params = {
+            key: tuple(value) if isinstance(known[key], tuple) and isinstance(value, list) else value
+            for key, value in contents.params.items()
+        }
+        return cls(**params)._with_valid_params()
+
+    def _with_valid_params(self):
+        self._validate_params()  # scikit-learn's check against _parameter_constraints
+        return self
+
+    @classmethod
+    def _from_model_file(cls, contents: ModelFile):
+        """A fitted estimator from a model file's contents, validated by :meth:`_check_model_file`."""
+        estimator = cls._estimator_from_params(contents)
+        estimator._network_config = _network_config(contents.network_config)
+        for key, value in contents.attributes.items():
+            setattr(estimator, key, value)
+        estimator._restore_network(contents.weights)
         return estimator
+
+
+FITTED_ATTRIBUTES: dict[str, tuple[tuple[str, str] | None, bool]] = {
+    "components_": (("f", "KG"), False),
+    "feature_awareness_": (("f", "G"), False),
+    "feature_variance_": (("f", "G"), False),
+    "mean_": (("f", "G"), False),
+    "explained_variance_": (("f", "K"), False),
+    "explained_variance_ratio_": (("f", "K"), False),
+    "feature_names_in_": (("U", "G"), True),
+    "condition_categories_": (("fiubU", "C"), True),
+    "classes_": (("fiubU", "L"), True),
+    "n_features_in_": (None, False),
+    "n_components_": (None, False),
+    "n_iter_": (None, False),
+    "history_": (None, False),
+}
+"""Every fitted attribute a model file may hold: name -> ((dtype kinds, shape axes) of an array
+attribute or None for a JSON one, optional). Axes: G features, K components, C condition
+categories, L classes. ``condition_categories_`` and ``classes_`` are required when the
+parameters ask for them."""
+
+
+_CONFIG_SOURCES = {
+    "n_features": "n_features_in_",
+    "n_components": "the parameter n_components",
+    "hidden_layer_sizes": "the parameter hidden_layer_sizes",
+    "n_conditions": "condition_categories_ (one per category of a conditional model)",
+    "n_classes": "classes_ (one per class of a classifier head)",
+    "classifier_layer_sizes": "the parameter classifier_layer_sizes (of a classifier head)",
+    "input_transform": "the parameter likelihood",
+}
+"""Where the expected value of each field of a model file's network configuration comes from."""
+
+
+def _length(spec) -> int:
+    return spec.shape[0] if isinstance(spec, ArraySpec) and spec.shape else 0
+
+
+def _network_config(fields: dict) -> NetworkConfig:
+    """A :class:`NetworkConfig` from a model file's plain fields, every type checked."""
+    names = {f.name for f in dataclass_fields(NetworkConfig)}
+    if set(fields) != names:
+        raise ValueError(f"network_config must have exactly the fields {sorted(names)}, got {sorted(fields)}")
+    values = dict(fields)
+    for key in ("hidden_layer_sizes", "classifier_layer_sizes"):
+        if not LayerSizes().is_satisfied_by(values[key]):
+            raise ValueError(f"network_config[{key!r}] must be a list of positive integers, got {values[key]!r}")
+        values[key] = tuple(values[key])
+    for key in ("n_features", "n_feature_inputs", "n_components", "n_conditions", "n_classes"):
+        value, low = values[key], 0 if key in ("n_conditions", "n_classes") else 1
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ValueError(f"network_config[{key!r}] must be an integer >= {low}, got {value!r}")
+    if values["input_transform"] not in ENCODER_INPUTS:
+        raise ValueError(f"network_config['input_transform']={values['input_transform']!r} is unknown")
+    return NetworkConfig(**values)

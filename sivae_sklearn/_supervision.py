@@ -14,22 +14,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils.metaestimators import available_if
 
-from ._validation import check_fitted_data
-
-
-def _as_1d(values, name: str) -> np.ndarray:
-    if hasattr(values, "to_numpy"):  # pandas Series / Categorical
-        values = values.to_numpy()
-    arr = np.asarray(values)
-    if arr.ndim == 2 and arr.shape[1] == 1:
-        arr = arr.ravel()
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be one category per sample (1-D), got an array of shape {arr.shape}.")
-    if arr.dtype.kind == "f" and np.isnan(arr).any():
-        raise ValueError(f"{name} contains NaN; every sample needs a category.")
-    if arr.dtype == object and any(v is None or (isinstance(v, float) and np.isnan(v)) for v in arr):
-        raise ValueError(f"{name} contains missing values (None or NaN); every sample needs a category.")
-    return arr
+from ._validation import check_categories, check_class_labels, check_fitted_data, check_output_size
 
 
 def encode_categories(values, n_samples: int, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -56,7 +41,7 @@ def encode_categories(values, n_samples: int, name: str) -> tuple[np.ndarray, np
     >>> cats.tolist(), codes.tolist()
     (['a', 'b'], [1, 0, 1])
     """
-    arr = _as_1d(values, name)
+    arr = check_categories(values, name)
     if arr.shape[0] != n_samples:
         raise ValueError(f"{name} has {arr.shape[0]} entries but X has {n_samples} rows; give one per sample.")
     if arr.dtype == object:
@@ -78,7 +63,7 @@ def codes_for(values, categories: np.ndarray, n_rows: int, name: str) -> np.ndar
     arr = np.asarray(values.to_numpy() if hasattr(values, "to_numpy") else values)
     if arr.ndim == 0:
         arr = np.repeat(arr.reshape(1), n_rows)
-    arr = _as_1d(arr, name)
+    arr = check_categories(arr, name)
     if arr.shape[0] != n_rows:
         raise ValueError(f"{name} has {arr.shape[0]} entries for {n_rows} rows; give one per row or a single value.")
     index = {cat.item() if hasattr(cat, "item") else cat: i for i, cat in enumerate(categories)}
@@ -132,6 +117,7 @@ class SupervisionMixin:
                     "category of each row (e.g. class label or batch), or fit(X, condition=...)."
                 )
             categories, codes = encode_categories(source, n_samples, name)
+            check_output_size(n_samples * len(categories), f"{name} with {len(categories)} categories (one-hot)")
             self.condition_categories_ = categories
             cond_onehot = one_hot(codes, len(categories))
         if self.classifier_weight > 0:
@@ -140,7 +126,7 @@ class SupervisionMixin:
                     f"classifier_weight={self.classifier_weight} > 0 trains a classification head "
                     f"and needs class labels: call fit(X, y)."
                 )
-            self.classes_, labels = encode_categories(y, n_samples, "y")
+            self.classes_, labels = encode_categories(check_class_labels(y, n_samples), n_samples, "y")
         return cond_onehot, labels
 
     def _condition_onehot(self, condition, n_rows: int, caller: str):

@@ -502,12 +502,14 @@ def train(
         seed=int(seed % (2**31 - 1)), x_scale=_max_abs(train_data.X), progress=TrainingProgress(config.verbose)
     )
     result = TrainingResult()
-    if config.schedule == "stepwise" and config.pretrain_epochs > 0:
-        run_phase("sample", network, train_data, val_data, config, config.pretrain_epochs, rng, state, result, strategy)
-        run_phase("feature", network, train_data, None, config, config.pretrain_epochs, rng, state, result, strategy)
-    run_phase("joint", network, train_data, val_data, config, config.max_epochs, rng, state, result, strategy)
-    reason = "early_stopping" if result.stopped_early else "max_epochs"
-    state.progress.close(reason, result.best_epoch if state.restored else None, state.restored)
+    with state.progress:
+        if config.schedule == "stepwise" and config.pretrain_epochs > 0:
+            pretrain = config.pretrain_epochs
+            run_phase("sample", network, train_data, val_data, config, pretrain, rng, state, result, strategy)
+            run_phase("feature", network, train_data, None, config, pretrain, rng, state, result, strategy)
+        run_phase("joint", network, train_data, val_data, config, config.max_epochs, rng, state, result, strategy)
+        reason = "early_stopping" if result.stopped_early else "max_epochs"
+        state.progress.close(reason, result.best_epoch if state.restored else None, state.restored)
     return result
 
 

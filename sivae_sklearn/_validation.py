@@ -1,24 +1,301 @@
 """Every check of user input, in one place: bad input gets a clear error before any work starts.
 
-The estimator, its mixins, the plots and the explorer call these functions;
-none of them checks arrays or parameters on its own. The parameters' types and
-ranges are declared in ``SiVAE._parameter_constraints`` and checked by
-scikit-learn's ``_fit_context``; what needs the data as well is checked here.
+Every public entry point calls these functions and none checks arrays on its
+own: ``fit``, ``transform``, ``fit_transform``, ``inverse_transform``,
+``score_samples``, ``score``, ``sample``, ``feature_awareness``,
+``attribution_loadings``, ``predict`` / ``predict_proba``, the generation
+functions, the metrics that take a model, ``tl.sivae`` and the explorer. The
+rules are the same at fit time and after it:
+
+* **data** is a 2-D numeric matrix (dense or scipy.sparse): a masked array, a
+  string (even one that reads as a number, such as ``"1.5"``) or a complex
+  number is refused; every value is finite, within float32 range (the network
+  computes in float32) and within the likelihood's support (Bernoulli: [0, 1];
+  counts: non-negative);
+* **latent points** follow the same rules, with ``n_components`` columns;
+* **parameters** are declared in ``SiVAE._parameter_constraints`` with the
+  constraints defined here (:class:`Numbers`, :class:`LayerSizes`:
+  never a bool where a number is meant) and checked by
+  scikit-learn's ``_fit_context``; a network too large for this machine's
+  memory is refused naming the parameter, before anything is allocated;
+* **categories** (conditions, class labels) hold one kind of value, numbers or
+  strings, never both (``1`` and ``"1"`` would silently become one category);
+  class labels of the classifier head are binary or multiclass with at least
+  two classes, as scikit-learn's classifiers require.
+
+Errors are ``ValueError`` (scikit-learn's ``InvalidParameterError`` for
+parameters) with a message that names the argument.
 """
 
 from __future__ import annotations
 
+import math
+import os
+import warnings
+from contextlib import contextmanager
 from functools import partial
-from numbers import Integral
+from numbers import Integral, Number, Real
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils._param_validation import Interval, Options
+from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._data import as_disk_rows, as_rows, is_lazy
 from ._likelihoods import count_likelihoods, get_likelihood
+from ._network import NetworkConfig, weight_shapes
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+BYTES_PER_WEIGHT = 32
+"""Memory of one network weight while training: float32 value, gradient and two Adam moments,
+a float64 copy for exact scores and the float64 draw of its initial value."""
+
+
+# ------------------------------------------------------------------ parameters
+def _is_bool(value) -> bool:
+    return isinstance(value, (bool, np.bool_))
+
+
+class Numbers(Interval):
+    """scikit-learn's ``Interval`` that refuses booleans: ``True`` is not a count, a width or a weight.
+
+    >>> Numbers(Integral, 1, None, closed="left").is_satisfied_by(True)
+    False
+    """
+
+    def is_satisfied_by(self, val):
+        return not _is_bool(val) and super().is_satisfied_by(val)
+
+    def __str__(self):
+        return f"{super().__str__()} (not a bool)"
+
+
+class LayerSizes(Options):
+    """A tuple or list of positive integers (layer widths; empty for none), booleans refused.
+
+    A subclass of scikit-learn's ``Options`` only because ``_parameter_constraints``
+    takes no other constraint classes; the test is its own.
+
+    >>> LayerSizes().is_satisfied_by((512, 128)), LayerSizes().is_satisfied_by((8, 0))
+    (True, False)
+    >>> LayerSizes().is_satisfied_by((True,)), LayerSizes().is_satisfied_by((8.0,))
+    (False, False)
+    """
+
+    def __init__(self):
+        super().__init__(tuple, set())
+
+    def is_satisfied_by(self, val):
+        return isinstance(val, (tuple, list)) and all(
+            isinstance(h, Integral) and not _is_bool(h) and h >= 1 for h in val
+        )
+
+    def __str__(self):
+        return "a tuple of positive integers (layer widths, () for none; not bools or floats)"
+
+
+def memory_limit() -> int:
+    """This machine's physical memory in bytes (1 TiB where the system does not say)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
+        return 2**40
+
+
+def _gib(n_bytes: float) -> str:
+    return f"{n_bytes / 2**30:,.3g} GiB"
+
+
+def check_network_memory(config: NetworkConfig, sizes: dict[str, object], where: str = "") -> None:
+    """Raise a ValueError naming the responsible parameter when the network of ``config`` cannot fit in memory.
+
+    The estimate counts :data:`BYTES_PER_WEIGHT` bytes per weight, from the
+    shapes of :func:`~._network.weight_shapes` (nothing is allocated).
+
+    Parameters
+    ----------
+    config : NetworkConfig
+        The network's sizes.
+    sizes : dict
+        The parameters behind the sizes, for the message: ``hidden_layer_sizes``,
+        ``classifier_layer_sizes`` and ``feature_input_size``.
+    where : str
+        Prefix of the message (e.g. the model file's name).
+    """
+    by_parameter = dict.fromkeys(("hidden_layer_sizes", "classifier_layer_sizes", "feature_input_size"), 0)
+    for name, shape in weight_shapes(config).items():
+        if name.startswith("classifier"):
+            owner = "classifier_layer_sizes"
+        elif name == "feature_inputs":
+            owner = "feature_input_size"
+        else:
+            owner = "hidden_layer_sizes"
+        by_parameter[owner] += math.prod(shape)
+    n_weights = sum(by_parameter.values())
+    needed, limit = n_weights * BYTES_PER_WEIGHT, memory_limit()
+    if needed > limit:
+        culprit = max(by_parameter, key=by_parameter.get)
+        raise ValueError(
+            f"{where}{culprit}={sizes.get(culprit)!r} makes a network of {n_weights:,} weights "
+            f"({config.n_features} features), about {_gib(needed)} with gradients and optimiser state: more "
+            f"than this machine's {_gib(limit)} of memory. Choose smaller {culprit}."
+        )
+
+
+def check_output_size(n_values: int, what: str) -> None:
+    """Raise a ValueError when an array of ``n_values`` float64 values cannot fit in memory.
+
+    ``what`` names the argument that asks for it, e.g. ``"n_samples=10**9 (x 64 features)"``.
+    """
+    needed, limit = int(n_values) * 8, memory_limit()
+    if needed > limit:
+        raise ValueError(
+            f"{what} asks for an array of {int(n_values):,} values ({_gib(needed)}), more than this "
+            f"machine's {_gib(limit)} of memory. Ask for fewer."
+        )
+
+
+def check_positive_int(value, name: str) -> int:
+    """``value`` as an int; a ValueError unless it is a positive integer (a bool is not)."""
+    if not isinstance(value, Integral) or _is_bool(value) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    return int(value)
+
+
+def check_finite_number(value, name: str, *, positive: bool = False) -> float:
+    """``value`` as a float; a ValueError unless it is a finite real number (and > 0 when ``positive``)."""
+    if not isinstance(value, Real) or _is_bool(value) or not math.isfinite(value) or (positive and not value > 0):
+        kind = "a finite positive number" if positive else "a finite number"
+        raise ValueError(f"{name} must be {kind}, got {value!r}.")
+    return float(value)
+
+
+# ------------------------------------------------------------------------ data
+def _string_example(values):
+    """The first str or bytes among ``values``, or None."""
+    for v in values:
+        if isinstance(v, (str, bytes)):
+            return v
+    return None
+
+
+def check_array_like(X, name: str = "X") -> None:
+    """Refuse what scikit-learn's ``check_array`` would take the wrong way, naming ``name``.
+
+    * a masked array (``numpy.ma``): its mask would be ignored;
+    * strings, even numeric ones (``"1.5"``): they would be parsed as numbers;
+    * complex numbers, and arrays of more than two dimensions.
+
+    Arrays of Python objects that hold numbers are accepted (scikit-learn's
+    convention); anything else is left to ``check_array``.
+    """
+    if isinstance(X, np.ma.MaskedArray):
+        raise ValueError(
+            f"{name} is a masked array (numpy.ma); SiVAE cannot honour its mask. Fill the masked entries "
+            f"({name}.filled(value)) or drop those rows, and pass a plain array."
+        )
+    if hasattr(X, "dtypes") and hasattr(X, "columns"):  # a pandas DataFrame: one dtype per column
+        for column, dtype in X.dtypes.items():
+            if dtype.kind in "OUS" or str(dtype) in ("string", "category"):
+                example = _string_example(X[column].to_numpy())
+                if example is not None:
+                    raise ValueError(_strings_message(name, example, f" (column {column!r})"))
+        return
+    values = X
+    if not hasattr(values, "dtype"):
+        try:
+            values = np.asarray(values)
+        except (TypeError, ValueError):
+            return  # ragged or odd input: check_array says what is wrong
+    kind = values.dtype.kind
+    if kind in "US":
+        raise ValueError(_strings_message(name, "" if sp.issparse(values) or not values.size else values.flat[0], ""))
+    if kind == "O" and not sp.issparse(values):
+        example = _string_example(values.flat)
+        if example is not None:
+            raise ValueError(_strings_message(name, example, ""))
+    if kind == "c":
+        raise ValueError(f"Complex data not supported: {name} holds complex numbers; SiVAE needs real numbers.")
+    if getattr(values, "ndim", 2) > 2:
+        raise ValueError(f"{name} must be a 2-D matrix (n_samples, n_features), got an array of shape {values.shape}.")
+
+
+def _strings_message(name: str, example, where: str) -> str:
+    return (
+        f"{name} holds strings{where}, e.g. {example!r}; SiVAE needs numbers. Strings are refused even when "
+        f"they read as numbers: convert the data first (e.g. {name}.astype(float)) if that is what they are."
+    )
+
+
+def _check_shape(X, min_samples: int, name: str) -> None:
+    """At least ``min_samples`` rows and one column (scikit-learn's own message does not name the argument)."""
+    if X.shape[0] < min_samples:
+        raise ValueError(
+            f"{name} has {X.shape[0]} sample(s) (shape={X.shape}) while a minimum of {min_samples} is required."
+        )
+    if X.shape[1] < 1:
+        raise ValueError(f"{name} has 0 feature(s) (shape={X.shape}) while a minimum of 1 is required.")
+
+
+def check_float32_range(X, name: str = "X") -> None:
+    """Raise when a value of the dense or sparse ``X`` does not fit in float32 (the network computes in float32)."""
+    if X.dtype == np.float32:
+        return  # finite float32 values fit by definition
+    values = X.data if sp.issparse(X) else X
+    biggest = float(max(values.max(), -values.min())) if values.size else 0.0
+    if biggest > FLOAT32_MAX:
+        raise ValueError(
+            f"{name} holds values up to {biggest:.3g}, beyond float32 range (about 3.4e38); SiVAE computes in "
+            f"float32. Rescale the data (e.g. StandardScaler)."
+        )
+
+
+def check_data_values(X, likelihood: str, name: str = "X", *, stacklevel: int = 3) -> None:
+    """The float32 range and the likelihood's support of a numeric dense or sparse ``X``."""
+    check_float32_range(X, name)
+    get_likelihood(likelihood).check_support(X, name, stacklevel=stacklevel + 1)
+
+
+def check_data(X, name: str = "X", *, likelihood: str | None = None, accept_sparse: bool = True, stacklevel: int = 2):
+    """Validate a data matrix given to a function that is not an estimator method (generation, explorer).
+
+    Returns
+    -------
+    X : numeric ndarray (its dtype as given) or CSR matrix
+    """
+    check_array_like(X, name)
+    X = check_array(
+        X,
+        accept_sparse=("csr", "csc") if accept_sparse else False,
+        dtype="numeric",  # no copy of numeric data (tl.sivae checks whole AnnData matrices with it)
+        ensure_min_samples=0,
+        ensure_min_features=0,
+        input_name=name,
+    )
+    _check_shape(X, 1, name)
+    if likelihood is None:
+        check_float32_range(X, name)
+    else:
+        check_data_values(X, likelihood, name, stacklevel=stacklevel + 1)
+    return as_rows(X)
+
+
+@contextmanager
+def unchanged_if_refused(estimator):
+    """Put back the estimator's attributes as they were when the block raises: a refused ``fit`` leaves no trace.
+
+    scikit-learn's ``validate_data`` sets ``n_features_in_`` before later checks
+    can refuse the data; this undoes that, and anything else the block set.
+    """
+    before = dict(vars(estimator))
+    try:
+        yield
+    except BaseException:
+        vars(estimator).clear()
+        vars(estimator).update(before)
+        raise
 
 
 def check_training_data(estimator, X):
@@ -26,76 +303,119 @@ def check_training_data(estimator, X):
 
     Checks what scikit-learn's ``validate_data`` checks (NaN and inf,
     non-numeric values, too few samples; it sets ``n_features_in_`` and
-    ``feature_names_in_``), then ``n_components <= n_features``, the layer
-    sizes, the float32 range and the likelihood's support.
+    ``feature_names_in_``) after :func:`check_array_like` (masked arrays,
+    strings), then ``n_components <= n_features``, that the network fits in
+    memory, the float32 range and the likelihood's support.
 
     Returns
     -------
     X : C-contiguous float32 ndarray or float32 CSR matrix
     """
+    check_array_like(X, "X")
     X = validate_data(
         estimator,
         X,
         accept_sparse=("csr", "csc"),
         dtype=(np.float64, np.float32),
-        ensure_min_samples=2,
+        ensure_min_samples=0,
+        ensure_min_features=0,
         reset=True,
     )
-    n_features = X.shape[1]
+    _check_shape(X, 2, "X")
+    n_samples, n_features = X.shape
     if estimator.n_components > n_features:
         raise ValueError(
-            f"n_components={estimator.n_components} must be <= n_features={n_features}: "
-            f"the latent space cannot have more dimensions than the data."
+            f"n_components={estimator.n_components} must be <= the number of features of X "
+            f"(n_features={n_features}): the latent space cannot have more dimensions than the data."
         )
-    check_layer_sizes(estimator.hidden_layer_sizes, "hidden_layer_sizes")
+    check_network_memory(
+        NetworkConfig(
+            n_features=n_features,
+            n_feature_inputs=min(estimator.feature_input_size, n_samples),
+            n_components=estimator.n_components,
+            hidden_layer_sizes=tuple(estimator.hidden_layer_sizes),
+            n_classes=2 if estimator.classifier_weight > 0 else 0,
+            classifier_layer_sizes=tuple(estimator.classifier_layer_sizes) if estimator.classifier_weight > 0 else (),
+        ),
+        estimator.get_params(deep=False),
+    )
+    check_data_values(X, estimator.likelihood, "X", stacklevel=4)
     if sp.issparse(X):
-        X = X.tocsr().astype(np.float32, copy=False)
-    check_float32_range(X)
-    get_likelihood(estimator.likelihood).check_support(X, "X", stacklevel=5)
-    if not sp.issparse(X):
-        X = np.ascontiguousarray(X, dtype=np.float32)
-    return X
+        return X.tocsr().astype(np.float32, copy=False)
+    return np.ascontiguousarray(X, dtype=np.float32)
 
 
-def check_layer_sizes(sizes, name: str) -> None:
-    """Raise unless ``sizes`` is a sequence of positive integers."""
-    if not all(isinstance(h, Integral) and h >= 1 for h in sizes):
-        raise ValueError(f"{name} must be a tuple of positive integers, got {sizes!r}.")
-
-
-def check_float32_range(X) -> None:
-    """Raise when a value of the dense or sparse ``X`` does not fit in float32 (training runs in float32)."""
-    values = X.data if sp.issparse(X) else X
-    biggest = float(max(values.max(), -values.min())) if values.size else 0.0
-    if biggest > FLOAT32_MAX:
-        raise ValueError(
-            f"X holds values up to {biggest:.3g}, beyond float32 range; SiVAE trains in "
-            f"float32. Rescale the data (e.g. StandardScaler)."
+def check_validation_rows(n_validation: int, n_samples: int, validation_fraction: float) -> None:
+    """Warn when early stopping was asked for a validation set but the split holds out no row."""
+    if n_validation == 0 and validation_fraction > 0:
+        warnings.warn(
+            f"validation_fraction={validation_fraction} of {n_samples} samples holds out no row (at least one "
+            f"row must be held out and two kept for training), so there is no validation set and early "
+            f"stopping watches the training loss. Raise validation_fraction, or set it to 0 to train "
+            f"without a validation set and silence this warning.",
+            UserWarning,
+            stacklevel=3,
         )
 
 
-def check_fitted_data(estimator, X):
-    """Validate data given to a fitted estimator (width, names, values); CSR when sparse.
+def check_fitted_data(estimator, X, name: str = "X"):
+    """Validate data given to a fitted estimator: width, names, values, the likelihood's support; CSR when sparse.
+
+    The rules of :func:`check_training_data` (bar the number of samples) hold here too.
 
     Returns
     -------
     X : ndarray (float32 or float64, as given) or CSR matrix
     """
     check_is_fitted(estimator)
-    X = validate_data(estimator, X, accept_sparse=("csr", "csc"), dtype=(np.float64, np.float32), reset=False)
+    check_array_like(X, name)
+    X = validate_data(
+        estimator,
+        X,
+        accept_sparse=("csr", "csc"),
+        dtype=(np.float64, np.float32),
+        ensure_min_samples=0,
+        ensure_min_features=0,
+        reset=False,
+    )
+    _check_shape(X, 1, name)
+    check_data_values(X, estimator.likelihood, name, stacklevel=4)
     return as_rows(X)
 
 
-def check_latent_points(estimator, Z) -> np.ndarray:
+def check_latent_points(estimator, Z, name: str = "X") -> np.ndarray:
     """Validate latent coordinates given to a fitted estimator (one column per latent dimension)."""
     check_is_fitted(estimator)
-    Z = check_array(Z, dtype=(np.float64, np.float32))
+    check_array_like(Z, name)
+    Z = check_array(Z, dtype=(np.float64, np.float32), ensure_min_samples=0, ensure_min_features=0, input_name=name)
+    _check_shape(Z, 1, name)
     if Z.shape[1] != estimator.n_components_:
         raise ValueError(
-            f"X has {Z.shape[1]} features, but inverse_transform expects "
+            f"{name} has {Z.shape[1]} features, but inverse_transform expects "
             f"n_components={estimator.n_components_} latent coordinates per row."
         )
+    check_float32_range(Z, name)
     return Z
+
+
+def check_latent_vector(z, n_components: int, name: str) -> np.ndarray:
+    """One latent point: ``n_components`` finite numbers within float32 range, as a float64 vector."""
+    check_array_like(z, name)
+    point = check_array(np.reshape(np.asarray(z), (1, -1)), dtype=np.float64, ensure_min_features=0, input_name=name)
+    if point.shape != (1, n_components):
+        raise ValueError(f"{name} must be a latent point of {n_components} coordinates, got shape {np.shape(z)}.")
+    check_float32_range(point, name)
+    return point[0]
+
+
+def check_finite_result(values: np.ndarray, method: str, name: str = "X") -> np.ndarray:
+    """Raise when a computation on valid input still gave NaN or inf (input far outside the training range)."""
+    if not np.all(np.isfinite(values)):
+        raise ValueError(
+            f"{method} gave non-finite values: {name} holds values so far outside the range the model was "
+            f"trained on that the network overflows. Scale {name} as the training data were scaled."
+        )
+    return values
 
 
 def check_library_size(likelihood: str, library_size, n_samples: int) -> np.ndarray:
@@ -105,7 +425,11 @@ def check_library_size(likelihood: str, library_size, n_samples: int) -> np.ndar
             f"library_size only applies to the count likelihoods {count_likelihoods()}; "
             f"this model uses likelihood={likelihood!r}."
         )
-    library = np.asarray(library_size, dtype=np.float64)
+    check_array_like(np.atleast_1d(library_size), "library_size")
+    try:
+        library = np.asarray(library_size, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"library_size must be numbers (total counts per sample), got {library_size!r}.") from None
     if library.ndim == 0:
         library = np.full(n_samples, float(library))
     library = library.reshape(-1)
@@ -114,39 +438,39 @@ def check_library_size(likelihood: str, library_size, n_samples: int) -> np.ndar
             f"library_size must be a number or have one entry per row of X ({n_samples}), "
             f"got {library.shape[0]} entries."
         )
-    if not np.all(np.isfinite(library)) or np.any(library < 0):
-        raise ValueError("library_size must be finite and non-negative (total counts per sample).")
+    if not np.all(np.isfinite(library)) or np.any(library < 0) or np.any(library > FLOAT32_MAX):
+        raise ValueError(
+            "library_size must be finite, non-negative and within float32 range (total counts per sample)."
+        )
     return library
 
 
-def check_positive_int(value, name: str) -> int:
-    """``value`` as an int; a ValueError unless it is a positive integer."""
-    if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-    return int(value)
+def check_image_shape(image_shape, n_features: int) -> tuple[int, ...] | None:
+    """``image_shape`` as ``(height, width)`` or ``(height, width, channels)`` holding ``n_features``; None stays None.
 
-
-def check_image_shape(image_shape, n_features: int) -> tuple[int, int] | None:
-    """``image_shape`` as ``(height, width)`` with ``height * width == n_features``; None stays None.
-
-    >>> check_image_shape((8, 8), 64)
-    (8, 8)
+    >>> check_image_shape((8, 8), 64), check_image_shape((4, 4, 3), 48)
+    ((8, 8), (4, 4, 3))
     """
     if image_shape is None:
         return None
-    problem = f"image_shape must be two positive integers (height, width), got {image_shape!r}."
+    problem = (
+        f"image_shape must be two positive integers (height, width) or three (height, width, channels), "
+        f"got {image_shape!r}."
+    )
     if isinstance(image_shape, str):
         raise ValueError(problem)
     try:
         shape = tuple(int(s) for s in image_shape)
     except (TypeError, ValueError):
         raise ValueError(problem) from None
-    if len(shape) != 2 or min(shape) < 1:
+    if len(shape) not in (2, 3) or min(shape) < 1:
         raise ValueError(problem)
-    if shape[0] * shape[1] != n_features:
+    size = int(np.prod(shape))
+    if size != n_features:
+        what, unit = ("height * width", "pixels") if len(shape) == 2 else ("height * width * channels", "values")
         raise ValueError(
-            f"image_shape={shape} holds {shape[0] * shape[1]} pixels but the data have {n_features} features; "
-            f"height * width must equal {n_features}."
+            f"image_shape={shape} holds {size} {unit} but the data have {n_features} features; "
+            f"{what} must equal {n_features}."
         )
     return shape
 
@@ -206,3 +530,116 @@ def check_fitted_input(estimator, X):
             f"{estimator.n_features_in_} features as input."
         )
     return rows
+
+
+# ------------------------------------------------------------------ categories
+def _value_kind(value) -> str:
+    if _is_bool(value):
+        return "booleans"
+    if isinstance(value, Number):
+        return "numbers"
+    if isinstance(value, (str, bytes)):
+        return "strings"
+    return type(value).__name__
+
+
+def check_categories(values, name: str) -> np.ndarray:
+    """One category per sample as a 1-D array; refuses masks, missing values and mixed kinds of value.
+
+    Parameters
+    ----------
+    values : array-like of shape (n_samples,)
+        Numbers or strings (a pandas Series or Categorical too), never both:
+        ``1`` and ``"1"`` would otherwise become one category.
+    name : str
+        The argument's name, for the messages.
+
+    Returns
+    -------
+    ndarray of shape (n_samples,)
+
+    Examples
+    --------
+    >>> check_categories(["a", "b"], "y").tolist()
+    ['a', 'b']
+    >>> check_categories(np.array([1, "1"], dtype=object), "y")
+    Traceback (most recent call last):
+    ...
+    ValueError: y mixes numbers and strings (e.g. 1 and '1'); give every category the same type, ...
+    """
+    if isinstance(values, np.ma.MaskedArray):
+        raise ValueError(f"{name} is a masked array (numpy.ma); give every sample a category in a plain array.")
+    if hasattr(values, "to_numpy"):  # pandas Series / Categorical
+        values = values.to_numpy()
+    arr = np.asarray(values)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr.ravel()
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be one category per sample (1-D), got an array of shape {arr.shape}.")
+    if arr.dtype.kind == "f" and np.isnan(arr).any():
+        raise ValueError(f"{name} contains NaN; every sample needs a category.")
+    if arr.dtype == object:
+        if any(v is None or (isinstance(v, float) and np.isnan(v)) for v in arr):
+            raise ValueError(f"{name} contains missing values (None or NaN); every sample needs a category.")
+        first = {}
+        for v in arr:
+            first.setdefault(_value_kind(v), v)
+            if len(first) > 1:
+                (kind_a, a), (kind_b, b) = first.items()
+                raise ValueError(
+                    f"{name} mixes {kind_a} and {kind_b} (e.g. {a!r} and {b!r}); give every category the same "
+                    f"type, or 1 and '1' would be taken for one category."
+                )
+    return arr
+
+
+def check_class_labels(y, n_samples: int) -> np.ndarray:
+    """Class labels of the classifier head: binary or multiclass with at least two classes, as in scikit-learn."""
+    arr = check_categories(y, "y")
+    if arr.shape[0] != n_samples:
+        raise ValueError(f"y has {arr.shape[0]} entries but X has {n_samples} rows; give one per sample.")
+    target = type_of_target(arr, input_name="y")
+    if target not in ("binary", "multiclass"):
+        raise ValueError(
+            f"y must be class labels for the classifier head (classifier_weight > 0), but it looks {target!r} "
+            f"(sklearn.utils.multiclass.type_of_target); the head needs 'binary' or 'multiclass' labels."
+        )
+    classes = np.unique(arr.astype(str) if arr.dtype == object else arr)
+    if classes.size < 2:
+        raise ValueError(
+            f"y holds a single class ({classes[0]!r}); the classifier head needs at least 2 classes "
+            f"(or set classifier_weight=0)."
+        )
+    return arr
+
+
+_TRUE_WORDS = {"true", "1", "yes"}
+_FALSE_WORDS = {"false", "0", "no"}
+
+
+def check_boolean_column(column, name: str) -> np.ndarray:
+    """A boolean mask from a column that may hold bools, 0/1 or the words ``"True"``/``"False"``.
+
+    Missing values count as False. Any other value (``2``, ``"maybe"``) is
+    refused: ``bool("False")`` is True, so words are read, never cast.
+
+    >>> check_boolean_column(np.array(["True", "False", "true"]), "mask").tolist()
+    [True, False, True]
+    """
+    missing = np.asarray(column.isna()) if hasattr(column, "isna") else None
+    values = column.to_numpy() if hasattr(column, "to_numpy") else np.asarray(column)
+    if values.dtype == bool:
+        return values
+    if missing is None:
+        missing = np.array([v is None or (isinstance(v, float) and np.isnan(v)) for v in values.ravel()], bool)
+    mask = np.zeros(values.shape[0], dtype=bool)
+    for i, v in enumerate(values):
+        if missing[i]:
+            continue
+        if _is_bool(v) or (isinstance(v, Number) and v in (0, 1)):
+            mask[i] = bool(v)
+        elif isinstance(v, str) and v.strip().lower() in _TRUE_WORDS | _FALSE_WORDS:
+            mask[i] = v.strip().lower() in _TRUE_WORDS
+        else:
+            raise ValueError(f"{name} must be boolean (True/False), but holds {v!r}.")
+    return mask

@@ -1,13 +1,23 @@
-"""Command-line entry point ``sivae``.
+"""The ``sivae`` command line: ``fit``, ``transform`` and ``explore`` on files.
 
-``sivae fit in.h5ad -o out.h5ad --layer counts --likelihood nb --n-components 10``
-reads an AnnData file, fits :class:`~sivae_sklearn.SiVAE` through
-:func:`sivae_sklearn.tl.sivae` and writes the annotated AnnData (and
-optionally the model) back to disk. Errors in the input (missing file, unknown
-layer, bad option) end with a one-line message and a non-zero exit status,
-never a traceback.
+``sivae fit in.h5ad -o out.h5ad --layer counts --likelihood nb`` fits a
+:class:`~sivae_sklearn.SiVAE` through :func:`sivae_sklearn.tl.sivae` and writes
+the annotated AnnData; ``sivae transform model.sivae new.h5ad -o new_out.h5ad``
+applies a saved model through :func:`sivae_sklearn.tl.sivae_transform`;
+``sivae explore model.sivae data.h5ad`` serves the explorer.
 
-Exit status: 0 success, 1 invalid input data, 2 invalid command line.
+``sivae --help`` and ``sivae --version`` import neither TensorFlow nor
+scikit-learn nor pandas: the options and their defaults are read from the
+source of ``SiVAE.__init__`` and ``tl.sivae`` (their signatures and numpydoc
+parameter lines), the single place where the defaults live.
+
+Exit status (:data:`EXIT_CODES`): 0 success; 1 the input could not be used or
+the run failed (a missing or unreadable file, bad data, a diverging fit, a
+missing optional package); 2 the command line itself is wrong (an unknown
+option, a bad option value); 3 an unexpected internal error (a bug: run again
+with ``--debug`` and report the traceback); 130 interrupted with Ctrl+C.
+Every error is ONE line on stderr, ``sivae: error: ...``; ``--debug`` adds the
+traceback. Warnings are one line each, ``sivae: warning: ...``.
 
 >>> main(["--version"])  # doctest: +ELLIPSIS
 sivae ...
@@ -17,28 +27,106 @@ sivae ...
 from __future__ import annotations
 
 import argparse
-import inspect
+import ast
+import contextlib
+import logging
+import os
+import re
 import sys
+import traceback
+import warnings
+from functools import cache
 from pathlib import Path
 
 from ._version import __version__
 
-_DESCRIPTION = """\
-siVAE (scalable, interpretable variational autoencoder) for single-cell data.
-Fits a SiVAE on an .h5ad file and writes, as scanpy's PCA does:
-  obsm['X_<key>']                   embedding (cells x K)
-  varm['<key>_loadings']            gene loadings (genes x K; zero rows for masked genes)
-  var['<key>_feature_awareness']    per-gene feature awareness (NaN for masked genes)
-  uns['<key>']                      parameters and training history
-"""
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_CODES = {
+    EXIT_OK: "success",
+    EXIT_ERROR: "the input could not be used or the run failed (file, data, model file, training, missing package)",
+    EXIT_USAGE: "the command line is wrong (unknown option, bad option value)",
+    EXIT_INTERNAL: "unexpected internal error: run again with --debug and report the traceback",
+    EXIT_INTERRUPTED: "interrupted (Ctrl+C)",
+}
 
-_EPILOG = """\
-examples:
-  sivae fit pbmc.h5ad -o pbmc_sivae.h5ad --layer counts --likelihood nb --n-components 10
-  sivae fit scaled.h5ad -o out.h5ad --likelihood gaussian --max-epochs 200 --save-model model.sivae
-"""
+_PACKAGE = Path(__file__).resolve().parent
 
 
+# ------------------------------------------------- defaults, read from the source
+def _definition(path: Path, name: str):
+    """The ``def`` of function ``name``, or of ``__init__`` and the docstring of class ``name``, in ``path``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == name:
+            return node, ast.get_docstring(node)
+        if isinstance(node, ast.ClassDef) and node.name == name:
+            init = next(n for n in node.body if isinstance(n, ast.FunctionDef) and n.name == "__init__")
+            return init, ast.get_docstring(node)
+    raise LookupError(f"{name} is not defined in {path}")  # pragma: no cover - the package's own source
+
+
+def _literal_defaults(function: ast.FunctionDef) -> dict:
+    args = function.args
+    positional = args.posonlyargs + args.args
+    pairs = list(zip(positional[len(positional) - len(args.defaults) :], args.defaults))
+    pairs += [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None]
+    return {arg.arg: ast.literal_eval(default) for arg, default in pairs}
+
+
+_ENTRY = re.compile(r"^(\w+) : (.*)$")
+
+
+def parameter_docs(docstring: str) -> dict[str, tuple[str, str]]:
+    """``{name: (type line, description)}`` of a numpydoc ``Parameters`` section.
+
+    >>> parameter_docs("Title.\\n\\nParameters\\n----------\\nn : int, default=2\\n    How many.\\n")
+    {'n': ('int, default=2', 'How many.')}
+    """
+    lines = docstring.splitlines()
+    try:
+        start = next(i for i, line in enumerate(lines[:-1]) if line == "Parameters" and lines[i + 1].startswith("---"))
+    except StopIteration:
+        return {}
+    docs: dict[str, tuple[str, str]] = {}
+    name = None
+    for i, line in enumerate(lines[start + 2 :], start + 2):
+        if line and not line.startswith(" ") and i + 1 < len(lines) and lines[i + 1].startswith("---"):
+            break  # the next section
+        entry = _ENTRY.match(line)
+        if entry:
+            name = entry.group(1)
+            docs[name] = (entry.group(2), "")
+        elif name is not None and line.strip():
+            kind, text = docs[name]
+            docs[name] = (kind, f"{text} {line.strip()}".strip())
+    return docs
+
+
+@cache
+def _signature(module: str, name: str) -> tuple[dict, dict]:
+    function, docstring = _definition(_PACKAGE / module, name)
+    return _literal_defaults(function), parameter_docs(docstring or "")
+
+
+def defaults() -> dict:
+    """Default value of every parameter of ``SiVAE`` and ``tl.sivae``, read from their source without importing them.
+
+    ``tl.sivae``'s defaults win where both have one (``n_components``: 10, as
+    scanpy's PCA). The test suite checks them against ``SiVAE().get_params()``
+    and ``inspect.signature(tl.sivae)``.
+    """
+    return {**_signature("_estimator.py", "SiVAE")[0], **_signature("tl.py", "sivae")[0]}
+
+
+def _help(description: str) -> str:
+    """The first sentence of a numpydoc description, without reST markup."""
+    text = re.sub(r":\w+:`~?([^`<]+?)(?:\s*<[^>]+>)?`", lambda m: m.group(1).rsplit(".", 1)[-1], description)
+    text = text.replace("``", "").replace("%", "%%")
+    sentence = re.split(r"(?<=[.:;])\s+(?=[A-Z(`'])", text, maxsplit=1)[0]
+    return sentence.rstrip(".:;")
+
+
+# --------------------------------------------------------------- option types
 def _number(kind, minimum: float, strict: bool, what: str):
     """An argparse type: ``kind(text)`` above ``minimum`` (or at least it, when not ``strict``)."""
 
@@ -51,12 +139,13 @@ def _number(kind, minimum: float, strict: bool, what: str):
             raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
         return value
 
+    parse.__name__ = what  # argparse names the type in its messages
     return parse
 
 
 _positive_int = _number(int, 0, True, "a positive integer")
 _non_negative_int = _number(int, 0, False, "a non-negative integer")
-_positive_float = _number(float, 0.0, True, "a positive number")
+_non_negative_float = _number(float, 0.0, False, "a non-negative number")
 
 
 def _layer_sizes(text: str) -> tuple[int, ...]:
@@ -73,140 +162,155 @@ def _layer_sizes(text: str) -> tuple[int, ...]:
     return sizes
 
 
-def _tristate(text: str) -> bool | None:
+def _yes_no(text: str) -> bool:
     # Explicit words, never bool(text): the original siVAE read the string "False" as true.
     value = text.strip().lower()
-    if value == "auto":
-        return None
     if value in ("yes", "true", "1"):
         return True
     if value in ("no", "false", "0"):
         return False
-    raise argparse.ArgumentTypeError(f"expected auto, yes or no, got {text!r}")
+    raise argparse.ArgumentTypeError(f"expected yes or no, got {text!r}")
 
 
-def defaults() -> dict:
-    """Default value of every option that is a parameter of ``tl.sivae`` or ``SiVAE``, read from their signatures.
-
-    The command line has no defaults of its own: ``--n-components`` follows
-    :func:`sivae_sklearn.tl.sivae`, the training options follow
-    :class:`~sivae_sklearn.SiVAE`. (This is where the command line imports
-    the estimator, and with it TensorFlow.)
-    """
-    from ._estimator import SiVAE
-    from .tl import sivae
-
-    values = {
-        name: p.default
-        for name, p in inspect.signature(SiVAE).parameters.items()
-        if p.default is not inspect.Parameter.empty
-    }
-    values.update(
-        (name, p.default)
-        for name, p in inspect.signature(sivae).parameters.items()
-        if p.default is not inspect.Parameter.empty
-    )
-    return values
+def _tristate(text: str) -> bool | None:
+    if text.strip().lower() == "auto":
+        return None
+    try:
+        return _yes_no(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected auto, yes or no, got {text!r}") from None
 
 
-def _layer_text(sizes) -> str:
-    return ",".join(str(s) for s in sizes) if sizes else "linear"
+def _shown(value) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, tuple):
+        return ",".join(str(v) for v in value) if value else "linear"
+    return "none" if value is None else str(value)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The ``sivae`` argument parser (one subcommand: ``fit``)."""
-    from ._likelihoods import LIKELIHOODS
+_TYPES = {
+    "n_components": _positive_int,
+    "max_epochs": _positive_int,
+    "batch_size": _positive_int,
+    "random_state": _non_negative_int,
+    "hidden_layer_sizes": _layer_sizes,
+}
+"""Option types that are not read off the default value."""
 
-    default = defaults()
+_NOT_OPTIONS = {"verbose", "conditional", "classifier_weight", "classifier_layer_sizes"}
+"""SiVAE parameters without an option: ``-v`` sets verbose, ``--batch-key`` makes the model conditional, and the
+classifier head needs labels, which the command line does not take."""
 
-    parser = argparse.ArgumentParser(
-        prog="sivae", description=_DESCRIPTION, epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+
+def _add_parameter(group, name: str, default, kind: str, description: str, help_text: str | None = None) -> None:
+    options: dict = {"default": default, "help": help_text or _help(description)}
+    choices = re.match(r"\{(.*)\}", kind)
+    if choices:
+        options["choices"] = tuple(ast.literal_eval(f"[{choices.group(1)}]"))
+    elif name in _TYPES:
+        options["type"] = _TYPES[name]
+    elif isinstance(default, bool):
+        options.update(type=_yes_no, metavar="{yes,no}")
+    elif isinstance(default, int):
+        options["type"] = _non_negative_int
+    elif isinstance(default, float):
+        options["type"] = _non_negative_float
+    elif isinstance(default, tuple):
+        options.update(type=_layer_sizes, metavar="N1,N2,...")
+    if name == "hidden_layer_sizes":
+        options["metavar"] = "N1,N2,..."
+    options["help"] += f" (default: {_shown(default)})"
+    group.add_argument(f"--{name.replace('_', '-')}", **options)
+
+
+# --------------------------------------------------------------------- parser
+_DESCRIPTION = """\
+siVAE (scalable, interpretable variational autoencoder) on AnnData files.
+Results are written as scanpy's PCA writes its own:
+  obsm['X_<key>']                   embedding (cells x K)
+  varm['<key>_loadings']            gene loadings (genes x K; zero rows for masked genes)
+  var['<key>_feature_awareness']    per-gene feature awareness (NaN for masked genes)
+  uns['<key>']                      parameters and training history
+"""
+
+_EXAMPLES = """\
+examples:
+  sivae fit pbmc.h5ad -o pbmc_sivae.h5ad --layer counts --likelihood nb --n-components 10 --save-model pbmc.sivae
+  sivae fit scaled.h5ad -o out.h5ad --likelihood gaussian --max-epochs 200
+  sivae transform pbmc.sivae new_cells.h5ad -o new_cells_sivae.h5ad --layer counts
+  sivae explore pbmc.sivae pbmc.h5ad --labels-column cell_type
+"""
+
+
+def _exit_status_text() -> str:
+    return "exit status:\n" + "\n".join(f"  {code:>3}  {meaning}" for code, meaning in EXIT_CODES.items())
+
+
+def _common(debug_default) -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--debug", action="store_true", default=debug_default, help="show the traceback of an error (for bug reports)"
     )
-    parser.add_argument("--version", action="version", version=f"sivae {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.required = True
-    fit = commands.add_parser(
-        "fit",
-        help="fit a SiVAE on an .h5ad file and write the annotated file",
-        description=_DESCRIPTION,
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    fit.add_argument("input", metavar="INPUT.h5ad", help="AnnData file to read (cells x genes)")
-    fit.add_argument(
-        "-o", "--output", required=True, metavar="OUTPUT.h5ad", help="where to write the annotated AnnData (required)"
-    )
-    fit.add_argument(
-        "--layer",
-        default=default["layer"],
-        help="fit on adata.layers[LAYER] instead of adata.X (e.g. 'counts' for raw counts with --likelihood nb)",
-    )
-    fit.add_argument(
-        "--likelihood",
-        choices=tuple(LIKELIHOODS),
-        default=default["likelihood"],
-        help="observation model: gaussian for log-normalised/scaled data, nb or poisson for raw integer counts, "
-        "bernoulli for data in [0, 1] (default: %(default)s)",
-    )
-    fit.add_argument(
-        "--n-components",
-        type=_positive_int,
-        default=default["n_components"],
-        help="latent dimensions K (default: %(default)s)",
-    )
-    fit.add_argument(
-        "--hidden-layer-sizes",
-        type=_layer_sizes,
-        default=default["hidden_layer_sizes"],
-        metavar="H1,H2,...",
-        help="encoder layer widths, comma-separated; 'linear' for a linear decoder "
-        f"(default: {_layer_text(default['hidden_layer_sizes'])})",
-    )
-    fit.add_argument(
-        "--max-epochs",
-        type=_positive_int,
-        default=default["max_epochs"],
-        help="maximum training epochs (default: %(default)s)",
-    )
-    fit.add_argument(
-        "--batch-size",
-        type=_positive_int,
-        default=default["batch_size"],
-        help="cells per minibatch (default: %(default)s)",
-    )
-    fit.add_argument(
-        "--learning-rate",
-        type=_positive_float,
-        default=default["learning_rate"],
-        help="Adam step size (default: %(default)s)",
-    )
-    fit.add_argument(
-        "--random-state",
-        type=_non_negative_int,
-        default=default["random_state"],
-        help="integer seed; the same seed gives the same model (default: unseeded)",
-    )
-    fit.add_argument(
+    return common
+
+
+def _data_options(command, default: dict, docs: dict) -> None:
+    """``--layer``, ``--use-highly-variable``, ``--key-added``, ``--overwrite``: shared by fit and transform."""
+    command.add_argument("-o", "--output", required=True, metavar="OUTPUT.h5ad", help="where to write the result")
+    _add_parameter(command, "layer", default["layer"], "", docs["layer"][1])
+    command.add_argument(
         "--use-highly-variable",
         type=_tristate,
         default=default["use_highly_variable"],
         metavar="{auto,yes,no}",
-        help="fit only on genes with var['highly_variable']: auto uses the column when present (default: auto)",
+        help="use only genes with var['highly_variable']; auto: when that column exists (default: auto)",
     )
-    fit.add_argument(
-        "--key-added",
-        default=default["key_added"],
-        help="name of the results: obsm['X_KEY'], varm['KEY_loadings'], var['KEY_feature_awareness'], "
-        "uns['KEY'] (default: %(default)s)",
+    _add_parameter(command, "key_added", default["key_added"], "", docs["key_added"][1])
+    command.add_argument("--overwrite", action="store_true", help="replace results already stored under --key-added")
+
+
+def _command(commands, name: str, run, common, help_text: str, description: str = _DESCRIPTION):
+    """A subcommand that runs ``run(args)``, with ``--debug`` and the exit status in its help."""
+    command = commands.add_parser(
+        name,
+        help=help_text,
+        description=description,
+        epilog=_exit_status_text(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[common],
     )
-    fit.add_argument(
-        "--batch-key",
-        default=default["batch_key"],
-        metavar="COLUMN",
-        help="obs column holding each cell's batch: fit a conditional model corrected for it (default: none)",
+    command.set_defaults(run=run)
+    return command
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``sivae`` argument parser, built without importing TensorFlow, scikit-learn or pandas."""
+    estimator_defaults, estimator_docs = _signature("_estimator.py", "SiVAE")
+    tool_defaults, tool_docs = _signature("tl.py", "sivae")
+    default = {**estimator_defaults, **tool_defaults}
+    parser = argparse.ArgumentParser(
+        prog="sivae",
+        description=_DESCRIPTION,
+        epilog=_EXAMPLES + "\n" + _exit_status_text(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[_common(False)],
     )
-    fit.add_argument(
-        "--overwrite", action="store_true", help="replace results already stored under --key-added instead of failing"
+    parser.add_argument("--version", action="version", version=f"sivae {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+    common = _common(argparse.SUPPRESS)  # --debug also after the command, without resetting it
+
+    fit = _command(commands, "fit", _run_fit, common, "fit a SiVAE on an .h5ad file and write the annotated file")
+    fit.add_argument("input", metavar="INPUT.h5ad", help="AnnData file to read (cells x genes)")
+    _data_options(fit, default, tool_docs)
+    _add_parameter(
+        fit,
+        "batch_key",
+        default["batch_key"],
+        "",
+        tool_docs["batch_key"][1],
+        "obs column holding each cell's batch: fit a conditional model corrected for it",
     )
     fit.add_argument("--save-model", metavar="PATH", default=None, help="also save the fitted model to PATH (.sivae)")
     fit.add_argument(
@@ -214,73 +318,216 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="train from disk: open INPUT with backed='r' and read X in chunks, never all of it in memory",
     )
-    fit.add_argument("-v", "--verbose", action="store_true", help="print training progress to stderr")
+    fit.add_argument(
+        "-v", "--verbose", action="count", default=0, help="show training progress on stderr (-vv: a line per epoch)"
+    )
+    model = fit.add_argument_group("model and training (SiVAE parameters)")
+    _add_parameter(model, "n_components", default["n_components"], "", tool_docs["n_components"][1])
+    for name, value in estimator_defaults.items():
+        if name not in _NOT_OPTIONS and name != "n_components":
+            kind, description = estimator_docs[name]
+            _add_parameter(model, name, value, kind, description)
+
+    transform = _command(
+        commands,
+        "transform",
+        _run_transform,
+        common,
+        "apply a saved model to an .h5ad file and write the annotated file (no training)",
+        "Embed the cells of INPUT.h5ad with a saved model and write obsm, varm, var and uns as 'sivae fit' does.\n"
+        "The genes must be those the model was fitted on (same order, same highly-variable selection).",
+    )
+    transform.add_argument("model", metavar="MODEL.sivae", help="a model saved by 'sivae fit --save-model' or save()")
+    transform.add_argument("input", metavar="INPUT.h5ad", help="AnnData file to read (cells x genes)")
+    _data_options(transform, default, tool_docs)
+
+    explore = _command(
+        commands,
+        "explore",
+        _run_explore,
+        common,
+        "serve the interactive explorer for saved models and data (needs the 'explorer' extra)",
+        "Explore saved models in the browser, on loopback only unless --host says otherwise.",
+    )
+    explore.add_argument("model", metavar="MODEL", help="a saved model (.sivae) or a folder of them")
+    explore.add_argument("data", metavar="DATA", help="data with the model's features: .npy, .npz, .csv or .h5ad")
+    labels = explore.add_mutually_exclusive_group()
+    labels.add_argument("--labels-column", help="label column (csv), obs column (h5ad) or array name (npz)")
+    labels.add_argument("--labels-file", help="labels, one per row: text (one per line), .csv or .npy")
+    explore.add_argument(
+        "--image-shape",
+        nargs="+",
+        type=_positive_int,
+        metavar="N",
+        help="show samples as images: HEIGHT WIDTH, or HEIGHT WIDTH CHANNELS for colour",
+    )
+    explore.add_argument("--port", type=_non_negative_int, default=8050, help="TCP port (default: 8050)")
+    explore.add_argument("--host", default="127.0.0.1", help="interface to bind (default: 127.0.0.1, loopback only)")
     return parser
 
 
-def _fail(message: str, status: int = 1) -> int:
-    print(f"sivae: error: {message}", file=sys.stderr)
-    return status
+# ------------------------------------------------------------------- commands
+class CommandError(Exception):
+    """A problem the command found itself, reported as one line with ``status``."""
+
+    def __init__(self, message: str, status: int = EXIT_ERROR):
+        super().__init__(message)
+        self.status = status
 
 
-def _run_fit(args) -> int:
+def _quiet_tensorflow() -> None:
+    # This process is the application: keep TensorFlow's C++ start-up chatter off the console.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _input_file(path: str, what: str = "input file") -> Path:
+    source = Path(path)
+    if not source.is_file():
+        raise CommandError(f"{what} {str(source)!r} does not exist")
+    return source
+
+
+def _output_folder(path: str, what: str) -> None:
+    if not Path(path).resolve().parent.exists():
+        raise CommandError(f"the folder of {what} {path!r} does not exist")
+
+
+def _read_h5ad(source: Path, backed: bool = False):
     import anndata
 
-    from .tl import result_keys, sivae
-
-    source = Path(args.input)
-    if not source.is_file():
-        return _fail(f"input file {str(source)!r} does not exist")
-    output = Path(args.output)
-    if not output.parent.exists():
-        return _fail(f"the folder of the output file {str(output)!r} does not exist")
-    if args.save_model is not None and not Path(args.save_model).parent.exists():
-        return _fail(f"the folder of --save-model {args.save_model!r} does not exist")
-    if args.backed and output.resolve() == source.resolve():
-        return _fail("--backed reads the input while the output is written: choose another output file")
     try:
-        adata = anndata.read_h5ad(source, backed="r" if args.backed else None)
+        return anndata.read_h5ad(source, backed="r" if backed else None)
     except Exception as exc:  # h5py/anndata raise many types for unreadable files
-        return _fail(f"cannot read {str(source)!r} as an .h5ad file: {exc}")
+        raise CommandError(f"cannot read {str(source)!r} as an .h5ad file: {exc}") from exc
 
-    params = {
-        "likelihood": args.likelihood,
-        "hidden_layer_sizes": args.hidden_layer_sizes,
-        "max_epochs": args.max_epochs,
-        "batch_size": args.batch_size,
-        "learning_rate": args.learning_rate,
-        "random_state": args.random_state,
-        "verbose": int(args.verbose),
-    }
-    try:
-        model = sivae(
-            adata,
-            args.n_components,
-            layer=args.layer,
-            use_highly_variable=args.use_highly_variable,
-            key_added=args.key_added,
-            batch_key=args.batch_key,
-            overwrite=args.overwrite,
-            **params,
-        )
-    except (ValueError, TypeError, FloatingPointError) as exc:
-        return _fail(str(exc))
+
+def _write_h5ad(adata, output: str) -> None:
     try:
         adata.write_h5ad(output)
     except OSError as exc:
-        return _fail(f"cannot write {str(output)!r}: {exc}")
-    keys = result_keys(args.key_added)
+        raise CommandError(f"cannot write {output!r}: {exc}") from exc
+
+
+def _report(adata, model, key_added: str, output: str, what: str) -> None:
+    from .tl import result_keys
+
+    keys = result_keys(key_added)
     print(
         f"wrote obsm[{keys['obsm']!r}] ({adata.n_obs} x {model.n_components_}), varm[{keys['varm']!r}], "
-        f"var[{keys['var']!r}], uns[{keys['uns']!r}] to {output} ({model.n_iter_} epochs)"
+        f"var[{keys['var']!r}], uns[{keys['uns']!r}] to {output} ({what})"
     )
+
+
+def _data_keywords(args) -> dict:
+    """The options of ``_data_options`` as keyword arguments of ``tl.sivae`` and ``tl.sivae_transform``."""
+    names = ("layer", "use_highly_variable", "key_added", "overwrite")
+    return {name: getattr(args, name) for name in names}
+
+
+def _run_fit(args) -> int:
+    source = _input_file(args.input)
+    _output_folder(args.output, "the output file")
+    if args.save_model is not None:
+        _output_folder(args.save_model, "--save-model")
+    if args.backed and Path(args.output).resolve() == source.resolve():
+        raise CommandError("--backed reads the input while the output is written: choose another output file")
+    _quiet_tensorflow()
+    from .tl import sivae
+
+    adata = _read_h5ad(source, backed=args.backed)
+    names = set(_signature("_estimator.py", "SiVAE")[0]) - _NOT_OPTIONS - {"n_components"}
+    params = {name: getattr(args, name) for name in names}
+    model = sivae(
+        adata, args.n_components, batch_key=args.batch_key, verbose=args.verbose, **_data_keywords(args), **params
+    )
+    _write_h5ad(adata, args.output)
+    _report(adata, model, args.key_added, args.output, f"{model.n_iter_} epochs")
     if args.save_model is not None:
         try:
             model.save(args.save_model)
         except OSError as exc:
-            return _fail(f"cannot save the model to {args.save_model!r}: {exc}")
+            raise CommandError(f"cannot save the model to {args.save_model!r}: {exc}") from exc
         print(f"saved the model to {args.save_model}")
-    return 0
+    return EXIT_OK
+
+
+def _run_transform(args) -> int:
+    model_path = _input_file(args.model, "model file")
+    source = _input_file(args.input)
+    _output_folder(args.output, "the output file")
+    _quiet_tensorflow()
+    from ._estimator import load
+    from .tl import sivae_transform
+
+    model = load(model_path)
+    adata = _read_h5ad(source)
+    sivae_transform(adata, model, **_data_keywords(args))
+    _write_h5ad(adata, args.output)
+    _report(adata, model, args.key_added, args.output, f"model {model_path}")
+    return EXIT_OK
+
+
+def _run_explore(args) -> int:
+    if not Path(args.model).exists():
+        raise CommandError(f"model {args.model!r} does not exist")
+    _input_file(args.data, "data file")
+    if args.image_shape is not None and len(args.image_shape) not in (2, 3):
+        raise CommandError("--image-shape takes HEIGHT WIDTH or HEIGHT WIDTH CHANNELS", EXIT_USAGE)
+    _quiet_tensorflow()
+    from .explorer import create_app, load_data, serve
+    from .explorer._server import serve_until_interrupted
+
+    X, labels, feature_names = load_data(args.data, args.labels_column, args.labels_file)
+    app = create_app(args.model, X, labels, args.image_shape, feature_names=feature_names)
+    serve_until_interrupted(serve(app, args.host, args.port))
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- error lines
+def _status(exc: BaseException) -> int:
+    if isinstance(exc, CommandError):
+        return exc.status
+    if any(cls.__name__ == "InvalidParameterError" for cls in type(exc).__mro__):
+        return EXIT_USAGE  # scikit-learn's check of a parameter value given on the command line
+    if isinstance(exc, (ValueError, TypeError, OSError, ArithmeticError, MemoryError, ImportError, RuntimeError)):
+        return EXIT_ERROR
+    return EXIT_INTERNAL
+
+
+def _one_line(exc: BaseException, status: int) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, ImportError) and exc.name and exc.name in ("dash", "plotly", "anndata", "scanpy"):
+        text = f"{text} (pip install 'sivae_sklearn[explorer]' for 'sivae explore')"
+    if status == EXIT_INTERNAL:
+        text = f"internal error, {type(exc).__name__}: {text} (run again with --debug and report the traceback)"
+    return text
+
+
+def _fail(message: str, status: int = EXIT_ERROR) -> int:
+    print(f"sivae: error: {message}", file=sys.stderr)
+    return status
+
+
+@contextlib.contextmanager
+def _console(verbose: int):
+    """Warnings as one line each and the package's log messages on stderr, while a command runs."""
+
+    def one_line_warning(message, category, filename, lineno, file=None, line=None):
+        print(f"sivae: warning: {' '.join(str(message).split())}", file=sys.stderr)
+
+    log = logging.getLogger("sivae_sklearn")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("sivae: %(message)s"))
+    level = log.level
+    log.addHandler(handler)
+    log.setLevel(logging.INFO if verbose else logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            warnings.showwarning = one_line_warning
+            yield
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(level)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -294,16 +541,24 @@ def main(argv: list[str] | None = None) -> int:
     Returns
     -------
     int
-        0 on success, 1 for invalid input data, 2 for an invalid command line.
+        See :data:`EXIT_CODES`: 0 success, 1 unusable input or a failed run,
+        2 a wrong command line, 3 an internal error, 130 interrupted.
     """
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse already printed usage and the message
         return int(exc.code or 0)
-    if args.command == "fit":
-        return _run_fit(args)
-    return _fail(f"unknown command {args.command!r}", 2)  # pragma: no cover - argparse rejects it first
+    try:
+        with _console(getattr(args, "verbose", 0)):
+            return args.run(args)
+    except KeyboardInterrupt:
+        return _fail("interrupted", EXIT_INTERRUPTED)
+    except Exception as exc:
+        status = _status(exc)
+        if args.debug:
+            traceback.print_exc()
+        return _fail(_one_line(exc, status), status)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@
   features. The ground truth for checking loadings and feature awareness.
 * :func:`load_digits_images`: scikit-learn's bundled 8x8 digits, scaled, with
   their image shape (no download).
+* :func:`make_colour_shapes`: small RGB images of coloured shapes with their
+  class, a CIFAR-style colour data set made on the spot.
 * :func:`read_mnist_idx` and :func:`read_cifar_batch`: readers for the file
   formats MNIST / Fashion-MNIST (IDX) and CIFAR-10 (python batches) ship in.
   Nothing is downloaded: pass the path of a file you already have.
@@ -146,6 +148,82 @@ def load_digits_images(n_samples: int | None = None, *, scale: str = "standard")
     return X, y, (8, 8)
 
 
+SHAPES = ("square", "disc", "triangle", "cross")
+"""The classes of :func:`make_colour_shapes`, in label order."""
+
+_PALETTE = np.array(
+    [[0.9, 0.2, 0.2], [0.2, 0.8, 0.3], [0.25, 0.4, 0.95], [0.95, 0.85, 0.2], [0.9, 0.3, 0.9], [0.2, 0.85, 0.9]]
+)
+
+
+def make_colour_shapes(
+    n_samples: int = 1000,
+    size: int = 16,
+    *,
+    noise: float = 0.05,
+    random_state=None,
+) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int]]:
+    """Small RGB images of coloured shapes on a dark background, labelled by shape: a CIFAR-style set.
+
+    Each image holds one shape (:data:`SHAPES`: square, disc, triangle,
+    cross) of random position and size, in one of six colours (red, green,
+    blue, yellow, magenta, cyan, each slightly jittered), on a dark, slightly
+    tinted background, plus Gaussian pixel noise. The class is the shape, so colour
+    and position are nuisance factors an embedding has to see past, as in
+    CIFAR-10, at a size that trains in seconds.
+
+    Parameters
+    ----------
+    n_samples : int, default=1000
+    size : int, default=16
+        Height and width of each image (at least 8).
+    noise : float, default=0.05
+        Standard deviation of the pixel noise (before clipping to [0, 1]).
+    random_state : int, RandomState instance or None
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, size * size * 3), float64
+        Intensities in [0, 1], channels last (``X.reshape(-1, size, size, 3)``
+        gives the images); suits ``likelihood="bernoulli"``.
+    y : ndarray of shape (n_samples,), int
+        Index into :data:`SHAPES`.
+    image_shape : tuple
+        ``(size, size, 3)``.
+
+    Examples
+    --------
+    >>> X, y, shape = make_colour_shapes(20, random_state=0)
+    >>> X.shape, shape, sorted(set(y.tolist())) == [0, 1, 2, 3], bool(X.min() >= 0 and X.max() <= 1)
+    ((20, 768), (16, 16, 3), True, True)
+    """
+    for name, value, low in (("n_samples", n_samples, 1), ("size", size, 8)):
+        if not isinstance(value, Integral) or isinstance(value, bool) or value < low:
+            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}.")
+    if not isinstance(noise, Real) or noise < 0:
+        raise ValueError(f"noise must be a non-negative number, got {noise!r}.")
+    rng = check_random_state(random_state)
+    y = np.arange(n_samples) % len(SHAPES)
+    rng.shuffle(y)
+    rows, cols = np.mgrid[0:size, 0:size] + 0.5
+    images = np.empty((n_samples, size, size, 3))
+    for i, kind in enumerate(y):
+        radius = rng.uniform(0.2, 0.35) * size
+        cy, cx = rng.uniform(radius, size - radius, 2)
+        dy, dx = (rows - cy) / radius, (cols - cx) / radius
+        mask = {
+            0: np.maximum(np.abs(dy), np.abs(dx)) <= 0.8,
+            1: dy**2 + dx**2 <= 1.0,
+            2: (dy <= 0.8) & (np.abs(dx) <= (dy + 1.0) / 2.0),
+            3: (np.minimum(np.abs(dy), np.abs(dx)) <= 0.3) & (np.maximum(np.abs(dy), np.abs(dx)) <= 1.0),
+        }[int(kind)]
+        colour = np.clip(_PALETTE[rng.randint(len(_PALETTE))] + rng.uniform(-0.1, 0.1, 3), 0.0, 1.0)
+        background = rng.uniform(0.0, 0.2, 3)
+        images[i] = np.where(mask[..., None], colour, background)
+    images += noise * rng.standard_normal(images.shape)
+    return np.clip(images, 0.0, 1.0).reshape(n_samples, -1), y.astype(int), (size, size, 3)
+
+
 # ----------------------------------------------------------------- file readers
 _IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
@@ -231,7 +309,7 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
         )
 
 
-def read_cifar_batch(path) -> tuple[np.ndarray, np.ndarray]:
+def read_cifar_batch(path, *, channels_last: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Read one CIFAR-10/100 "python version" batch file (e.g. ``data_batch_1``).
 
     The format is a Python pickle. It is parsed with a restricted unpickler
@@ -242,12 +320,17 @@ def read_cifar_batch(path) -> tuple[np.ndarray, np.ndarray]:
     Parameters
     ----------
     path : str or path-like
+    channels_last : bool, default=True
+        CIFAR stores each image as three planes (1024 red, then 1024 green,
+        then 1024 blue values). ``True`` reorders every row to channels last,
+        so that ``X.reshape(-1, 32, 32, 3)`` gives the images and
+        ``image_shape=(32, 32, 3)`` is what the plots and the explorer take.
+        ``False`` keeps the stored order (``X.reshape(-1, 3, 32, 32)``).
 
     Returns
     -------
     X : ndarray of shape (n_images, 3072), uint8
-        Rows as stored: 1024 red, then 1024 green, then 1024 blue values;
-        ``X.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)`` gives images.
+        One image per row; divide by 255 for ``likelihood="bernoulli"``.
     y : ndarray of shape (n_images,), int
         ``labels`` (CIFAR-10) or ``fine_labels`` (CIFAR-100).
 
@@ -255,6 +338,17 @@ def read_cifar_batch(path) -> tuple[np.ndarray, np.ndarray]:
     ------
     ValueError
         If the file is not such a batch.
+
+    Examples
+    --------
+    >>> import os, pickle, tempfile
+    >>> planes = np.arange(3 * 1024).reshape(1, 3072) % 256  # red, green, blue planes
+    >>> path = os.path.join(tempfile.mkdtemp(), "data_batch_1")
+    >>> with open(path, "wb") as fh:
+    ...     pickle.dump({b"data": planes.astype(np.uint8), b"labels": [3]}, fh, protocol=2)
+    >>> X, y = read_cifar_batch(path)
+    >>> X.reshape(-1, 32, 32, 3)[0, 0, 1].tolist()  # row 0, column 1: its red, green, blue
+    [1, 1, 1]
     """
     path = os.fspath(path)
     with open(path, "rb") as fh:
@@ -274,6 +368,8 @@ def read_cifar_batch(path) -> tuple[np.ndarray, np.ndarray]:
         )
     X = np.asarray(batch["data"])
     y = np.asarray(batch[label_key], dtype=int)
-    if X.ndim != 2 or X.shape[0] != y.shape[0]:
+    if X.ndim != 2 or X.shape[0] != y.shape[0] or X.shape[1] % 3:
         raise ValueError(f"{path!r}: 'data' has shape {X.shape} and the labels {y.shape}; expected (n, 3072) and (n,).")
+    if channels_last:
+        X = np.ascontiguousarray(X.reshape(X.shape[0], 3, -1).transpose(0, 2, 1)).reshape(X.shape[0], -1)
     return X, y

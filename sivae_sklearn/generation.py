@@ -24,6 +24,14 @@ import numpy as np
 from scipy.stats import norm
 from sklearn.utils.validation import check_is_fitted
 
+from ._validation import (
+    check_array_like,
+    check_data,
+    check_finite_number,
+    check_latent_vector,
+    check_output_size,
+)
+
 _VALUE_SOURCES = ("prior", "posterior", "quantiles")
 
 
@@ -95,27 +103,41 @@ def _embed_rows(model, X) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(mean, np.float64), np.asarray(std, np.float64)
 
 
-def _one_row(X, name: str) -> np.ndarray:
-    arr = X.toarray() if hasattr(X, "toarray") else np.asarray(X, dtype=np.float64)
+def _one_row(model, X, name: str) -> np.ndarray:
+    check_array_like(X, name)
+    arr = X.toarray() if hasattr(X, "toarray") else np.asarray(X)
     if arr.ndim == 1:
         arr = arr.reshape(1, -1)
     if arr.ndim != 2 or arr.shape[0] != 1:
         raise ValueError(f"{name} must be one sample (a 1-D row of n_features values), got shape {arr.shape}.")
-    return arr
+    return check_data(arr, name, likelihood=model.likelihood)
 
 
-def _latent_point(model, x, latent: bool, name: str) -> tuple[np.ndarray, np.ndarray | None]:
-    """Latent mean (K,) and std (K,) or None of ``x``; ``x=None`` is the prior mean."""
-    k = model.n_components_
+def _checked_point(model, x, latent: bool, name: str):
+    """``x`` validated: None, a latent vector (``latent=True``) or a one-row data matrix."""
     if x is None:
-        return np.zeros(k), None
+        return None
     if latent:
-        z = np.asarray(x, dtype=np.float64).ravel()
-        if z.shape != (k,):
-            raise ValueError(f"{name} must be a latent point of {k} coordinates, got shape {np.shape(x)}.")
-        return z, None
-    mean, std = _embed_rows(model, _one_row(x, name))
+        return check_latent_vector(x, model.n_components_, name)
+    return _one_row(model, x, name)
+
+
+def _latent_point(model, x, latent: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """Latent mean (K,) and std (K,) or None of a point from :func:`_checked_point`; None is the prior mean."""
+    if x is None:
+        return np.zeros(model.n_components_), None
+    if latent:
+        return x, None
+    mean, std = _embed_rows(model, x)
     return mean[0], std[0]
+
+
+def _check_steps(model, value, name: str, *, copies: int = 1, grid_dims: int = 1) -> None:
+    """``value`` is an integer >= 2 and the ``copies * value**grid_dims`` decoded rows fit in memory."""
+    if not isinstance(value, Integral) or value < 2:
+        raise ValueError(f"{name} must be an integer >= 2, got {value!r}.")
+    n_rows = copies * int(value) ** grid_dims
+    check_output_size(n_rows * model.n_features_in_, f"{name}={value!r} ({n_rows:,} rows x {model.n_features_in_})")
 
 
 # ------------------------------------------------------------- interpolation
@@ -165,12 +187,12 @@ def interpolate(
     ((5, 2), (5, 5))
     """
     check_is_fitted(model)
-    if not isinstance(n_steps, Integral) or n_steps < 2:
-        raise ValueError(f"n_steps must be an integer >= 2, got {n_steps!r}.")
+    _check_steps(model, n_steps, "n_steps")
     if method not in ("linear", "spherical"):
         raise ValueError(f"method must be 'linear' or 'spherical', got {method!r}.")
-    z0, _ = _latent_point(model, start, latent, "start")
-    z1, _ = _latent_point(model, end, latent, "end")
+    start, end = _checked_point(model, start, latent, "start"), _checked_point(model, end, latent, "end")
+    z0, _ = _latent_point(model, start, latent)
+    z1, _ = _latent_point(model, end, latent)
     t = np.linspace(0.0, 1.0, n_steps)
     if method == "spherical":
         n0, n1 = np.linalg.norm(z0), np.linalg.norm(z1)
@@ -248,12 +270,9 @@ def traverse(
     (2, 3, 5)
     """
     check_is_fitted(model)
-    if not isinstance(n_steps, Integral) or n_steps < 2:
-        raise ValueError(f"n_steps must be an integer >= 2, got {n_steps!r}.")
     if values not in _VALUE_SOURCES:
         raise ValueError(f"values must be one of {_VALUE_SOURCES}, got {values!r}.")
-    if not span > 0:
-        raise ValueError(f"span must be positive, got {span!r}.")
+    span = check_finite_number(span, "span", positive=True)
     k = model.n_components_
     if dimensions is None:
         dims = np.arange(k)
@@ -263,20 +282,22 @@ def traverse(
         dims = np.array([model.resolve_dimension(d) for d in dimensions], dtype=int)
         if dims.size == 0:
             raise ValueError("dimensions is empty; give at least one latent dimension.")
-    z0, std0 = _latent_point(model, x, latent, "x")
+    _check_steps(model, n_steps, "n_steps", copies=dims.size)
+    point = _checked_point(model, x, latent, "x")
+    if values == "posterior" and (point is None or latent):
+        raise ValueError("values='posterior' needs a data sample x (not None, not latent=True) to take its posterior.")
+    if values == "quantiles":
+        if reference is None:
+            raise ValueError("values='quantiles' needs reference=... data (e.g. the training X) to embed.")
+        reference = check_data(reference, "reference", likelihood=model.likelihood)
+    z0, std0 = _latent_point(model, point, latent)
     if values == "prior":
         probs = norm.cdf(np.linspace(-span, span, n_steps))
         grid = np.tile(norm.ppf(probs), (dims.size, 1))
     elif values == "posterior":
-        if std0 is None:
-            raise ValueError(
-                "values='posterior' needs a data sample x (not None, not latent=True) to take its posterior."
-            )
         offsets = np.linspace(-span, span, n_steps)
         grid = z0[dims, None] + std0[dims, None] * offsets[None, :]
     else:
-        if reference is None:
-            raise ValueError("values='quantiles' needs reference=... data (e.g. the training X) to embed.")
         emb, _ = _embed_rows(model, reference)
         grid = np.quantile(emb[:, dims], np.linspace(0.05, 0.95, n_steps), axis=0).T
     points = np.repeat(z0[None, None, :], dims.size, axis=0).repeat(n_steps, axis=1)
@@ -342,19 +363,20 @@ def manifold_grid(
     a, b = (model.resolve_dimension(d) for d in dimensions)
     if a == b:
         raise ValueError(f"dimensions must be two different latent dimensions, got {dimensions!r}.")
-    if not isinstance(n_per_side, Integral) or n_per_side < 2:
-        raise ValueError(f"n_per_side must be an integer >= 2, got {n_per_side!r}.")
+    _check_steps(model, n_per_side, "n_per_side", grid_dims=2)
     k = model.n_components_
     if limits is None:
         values = norm.ppf(np.linspace(0.05, 0.95, n_per_side))
     else:
-        low, high = (float(v) for v in limits)
+        try:
+            low, high = limits
+        except (TypeError, ValueError):
+            raise ValueError(f"limits must be (low, high), got {limits!r}.") from None
+        low, high = check_finite_number(low, "limits[0]"), check_finite_number(high, "limits[1]")
         if not low < high:
             raise ValueError(f"limits must be (low, high) with low < high, got {limits!r}.")
         values = np.linspace(low, high, n_per_side)
-    base = np.zeros(k) if origin is None else np.asarray(origin, np.float64).ravel()
-    if base.shape != (k,):
-        raise ValueError(f"origin must have n_components={k} coordinates, got shape {np.shape(origin)}.")
+    base = np.zeros(k) if origin is None else check_latent_vector(origin, k, "origin")
     grid = np.tile(base, (n_per_side, n_per_side, 1))
     grid[:, :, a] = values[None, :]
     grid[:, :, b] = values[:, None]

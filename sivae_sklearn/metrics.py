@@ -23,6 +23,8 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
+from ._validation import check_finite_number
+
 
 def knn_accuracy(Z, labels, *, n_neighbors: int | None = None, n_splits: int = 5, random_state=0) -> float:
     """Mean accuracy of a kNN classifier on the embedding (siVAE's protocol).
@@ -140,6 +142,7 @@ def active_dimensions(model, X, *, threshold: float = 0.01) -> np.ndarray:
     -------
     ndarray of bool, shape (n_components,)
     """
+    threshold = check_finite_number(threshold, "threshold")
     mean, _ = _posterior(model, X)
     return np.var(mean, axis=0) > threshold
 

@@ -27,6 +27,22 @@ are passed on):
 Give ``image_shape`` (e.g. ``(8, 8)`` for scikit-learn's digits) to draw
 samples as images; without it they are drawn as line profiles or heatmap rows
 over the features, which suits genomics data.
+
+Colour and multi-channel images take ``image_shape=(height, width, channels)``
+with the features in channels-last order (``images.reshape(n, -1)`` of an
+``(n, H, W, C)`` array; ``(32, 32, 3)`` for CIFAR rows from
+:func:`~sivae_sklearn.datasets.read_cifar_batch`):
+
+* per-feature values (loadings, feature awareness) are drawn, by
+  ``channels=``, summed over the channels (``"sum"``, default: one diverging
+  map per dimension), one map per channel (``"separate"``), or as an RGB
+  picture of their signs (``"rgb"``: grey is 0);
+* data-space rows (reconstructions, traversals, interpolations, the manifold)
+  of three channels are drawn in colour: by ``rescale=``, the shared min and
+  max of what is shown map to [0, 1] (``"minmax"``, default; suits z-scored
+  pixels) or the values are taken as intensities and clipped to [0, 1]
+  (``"clip"``; for data in [0, 1], e.g. ``likelihood="bernoulli"``). Other
+  channel counts are drawn as the mean over channels.
 """
 
 from __future__ import annotations
@@ -37,6 +53,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from . import generation
+from ._images import channel_view, intensity_range, is_colour, to_rgb
 from ._validation import check_image_shape, check_positive_int
 
 
@@ -48,7 +65,7 @@ def _pyplot():
     return plt
 
 
-def _image_shape(model, image_shape) -> tuple[int, int] | None:
+def _image_shape(model, image_shape) -> tuple[int, ...] | None:
     check_is_fitted(model)
     return check_image_shape(image_shape, model.n_features_in_)
 
@@ -82,17 +99,26 @@ def _panels(n: int, ncols, ax, panel: float = 2.2):
     return axes[0].figure, axes
 
 
-def _image_grid(images, shape, *, cmap, vmin=None, vmax=None, row_labels=None, col_labels=None, figsize=None):
+def _data_images(rows, shape, rescale: str) -> np.ndarray:
+    """Data-space rows as drawable images: RGB in [0, 1] for three channels, else grey values as they are."""
+    if is_colour(shape):
+        return to_rgb(rows, shape, rescale)
+    images = np.asarray(rows, dtype=np.float64)
+    images = images.reshape(images.shape[:-1] + tuple(shape))
+    return images.mean(axis=-1) if len(shape) == 3 else images
+
+
+def _image_grid(images, shape, *, cmap, rescale="minmax", row_labels=None, col_labels=None, figsize=None):
     """A grid of images ``images[i, j]`` (rows x cols x n_features) on one colour scale."""
     plt = _pyplot()
     n_rows, n_cols = images.shape[:2]
     fig, axes = plt.subplots(n_rows, n_cols, figsize=figsize or (1.1 * n_cols + 0.6, 1.1 * n_rows + 0.4), squeeze=False)
-    vmin = float(np.min(images)) if vmin is None else vmin
-    vmax = float(np.max(images)) if vmax is None else vmax
+    pictures = _data_images(images, shape, rescale)
+    vmin, vmax = intensity_range(pictures)
     for i in range(n_rows):
         for j in range(n_cols):
             ax = axes[i, j]
-            ax.imshow(images[i, j].reshape(shape), cmap=cmap, vmin=vmin, vmax=vmax)
+            ax.imshow(pictures[i, j], cmap=cmap, vmin=vmin, vmax=vmax)
             ax.set_xticks([])
             ax.set_yticks([])
             if col_labels is not None and i == n_rows - 1:
@@ -155,17 +181,24 @@ def plot_embedding(model, X, labels=None, *, dims=(0, 1), ax=None, s: float = 8,
     return ax
 
 
-def _feature_images(values, titles, image_shape, ncols, cmap, center: bool, ax=None):
-    fig, axes = _panels(len(values), ncols, ax)
-    limit = _symmetric_limit(values)
-    for ax, v, title in zip(axes, values, titles):
-        kw = {"vmin": -limit, "vmax": limit} if center else {}
-        im = ax.imshow(np.reshape(v, image_shape), cmap=cmap, **kw)
-        ax.set_title(title, fontsize="small")
-        ax.set_xticks([])
-        ax.set_yticks([])
-    fig.colorbar(im, ax=list(axes), shrink=0.8)
-    return fig
+def _feature_images(values, titles, image_shape, ncols, cmap, channels: str, ax=None):
+    """Per-feature values (one row per panel group) as diverging images centred at 0 on one scale."""
+    views = [channel_view(v, image_shape, channels) for v in values]
+    panels = [
+        (f"{title} {suffix}".strip(), image)
+        for (images, suffixes), title in zip(views, titles)
+        for image, suffix in zip(images, suffixes)
+    ]
+    fig, axes = _panels(len(panels), ncols, ax)
+    limit = _symmetric_limit([image for _, image in panels])
+    for a, (title, image) in zip(axes, panels):
+        im = a.imshow(image, cmap=cmap, vmin=-limit, vmax=limit)
+        a.set_title(title, fontsize="small")
+        a.set_xticks([])
+        a.set_yticks([])
+    if panels[0][1].ndim == 2:  # an RGB picture of signs has no colour scale
+        fig.colorbar(im, ax=list(axes), shrink=0.8)
+    return fig, list(axes)
 
 
 def plot_loadings(
@@ -177,6 +210,7 @@ def plot_loadings(
     n_top: int = 10,
     ncols: int | None = None,
     cmap: str = "RdBu_r",
+    channels: str = "sum",
     ax=None,
 ):
     """Loadings (``components_``) of each latent dimension.
@@ -186,8 +220,8 @@ def plot_loadings(
     model : fitted SiVAE
     dims : int, str or list, optional
         Dimensions to show (default all).
-    image_shape : (height, width), optional
-        Show each dimension's loadings as an image (``height * width`` must be
+    image_shape : (height, width) or (height, width, channels), optional
+        Show each dimension's loadings as an image (the product must be
         ``n_features_in_``), diverging colour map centred at 0, one shared scale.
     kind : {"heatmap", "bar"}, default="heatmap"
         Without ``image_shape``: a features x dimensions heatmap (features in
@@ -197,8 +231,13 @@ def plot_loadings(
     ncols : int, optional
         Panels per row.
     cmap : str, default="RdBu_r"
+    channels : {"sum", "separate", "rgb"}, default="sum"
+        Multi-channel images only: the loadings summed over the channels, one
+        panel per channel, or an RGB picture of their signs (grey: 0; see the
+        module docstring).
     ax : matplotlib Axes or sequence of Axes, optional
-        Where to draw: one Axes for the heatmap, one per dimension for images
+        Where to draw: one Axes for the heatmap, one per panel for images
+        (one per dimension, times the channels with ``channels="separate"``)
         and bars (a new figure otherwise).
 
     Returns
@@ -209,7 +248,7 @@ def plot_loadings(
     d = _dims(model, dims)
     names = model.get_feature_names_out()
     if shape is not None:
-        return _feature_images(model.components_[d], [names[i] for i in d], shape, ncols, cmap, True, ax)
+        return _feature_images(model.components_[d], [names[i] for i in d], shape, ncols, cmap, channels, ax)[0]
     if kind == "heatmap":
         plt = _pyplot()
         if ax is None:
@@ -249,6 +288,7 @@ def plot_feature_awareness(
     image_shape=None,
     n_top: int | None = 30,
     cmap: str = "RdBu_r",
+    channels: str = "sum",
     ax=None,
 ):
     """Feature awareness per feature, as an image or as ranked bars.
@@ -261,37 +301,40 @@ def plot_feature_awareness(
         :attr:`~sivae_sklearn.SiVAE.feature_awareness_` (``layer=-1`` only).
     layer : int, default=-1
         Decoder level (see :meth:`~sivae_sklearn.SiVAE.feature_awareness`).
-    image_shape : (height, width), optional
+    image_shape : (height, width) or (height, width, channels), optional
         Show the scores as an image (diverging colour map centred at 0).
     n_top : int or None, default=30
         Bars: the ``n_top`` most aware features (``None``: all, in model order).
     cmap : str, default="RdBu_r"
-    ax : matplotlib Axes, optional
+    channels : {"sum", "separate", "rgb"}, default="sum"
+        Multi-channel images only: the scores summed over the channels (the
+        awareness of each pixel), one panel per channel, or an RGB picture.
+    ax : matplotlib Axes or sequence of Axes, optional
+        One Axes, or one per channel with ``channels="separate"``.
 
     Returns
     -------
     ax : matplotlib Axes
+        Or the Figure, when ``channels="separate"`` draws several panels.
     """
     shape = _image_shape(model, image_shape)
     fa = model.feature_awareness(X, layer=layer)
-    plt = _pyplot()
-    if ax is None:
-        _, ax = plt.subplots(figsize=(4, 3.6) if shape else (5, 4))
     title = f"feature awareness (layer {layer})"
     if shape is not None:
-        limit = _symmetric_limit(fa)
-        im = ax.imshow(fa.reshape(shape), cmap=cmap, vmin=-limit, vmax=limit)
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.figure.colorbar(im, ax=ax)
-    else:
-        labels = model.get_feature_labels()
-        idx = np.arange(fa.size) if n_top is None else np.argsort(-fa, kind="stable")[: int(n_top)]
-        ax.bar(range(idx.size), fa[idx], color=np.where(fa[idx] >= 0, "tab:red", "tab:blue"))
-        if idx.size <= 60:
-            ax.set_xticks(range(idx.size), [str(labels[i]) for i in idx], rotation=90, fontsize="x-small")
-        ax.axhline(0, color="0.4", lw=0.5)
-        ax.set_ylabel("var - mse")
+        if ax is None and len(channel_view(fa, shape, channels)[0]) == 1:
+            _, ax = _pyplot().subplots(figsize=(4, 3.6))
+        fig, axes = _feature_images(fa[None], [title], shape, None, cmap, channels, ax)
+        return axes[0] if len(axes) == 1 else fig
+    plt = _pyplot()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 4))
+    labels = model.get_feature_labels()
+    idx = np.arange(fa.size) if n_top is None else np.argsort(-fa, kind="stable")[: int(n_top)]
+    ax.bar(range(idx.size), fa[idx], color=np.where(fa[idx] >= 0, "tab:red", "tab:blue"))
+    if idx.size <= 60:
+        ax.set_xticks(range(idx.size), [str(labels[i]) for i in idx], rotation=90, fontsize="x-small")
+    ax.axhline(0, color="0.4", lw=0.5)
+    ax.set_ylabel("var - mse")
     ax.set_title(title, fontsize="small")
     return ax
 
@@ -368,7 +411,7 @@ def plot_history(model, terms=None, *, ncols: int | None = 3):
     return fig
 
 
-def plot_reconstructions(model, X, n: int = 8, *, image_shape=None, cmap: str = "gray"):
+def plot_reconstructions(model, X, n: int = 8, *, image_shape=None, cmap: str = "gray", rescale: str = "minmax"):
     """The first ``n`` rows of ``X`` (top) beside their reconstructions (bottom).
 
     Parameters
@@ -376,9 +419,15 @@ def plot_reconstructions(model, X, n: int = 8, *, image_shape=None, cmap: str = 
     model : fitted SiVAE
     X : array-like of shape (n_samples, n_features)
     n : int, default=8
-    image_shape : (height, width), optional
-        Draw rows as images; otherwise as line profiles over the features.
+    image_shape : (height, width) or (height, width, channels), optional
+        Draw rows as images (three channels: in colour); otherwise as line
+        profiles over the features.
     cmap : str, default="gray"
+        Grey images only.
+    rescale : {"minmax", "clip"}, default="minmax"
+        Colour images only: map the shared min and max of originals and
+        reconstructions to [0, 1], or clip values that are intensities already
+        (see the module docstring).
 
     Returns
     -------
@@ -390,13 +439,11 @@ def plot_reconstructions(model, X, n: int = 8, *, image_shape=None, cmap: str = 
     R = model.inverse_transform(model.transform(X))
     k = X.shape[0]
     if shape is not None:
-        lo, hi = float(min(X.min(), R.min())), float(max(X.max(), R.max()))
         return _image_grid(
             np.stack([X, R]),
             shape,
             cmap=cmap,
-            vmin=lo,
-            vmax=hi,
+            rescale=rescale,
             row_labels=["original", "reconstructed"],
             figsize=(1.2 * k, 2.6),
         )
@@ -410,7 +457,7 @@ def plot_reconstructions(model, X, n: int = 8, *, image_shape=None, cmap: str = 
     return fig
 
 
-def plot_traversal(model, x=None, *, image_shape=None, cmap="gray_r", **kwargs):
+def plot_traversal(model, x=None, *, image_shape=None, cmap="gray_r", rescale="minmax", **kwargs):
     """Traversal grid: one row per latent dimension, one column per value.
 
     Parameters
@@ -420,9 +467,12 @@ def plot_traversal(model, x=None, *, image_shape=None, cmap="gray_r", **kwargs):
     x : array-like, optional
         Starting sample (see :func:`sivae_sklearn.generation.traverse`).
     image_shape : tuple of int, optional
-        Shape of one decoded sample as an image; None draws heatmaps.
+        Shape of one decoded sample as an image, ``(height, width)`` or
+        ``(height, width, channels)``; None draws heatmaps.
     cmap : str, default="gray_r"
-        Colour map.
+        Colour map of grey images.
+    rescale : {"minmax", "clip"}, default="minmax"
+        Colour images: how values become intensities (see the module docstring).
     **kwargs
         Passed to :func:`~sivae_sklearn.generation.traverse` (``dimensions``,
         ``n_steps``, ``values``, ``span``, ``reference``, ``condition``...).
@@ -449,7 +499,7 @@ def plot_traversal(model, x=None, *, image_shape=None, cmap="gray_r", **kwargs):
     rows = [f"z{d}" for d in trav.dimensions]
     if shape is not None:
         cols = [f"{v:.2g}" for v in trav.values[0]] if np.allclose(trav.values, trav.values[0]) else None
-        fig = _image_grid(trav.decoded, shape, cmap=cmap, row_labels=rows, col_labels=cols)
+        fig = _image_grid(trav.decoded, shape, cmap=cmap, rescale=rescale, row_labels=rows, col_labels=cols)
         fig.suptitle("Latent traversal")
         return fig
     plt = _pyplot()
@@ -465,7 +515,7 @@ def plot_traversal(model, x=None, *, image_shape=None, cmap="gray_r", **kwargs):
     return fig
 
 
-def plot_interpolation(model, start, end, *, image_shape=None, cmap="gray_r", **kwargs):
+def plot_interpolation(model, start, end, *, image_shape=None, cmap="gray_r", rescale="minmax", **kwargs):
     """Interpolation strip: the decoded path from ``start`` to ``end``.
 
     Parameters
@@ -475,9 +525,12 @@ def plot_interpolation(model, start, end, *, image_shape=None, cmap="gray_r", **
     start, end : array-like
         Samples (or latent points with ``latent=True``).
     image_shape : tuple of int, optional
-        Shape of one decoded sample as an image; None draws a heatmap.
+        Shape of one decoded sample as an image, ``(height, width)`` or
+        ``(height, width, channels)``; None draws a heatmap.
     cmap : str, default="gray_r"
-        Colour map.
+        Colour map of grey images.
+    rescale : {"minmax", "clip"}, default="minmax"
+        Colour images: how values become intensities (see the module docstring).
     **kwargs
         Passed to :func:`~sivae_sklearn.generation.interpolate`.
 
@@ -489,7 +542,7 @@ def plot_interpolation(model, start, end, *, image_shape=None, cmap="gray_r", **
     path = generation.interpolate(model, start, end, **kwargs)
     cols = [f"{t:.2f}" for t in path.fractions]
     if shape is not None:
-        fig = _image_grid(path.decoded[None], shape, cmap=cmap, col_labels=cols)
+        fig = _image_grid(path.decoded[None], shape, cmap=cmap, rescale=rescale, col_labels=cols)
         fig.suptitle("Interpolation")
         return fig
     plt = _pyplot()
@@ -502,7 +555,7 @@ def plot_interpolation(model, start, end, *, image_shape=None, cmap="gray_r", **
     return fig
 
 
-def plot_manifold(model, *, image_shape, cmap="gray_r", **kwargs):
+def plot_manifold(model, *, image_shape, cmap="gray_r", rescale="minmax", **kwargs):
     """Manifold image grid: decodings over a 2-D grid of two latent dimensions.
 
     The vertical axis increases upwards, as in a scatter plot of the embedding.
@@ -512,9 +565,12 @@ def plot_manifold(model, *, image_shape, cmap="gray_r", **kwargs):
     model : SiVAE
         Fitted model.
     image_shape : tuple of int
-        Shape of one decoded sample as an image.
+        Shape of one decoded sample as an image, ``(height, width)`` or
+        ``(height, width, channels)``.
     cmap : str, default="gray_r"
-        Colour map.
+        Colour map of grey images.
+    rescale : {"minmax", "clip"}, default="minmax"
+        Colour images: how values become intensities (see the module docstring).
     **kwargs
         Passed to :func:`~sivae_sklearn.generation.manifold_grid`.
 
@@ -524,16 +580,13 @@ def plot_manifold(model, *, image_shape, cmap="gray_r", **kwargs):
     """
     shape = _image_shape(model, image_shape)
     if shape is None:
-        raise ValueError("plot_manifold draws images: give image_shape=(height, width).")
+        raise ValueError("plot_manifold draws images: give image_shape=(height, width[, channels]).")
     grid = generation.manifold_grid(model, **kwargs)
     n = grid.values_a.size
-    canvas = np.zeros((n * shape[0], n * shape[1]))
-    for i in range(n):
-        row = n - 1 - i  # largest b at the top
-        for j in range(n):
-            canvas[row * shape[0] : (row + 1) * shape[0], j * shape[1] : (j + 1) * shape[1]] = grid.decoded[
-                i, j
-            ].reshape(shape)
+    tiles = _data_images(grid.decoded[::-1], shape, rescale)  # largest b at the top
+    h, w = shape[0], shape[1]
+    # (rows, cols, h, w[, 3]) tiles -> one (rows * h, cols * w[, 3]) canvas
+    canvas = np.swapaxes(tiles, 1, 2).reshape((n * h, n * w) + tiles.shape[4:])
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 6))
     a, b = grid.dimensions

@@ -27,6 +27,9 @@ object is overwritten: if any of these keys exists, :func:`sivae` raises unless
 ``overwrite=True`` (or a fresh ``key_added`` is chosen). ``X`` and ``layers``
 are only read, never changed.
 
+:func:`sivae_transform` writes the same keys for a model that is already
+fitted (e.g. loaded from a file), without training.
+
 This module imports neither scanpy nor (until called) anndata.
 """
 
@@ -43,8 +46,9 @@ from ._data import is_lazy, iter_row_chunks, select_columns
 from ._estimator import SiVAE
 from ._likelihoods import LIKELIHOODS
 from ._plain import to_plain
+from ._validation import check_boolean_column, check_data
 
-__all__ = ["sivae", "result_keys"]
+__all__ = ["sivae", "sivae_transform", "result_keys"]
 
 
 def sivae(
@@ -145,22 +149,7 @@ def sivae(
             "written into the object's annotations, which are in memory) or load it with adata.to_memory()."
         )
     _check_estimator_params(estimator_params)
-    if not isinstance(key_added, str) or not key_added:
-        raise ValueError(f"key_added must be a non-empty string, got {key_added!r}.")
-    if not adata.var_names.is_unique:
-        dup = adata.var_names[adata.var_names.duplicated()].unique()[:5].tolist()
-        raise ValueError(
-            f"adata.var_names are not unique (e.g. {dup}); loadings are stored per gene name. "
-            f"Call adata.var_names_make_unique() first."
-        )
-    keys = result_keys(key_added)
-    if not overwrite:
-        existing = _existing_keys(adata, keys)
-        if existing:
-            raise ValueError(
-                f"{', '.join(existing)} already exist(s) in adata; pass key_added='<new name>' to keep both, "
-                f"or overwrite=True to replace them."
-            )
+    keys = _result_keys_to_write(adata, key_added, overwrite)
 
     batches = None
     if batch_key is not None:
@@ -187,20 +176,123 @@ def sivae(
         # _check_input already warned, naming the layer.
         warnings.filterwarnings("ignore", message=".*expects integer counts.*", category=UserWarning)
         model.fit(X_fit, condition=batches)
-    embedding = model.transform(X_fit)
+        _write_results(adata, model, X_fit, np.flatnonzero(mask), keys, layer)
+    if batch_key is not None:
+        adata.uns[keys["uns"]]["params"]["batch_key"] = batch_key
+    return adata if copy else model
 
+
+def sivae_transform(
+    adata,
+    model: SiVAE,
+    *,
+    layer: str | None = None,
+    use_highly_variable: bool | None = None,
+    key_added: str = "sivae",
+    copy: bool = False,
+    overwrite: bool = False,
+):
+    """Write a fitted model's results into an AnnData object, as :func:`sivae` does.
+
+    Embeds the cells of ``adata`` with ``model`` (no training) and writes
+    ``obsm["X_<key>"]``, ``varm["<key>_loadings"]``,
+    ``var["<key>_feature_awareness"]`` and ``uns["<key>"]`` exactly as
+    :func:`sivae` writes them after fitting. Use it to apply a saved model
+    (:func:`sivae_sklearn.load`) to new cells with the same genes.
+
+    Parameters
+    ----------
+    adata : anndata.AnnData
+        Cells x genes, with the genes the model was fitted on (after the
+        highly-variable mask, in the same order).
+    model : SiVAE
+        A fitted estimator, e.g. from :func:`sivae` or :func:`sivae_sklearn.load`.
+    layer : str, optional
+        Embed ``adata.layers[layer]`` instead of ``adata.X``; the data must be
+        what the model was fitted on (raw counts for ``"nb"``, ...).
+    use_highly_variable : bool, optional
+        Use only the genes with ``adata.var["highly_variable"]``. ``None``
+        (default): use the mask when that column exists.
+    key_added : str, default="sivae"
+        Names of the results (see :func:`sivae`).
+    copy : bool, default=False
+        Work on a copy of ``adata`` and return it; otherwise write into
+        ``adata`` and return None.
+    overwrite : bool, default=False
+        Replace results already stored under ``key_added``.
+
+    Returns
+    -------
+    anndata.AnnData or None
+        The annotated copy (``copy=True``), else None.
+
+    Raises
+    ------
+    ValueError
+        The genes do not match the model's (their number, or their names when
+        the model knows them), a missing layer, a result key that already
+        exists, or data outside the model's likelihood.
+
+    Examples
+    --------
+    >>> import numpy as np, anndata as ad
+    >>> from sivae_sklearn import tl
+    >>> rng = np.random.RandomState(0)
+    >>> train, new = ad.AnnData(rng.normal(size=(60, 12))), ad.AnnData(rng.normal(size=(30, 12)))
+    >>> model = tl.sivae(train, 2, hidden_layer_sizes=(8,), max_epochs=2, random_state=0)
+    >>> tl.sivae_transform(new, model)
+    >>> new.obsm["X_sivae"].shape, new.varm["sivae_loadings"].shape
+    ((30, 2), (12, 2))
+    """
+    from sklearn.utils.validation import check_is_fitted
+
+    _check_anndata(adata)
+    check_is_fitted(model)
+    keys = _result_keys_to_write(adata, key_added, overwrite)
+    X, source = _get_matrix(adata, layer)
+    mask = _gene_mask(adata, use_highly_variable)
+    names = getattr(model, "feature_names_in_", None)
+    if names is not None:
+        missing = [str(g) for g in names if g not in adata.var_names]
+        if missing:
+            raise ValueError(f"{len(missing)} gene(s) of the model are not in adata.var_names, e.g. {missing[:5]}.")
+        genes = adata.var_names.get_indexer(names)
+    else:
+        if int(mask.sum()) != model.n_features_in_:
+            kept = "after the highly-variable mask " if not mask.all() else ""
+            raise ValueError(
+                f"The model was fitted on {model.n_features_in_} genes but {source} has {int(mask.sum())} {kept}"
+                f"(use the genes, and the use_highly_variable setting, the model was fitted with)."
+            )
+        genes = np.flatnonzero(mask)
+    X_fit = X if genes.size == adata.n_vars and np.all(genes == np.arange(genes.size)) else X[:, genes]
+    _check_input(X_fit, source, model.likelihood)
+    if copy:
+        adata = adata.copy()
+    with warnings.catch_warnings():
+        # the genes were matched by name above; the matrix itself has no column names
+        warnings.filterwarnings("ignore", message="X does not have valid feature names", category=UserWarning)
+        _write_results(adata, model, X_fit, genes, keys, layer)
+    return adata if copy else None
+
+
+def _write_results(adata, model: SiVAE, X_fit, genes: np.ndarray, keys: dict[str, str], layer: str | None) -> None:
+    """Embedding, loadings, feature awareness and the ``uns`` entry of ``model`` on ``X_fit``, into ``adata``.
+
+    ``genes`` are the positions in ``adata.var_names`` of the model's features, in the model's order.
+    """
+    embedding = model.transform(X_fit)
     loadings = np.zeros((adata.n_vars, model.n_components_), dtype=np.float32)
-    loadings[mask] = model.components_.T
+    loadings[genes] = model.components_.T
     awareness = np.full(adata.n_vars, np.nan, dtype=np.float64)
-    awareness[mask] = model.feature_awareness_
+    awareness[genes] = model.feature_awareness_
 
     adata.obsm[keys["obsm"]] = np.asarray(embedding, dtype=np.float32)
     adata.varm[keys["varm"]] = loadings
     adata.var[keys["var"]] = awareness
-    adata.uns[keys["uns"]] = _uns_entry(model, layer=layer, use_highly_variable=not mask.all(), n_genes=int(mask.sum()))
-    if batch_key is not None:
-        adata.uns[keys["uns"]]["params"]["batch_key"] = batch_key
-    return adata if copy else model
+    adata.uns[keys["uns"]] = _uns_entry(
+        model, layer=layer, use_highly_variable=genes.size < adata.n_vars, n_genes=int(genes.size)
+    )
 
 
 def result_keys(key_added: str = "sivae") -> dict[str, str]:
@@ -227,6 +319,27 @@ def _check_anndata(adata) -> None:
         raise TypeError(f"adata must be an anndata.AnnData, got {type(adata).__name__}.")
     if adata.n_obs < 2 or adata.n_vars < 1:
         raise ValueError(f"adata needs at least 2 cells and 1 gene, got {adata.n_obs} x {adata.n_vars}.")
+
+
+def _result_keys_to_write(adata, key_added: str, overwrite: bool) -> dict[str, str]:
+    """The result keys of ``key_added``, after checking that they may be written."""
+    if not isinstance(key_added, str) or not key_added:
+        raise ValueError(f"key_added must be a non-empty string, got {key_added!r}.")
+    if not adata.var_names.is_unique:
+        dup = adata.var_names[adata.var_names.duplicated()].unique()[:5].tolist()
+        raise ValueError(
+            f"adata.var_names are not unique (e.g. {dup}); loadings are stored per gene name. "
+            f"Call adata.var_names_make_unique() first."
+        )
+    keys = result_keys(key_added)
+    if not overwrite:
+        existing = _existing_keys(adata, keys)
+        if existing:
+            raise ValueError(
+                f"{', '.join(existing)} already exist(s) in adata; pass key_added='<new name>' to keep both, "
+                f"or overwrite=True to replace them."
+            )
+    return keys
 
 
 def _check_estimator_params(params: dict) -> None:
@@ -274,11 +387,7 @@ def _gene_mask(adata, use_highly_variable: bool | None) -> np.ndarray:
             "use_highly_variable=True but adata.var has no 'highly_variable' column; "
             "run sc.pp.highly_variable_genes first or pass use_highly_variable=False."
         )
-    column = adata.var["highly_variable"]
-    try:
-        mask = column.to_numpy(dtype=bool, na_value=False)
-    except (TypeError, ValueError) as exc:
-        raise ValueError("adata.var['highly_variable'] must be a boolean column.") from exc
+    mask = check_boolean_column(adata.var["highly_variable"], "adata.var['highly_variable']")
     if not mask.any():
         raise ValueError("adata.var['highly_variable'] keeps no gene; recompute it or pass use_highly_variable=False.")
     return mask
@@ -290,8 +399,7 @@ def _check_input(X, source: str, likelihood: str) -> None:
     lo = hi = None
     n_empty = 0
     for chunk in iter_row_chunks(X):
-        if family is not None:
-            family.check_support(chunk if sp.issparse(chunk) else np.asarray(chunk), source, stacklevel=4)
+        chunk = check_data(chunk, source, likelihood=None if family is None else likelihood, stacklevel=4)
         chunk_lo, chunk_hi = _column_range(chunk)
         lo = chunk_lo if lo is None else np.minimum(lo, chunk_lo)
         hi = chunk_hi if hi is None else np.maximum(hi, chunk_hi)

@@ -16,8 +16,19 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
+
+# --------------------------------------------------------------- hypothesis
+# "ci" (the default): reproducible examples, no deadline (the 2-core machine is shared), no
+# example database written to disk; each test sets its own max_examples. HYPOTHESIS_PROFILE=explore
+# draws fresh examples on every run, to search for new failures.
+settings.register_profile(
+    "ci", deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile("explore", deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 # ------------------------------------------------------------------ presets
 TINY = dict(hidden_layer_sizes=(16, 8), max_epochs=5, kl_warmup_steps=5, batch_size=32, random_state=0)

@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import anndata as ad
 import numpy as np
@@ -11,6 +12,8 @@ from conftest import TINY, cli_options, make_counts
 
 from sivae_sklearn import load
 from sivae_sklearn.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
 
 FAST = cli_options({k: v for k, v in dict(TINY, max_epochs=2).items() if k != "kl_warmup_steps"})
 
@@ -78,6 +81,9 @@ def test_fit_nb_on_count_layer_writes_results_and_model(h5ad, tmp_path, capsys):
         (["fit", "{in}", "-o", "x.h5ad", "--hidden-layer-sizes", "a,b"], 2, "comma-separated"),
         (["fit", "{in}", "-o", "x.h5ad", "--use-highly-variable", "maybe"], 2, "auto, yes or no"),
         (["fit", "{in}", "-o", "x.h5ad", "--use-highly-variable", "yes"], 1, "highly_variable"),
+        (["fit", "{in}", "-o", "x.h5ad", "--validation-fraction", "1.5"], 2, "'validation_fraction' parameter"),
+        (["fit", "{in}", "-o", "x.h5ad", "--early-stopping", "perhaps"], 2, "expected yes or no"),
+        (["fit", "{in}", "-o", "x.h5ad", "--beta", "-1"], 2, "non-negative number"),
         (["fit", "{in}", "-o", "x.h5ad", "--likelihood", "nb", "--max-epochs", "1"], 0, "non-integer"),
         (["fit", "{in}"], 2, "-o/--output"),
         (["fit", "{in}", "-o", "/no/such/dir/x.h5ad"], 1, "folder of the output"),
@@ -89,8 +95,9 @@ def test_errors_are_one_line_messages(h5ad, tmp_path, monkeypatch, capsys, argv,
     monkeypatch.chdir(tmp_path)
     argv = [a.replace("{in}", str(h5ad)) for a in argv]
     if status == 0:  # a warning, not an error: log-data under nb still runs
-        with pytest.warns(UserWarning, match=message):
-            assert main(argv + ["--hidden-layer-sizes", "8"]) == 0
+        assert main(argv + ["--hidden-layer-sizes", "8"]) == 0
+        warning = [line for line in capsys.readouterr().err.splitlines() if message in line]
+        assert len(warning) == 1 and warning[0].startswith("sivae: warning: likelihood='nb' expects integer counts")
         return
     assert main(argv) == status
     err = capsys.readouterr().err
@@ -108,17 +115,152 @@ def test_module_entry_point_runs_without_traceback(tmp_path):
     assert "sivae: error: input file" in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_defaults_are_the_estimators_and_tl_sivaes(tmp_path):
+def test_defaults_are_read_from_the_source_of_the_estimator_and_tl_sivae():
     import inspect
 
     from sivae_sklearn import SiVAE, tl
+    from sivae_sklearn.cli import defaults
+
+    values = defaults()
+    tool = {n: p.default for n, p in inspect.signature(tl.sivae).parameters.items() if p.default is not p.empty}
+    assert values == {**SiVAE().get_params(), **tool}
+    assert values["n_components"] == 10 != SiVAE().n_components  # scanpy's habit, as tl.sivae
+
+
+def test_every_offered_parameter_reaches_the_estimator_with_its_default():
+    from sivae_sklearn import SiVAE
+    from sivae_sklearn._feature_inputs import FEATURE_INPUT_METHODS
+    from sivae_sklearn._likelihoods import LIKELIHOODS
+    from sivae_sklearn._training import SCHEDULES
     from sivae_sklearn.cli import build_parser
 
-    args = build_parser().parse_args(["fit", "in.h5ad", "-o", "out.h5ad"])
+    parser = build_parser()
+    args = parser.parse_args(["fit", "in.h5ad", "-o", "out.h5ad"])
     estimator = SiVAE().get_params()
-    for name in ("likelihood", "hidden_layer_sizes", "max_epochs", "batch_size", "learning_rate", "random_state"):
+    offered = {name for name in estimator if hasattr(args, name)}
+    assert set(estimator) - offered == {"conditional", "classifier_weight", "classifier_layer_sizes"}
+    assert args.verbose == 0  # -v, -vv
+    for name in offered - {"n_components", "verbose"}:
         assert getattr(args, name) == estimator[name], name
-    signature = inspect.signature(tl.sivae).parameters
-    for name in ("n_components", "layer", "use_highly_variable", "key_added", "batch_key"):
-        assert getattr(args, name) == signature[name].default, name
-    assert args.n_components == 10 != estimator["n_components"]  # scanpy's habit, as tl.sivae
+    fit = parser._subparsers._group_actions[0].choices["fit"]
+    choices = {a.dest: set(a.choices) for a in fit._actions if a.choices}
+    assert choices == {
+        "likelihood": set(LIKELIHOODS),
+        "feature_input": set(FEATURE_INPUT_METHODS),
+        "schedule": set(SCHEDULES),
+    }
+    changed = parser.parse_args(
+        ["fit", "i", "-o", "o", "--beta", "0.5", "--early-stopping", "no", "--hidden-layer-sizes", "linear"]
+    )
+    assert (changed.beta, changed.early_stopping, changed.hidden_layer_sizes) == (0.5, False, ())
+
+
+def test_help_and_version_import_neither_tensorflow_nor_sklearn_nor_pandas():
+    heavy = ("tensorflow", "sklearn", "pandas", "scipy", "anndata")
+    for argv in (["--help"], ["--version"], ["fit", "--help"], ["transform", "--help"], ["explore", "--help"]):
+        code = (
+            "import sys\n"
+            "from sivae_sklearn.cli import main\n"
+            f"status = main({argv!r})\n"
+            f"print('LOADED', status, sorted(m for m in {heavy!r} if m in sys.modules))\n"
+        )
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+        assert proc.stdout.strip().splitlines()[-1] == "LOADED 0 []", (argv, proc.stdout, proc.stderr)
+
+
+def test_help_documents_the_exit_status_and_every_command(capsys):
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for text in ("fit", "transform", "explore", "exit status:", "  2  the command line is wrong"):
+        assert text in out
+
+
+@pytest.fixture(scope="module")
+def fitted(h5ad, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("fitted")
+    out, model_path = folder / "out.h5ad", folder / "m.sivae"
+    argv = ["fit", str(h5ad), "-o", str(out), "--layer", "counts", "--likelihood", "nb", "--n-components", "3"]
+    assert main(argv + FAST + ["--save-model", str(model_path)]) == 0
+    return out, model_path
+
+
+def test_transform_applies_a_saved_model_and_writes_like_fit(fitted, h5ad, tmp_path, capsys):
+    out, model_path = fitted
+    target = tmp_path / "t.h5ad"
+    argv = ["transform", str(model_path), str(h5ad), "-o", str(target), "--layer", "counts", "--key-added", "t"]
+    assert main(argv) == 0
+    assert "wrote obsm['X_t'] (120 x 3)" in capsys.readouterr().out
+    fit_result, result = ad.read_h5ad(out), ad.read_h5ad(target)
+    np.testing.assert_allclose(result.obsm["X_t"], fit_result.obsm["X_sivae"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(result.varm["t_loadings"], fit_result.varm["sivae_loadings"])
+    assert result.uns["t"]["params"]["likelihood"] == "nb"
+    assert main(argv) == 0  # a fresh read of the input: nothing there yet
+    assert (
+        main(["transform", str(model_path), str(target), "-o", str(target), "--layer", "counts", "--key-added", "t"])
+        == 1
+    )
+    assert "already exist" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "status", "message"),
+    [
+        (["transform", "nope.sivae", "{in}", "-o", "o.h5ad"], 1, "model file 'nope.sivae' does not exist"),
+        (["transform", "{in}", "{in}", "-o", "o.h5ad"], 1, "not"),  # an h5ad is not a model file
+        (["transform", "{model}", "{in}", "-o", "o.h5ad", "--use-highly-variable", "yes"], 1, "highly_variable"),
+        (["explore", "nope.sivae", "{in}"], 1, "model 'nope.sivae' does not exist"),
+        (["explore", "{model}", "nope.npy"], 1, "data file 'nope.npy' does not exist"),
+        (["explore", "{model}", "{in}", "--image-shape", "5"], 2, "HEIGHT WIDTH"),
+        (["explore", "{model}", "{in}", "--port", "x"], 2, "non-negative integer"),
+    ],
+)
+def test_transform_and_explore_errors_are_one_line(fitted, h5ad, tmp_path, monkeypatch, capsys, argv, status, message):
+    monkeypatch.chdir(tmp_path)
+    _, model_path = fitted
+    argv = [a.replace("{in}", str(h5ad)).replace("{model}", str(model_path)) for a in argv]
+    assert main(argv) == status
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert len([line for line in err.splitlines() if ": error: " in line]) == 1  # argparse says "sivae explore: error:"
+
+
+def test_an_all_zero_count_matrix_never_prints_a_traceback(tmp_path):
+    path = tmp_path / "zeros.h5ad"
+    ad.AnnData(sp.csr_matrix((300, 200), dtype=np.float32)).write_h5ad(path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "sivae_sklearn.cli", "fit", str(path), "-o", str(tmp_path / "o.h5ad")]
+        + ["--likelihood", "nb", "--max-epochs", "1", "--hidden-layer-sizes", "8"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert "Traceback" not in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("sivae: error:")]
+    assert (proc.returncode == 0 and errors == []) or (proc.returncode == 1 and len(errors) == 1), proc.stderr
+
+
+def test_debug_shows_the_traceback_and_a_bug_gets_status_3(h5ad, tmp_path, monkeypatch, capsys):
+    from sivae_sklearn import tl
+
+    def broken(*args, **kwargs):
+        raise AttributeError("a bug")
+
+    monkeypatch.setattr(tl, "sivae", broken)
+    argv = ["fit", str(h5ad), "-o", str(tmp_path / "o.h5ad")]
+    assert main(argv) == 3
+    err = capsys.readouterr().err
+    assert err.strip() == (
+        "sivae: error: internal error, AttributeError: a bug (run again with --debug and report the traceback)"
+    )
+    assert main(["--debug"] + argv) == 3
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err and err.strip().splitlines()[-1].startswith("sivae: error:")
+    assert main(argv + ["--debug"]) == 3 and "Traceback" in capsys.readouterr().err
+
+
+def test_verbose_fit_shows_progress_and_the_closing_line_once(h5ad, tmp_path, capsys):
+    assert main(["fit", str(h5ad), "-o", str(tmp_path / "o.h5ad"), "-v"] + FAST) == 0
+    err = capsys.readouterr().err
+    assert "joint epoch 1/2" in err
+    assert err.count("Training ended at max_epochs after 2 epochs") == 1
+    assert "sivae: Training ended" in err

@@ -8,7 +8,14 @@ import struct
 import numpy as np
 import pytest
 
-from sivae_sklearn.datasets import load_digits_images, make_feature_modules, read_cifar_batch, read_mnist_idx
+from sivae_sklearn.datasets import (
+    SHAPES,
+    load_digits_images,
+    make_colour_shapes,
+    make_feature_modules,
+    read_cifar_batch,
+    read_mnist_idx,
+)
 
 
 def test_feature_modules_have_the_promised_structure():
@@ -91,7 +98,11 @@ def test_read_cifar_batch(tmp_path):
     with open(path, "wb") as fh:
         pickle.dump(batch, fh, protocol=2)  # the protocol CIFAR's files use
     X, y = read_cifar_batch(path)
-    np.testing.assert_array_equal(X, data)
+    images = X.reshape(-1, 32, 32, 3)  # channels last: what image_shape=(32, 32, 3) expects
+    planes = data.reshape(-1, 3, 32, 32)  # CIFAR stores red, green and blue planes
+    np.testing.assert_array_equal(images[:, 5, 7, :], planes[:, :, 5, 7])
+    np.testing.assert_array_equal(images[..., 2], planes[:, 2])
+    np.testing.assert_array_equal(read_cifar_batch(path, channels_last=False)[0], data)
     assert y.tolist() == [6, 9, 9, 4]
     fine = tmp_path / "train"
     with open(fine, "wb") as fh:
@@ -115,3 +126,22 @@ def test_read_cifar_batch_refuses_code_and_other_shapes(tmp_path):
         pickle.dump({b"pixels": np.zeros((2, 3))}, fh, protocol=2)
     with pytest.raises(ValueError, match="expected keys 'data' and 'labels'"):
         read_cifar_batch(other)
+
+
+def test_colour_shapes_are_labelled_rgb_images():
+    X, y, shape = make_colour_shapes(200, size=12, random_state=0)
+    assert X.shape == (200, 12 * 12 * 3) and shape == (12, 12, 3)
+    assert np.bincount(y).tolist() == [50] * len(SHAPES)
+    assert X.min() >= 0 and X.max() <= 1
+    images = X.reshape(-1, 12, 12, 3)
+    # the shape is bright, the background dark: every image has both
+    brightest = images.max(axis=3)
+    assert np.all(brightest.max(axis=(1, 2)) > 0.6) and np.all(np.median(brightest, axis=(1, 2)) < 0.5)
+    # colour varies between images (not one hue for all)
+    assert np.std(images.reshape(200, -1, 3).max(axis=1), axis=0).min() > 0.1
+    # discs fill less of their bounding box than squares of the same radius: mean bright area differs by class
+    area = (brightest > 0.3).mean(axis=(1, 2))
+    assert area[y == 0].mean() > area[y == 3].mean()
+    np.testing.assert_array_equal(make_colour_shapes(10, random_state=1)[0], make_colour_shapes(10, random_state=1)[0])
+    with pytest.raises(ValueError, match="size must be an integer >= 8"):
+        make_colour_shapes(10, size=4)

@@ -327,6 +327,42 @@ def test_cli_reports_bad_input_without_a_traceback(model, digits, tmp_path, caps
     assert "already in use" in err and "Traceback" not in err
 
 
+def test_cli_errors_are_one_line_naming_the_problem_and_debug_raises(model, digits, tmp_path, capsys):
+    pytest.importorskip("dash")
+    X, _ = digits
+    model.save(tmp_path / "m.sivae")
+    np.save(tmp_path / "x.npy", X)
+    np.save(tmp_path / "big.npy", np.full((5, 64), 1e39))
+    np.save(tmp_path / "bad_model.npy", X)
+    np.save(tmp_path / "objects.npy", np.array([{"a": 1}] * 3, dtype=object), allow_pickle=True)
+    (tmp_path / "noise.sivae").write_bytes(os.urandom(256))
+    cases = [
+        (["m.sivae", "big.npy"], "X holds values up to 1e+39, beyond float32 range"),
+        (["bad_model.npy", "x.npy"], "is not a valid sivae_sklearn model file: it is a single NumPy array"),
+        (["noise.sivae", "x.npy"], "is not a valid sivae_sklearn model file"),
+        (["m.sivae", "objects.npy"], "never Python objects"),
+    ]
+    for argv, message in cases:
+        assert main([str(tmp_path / a) for a in argv]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith("error: ") and message in err, err
+        assert "Traceback" not in err and "allow_pickle" not in err
+    with pytest.raises(ExplorerInputError, match="beyond float32 range"):
+        main([str(tmp_path / "m.sivae"), str(tmp_path / "big.npy"), "--debug"])
+
+
+def test_cli_run_as_a_module_prints_no_traceback(tmp_path):
+    pytest.importorskip("dash")
+    (tmp_path / "noise.sivae").write_bytes(b"\x80\x04not really a pickle")
+    np.save(tmp_path / "x.npy", np.zeros((3, 4)))
+    args = [sys.executable, "-m", "sivae_sklearn.explorer", str(tmp_path / "noise.sivae"), str(tmp_path / "x.npy")]
+    out = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert out.stderr.strip().splitlines()[-1].startswith("error: ") and "Python pickle" in out.stderr
+    debug = subprocess.run([*args, "--debug"], capture_output=True, text=True, timeout=300)
+    assert debug.returncode == 1 and "Traceback" in debug.stderr and "ModelFileError" in debug.stderr
+
+
 def test_cli_serves_on_loopback_and_says_so(model, digits, tmp_path):
     pytest.importorskip("dash")
     X, y = digits
@@ -381,3 +417,28 @@ def test_a_single_latent_dimension_still_has_a_view():
     assert values == [16.0] and lo[0] <= 16.0 <= hi[0]
     decoded = _figures.decoded_figure(data, "one", [1.5])
     np.testing.assert_allclose(np.asarray(decoded.data[0].z), (1.5 * _OneDimensionalModel.components_).reshape(2, 2))
+
+
+# ------------------------------------------------------------ colour images
+def test_colour_images_decoded_in_rgb_and_loadings_summed_over_channels():
+    from sivae_sklearn.datasets import make_colour_shapes
+
+    X, y, shape = make_colour_shapes(80, size=8, random_state=0)
+    model = SiVAE(n_components=2, likelihood="bernoulli", hidden_layer_sizes=(8,), max_epochs=2, random_state=0).fit(X)
+    data = prepare(model, X, labels=y, image_shape=shape)
+    decoded = _figures.decoded_figure(data, "model", [0.5, -0.5])
+    picture = np.asarray(decoded.data[0].z)
+    assert decoded.data[0].type == "image" and picture.shape == (8, 8, 3) and picture.dtype == np.uint8
+    x = model.inverse_transform([[0.5, -0.5]])[0].reshape(8, 8, 3)
+    expected = np.round(255 * (x - X.min()) / (X.max() - X.min()))  # the data's range maps to [0, 255]
+    np.testing.assert_allclose(picture, expected, atol=1)
+    loadings = _figures.loadings_figure(data, "model", 1)
+    np.testing.assert_allclose(
+        np.asarray(loadings.data[0].z), model.components_[1].reshape(8, 8, 3).sum(axis=2), rtol=1e-6
+    )
+    awareness = _figures.awareness_figure(data, "model")
+    np.testing.assert_allclose(
+        np.asarray(awareness.data[0].z), model.feature_awareness_.reshape(8, 8, 3).sum(axis=2), rtol=1e-6
+    )
+    with pytest.raises(ExplorerInputError, match="height \\* width \\* channels must equal 192"):
+        prepare(model, X, image_shape=(8, 8, 2))

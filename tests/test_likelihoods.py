@@ -89,7 +89,7 @@ def test_support_checks_name_the_source():
     L.get_likelihood("gaussian").check_support(np.array([[-1e6, 3.0]]))
     bernoulli = L.get_likelihood("bernoulli")
     bernoulli.check_support(np.array([[0.0, 0.5, 1.0]]))
-    with pytest.raises(ValueError, match=r"needs data in \[0, 1\], got values in \[0.5, 2\]"):
+    with pytest.raises(ValueError, match=r"needs data in \[0, 1\], but X holds values in \[0.5, 2\]"):
         bernoulli.check_support(np.array([[0.5, 2.0]]))
     # the implicit zeros of a sparse matrix count: 0 is inside [0, 1]
     bernoulli.check_support(sp.csr_matrix(np.array([[0.0, 0.5], [1.0, 0.0]])))

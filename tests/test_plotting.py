@@ -11,7 +11,7 @@ from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from sivae_sklearn import SiVAE, pl, plotting  # noqa: E402
-from sivae_sklearn.datasets import load_digits_images  # noqa: E402
+from sivae_sklearn.datasets import load_digits_images, make_colour_shapes  # noqa: E402
 from sivae_sklearn.generation import interpolate, manifold_grid, traverse  # noqa: E402
 
 
@@ -163,3 +163,89 @@ def test_pl_names_the_plotting_functions():
         "interpolation",
         "manifold",
     }
+
+
+# ------------------------------------------------------------ colour images
+@pytest.fixture(scope="module")
+def rgb():
+    """A small synthetic RGB set (8x8x3 coloured shapes) and a model fitted on it."""
+    X, y, shape = make_colour_shapes(120, size=8, random_state=0)
+    model = SiVAE(2, likelihood="bernoulli", hidden_layer_sizes=(16,), max_epochs=3, random_state=0).fit(X)
+    return model, X, shape
+
+
+@pytest.mark.parametrize(
+    ("channels", "n_panels", "ndim"),
+    [("sum", 2, 2), ("separate", 6, 2), ("rgb", 2, 3)],
+)
+def test_colour_loadings_by_channel_view(rgb, channels, n_panels, ndim):
+    model, _, shape = rgb
+    fig = plotting.plot_loadings(model, image_shape=shape, channels=channels)
+    images = [im for ax in fig.axes for im in ax.get_images()]
+    assert len(images) == n_panels and images[0].get_array().ndim == ndim
+    loadings = model.components_.reshape(2, 8, 8, 3)
+    if channels == "sum":
+        np.testing.assert_allclose(images[1].get_array(), loadings[1].sum(axis=2))
+        lo, hi = images[0].get_clim()
+        assert lo == -hi and hi == pytest.approx(np.abs(loadings.sum(axis=3)).max())
+    elif channels == "separate":
+        np.testing.assert_allclose(images[4].get_array(), loadings[1][..., 1])  # sivae1, green
+        assert [ax.get_title() for ax in fig.axes[:3]] == ["sivae0 R", "sivae0 G", "sivae0 B"]
+    else:
+        picture = images[0].get_array()
+        assert picture.shape == (8, 8, 3) and picture.min() >= 0 and picture.max() <= 1
+        signs = np.sign(picture - 0.5)[np.abs(loadings[0]) > 1e-3 * np.abs(loadings[0]).max()]
+        np.testing.assert_array_equal(
+            signs, np.sign(loadings[0])[np.abs(loadings[0]) > 1e-3 * np.abs(loadings[0]).max()]
+        )
+
+
+def test_colour_feature_awareness_summed_or_per_channel(rgb):
+    model, _, shape = rgb
+    ax = plotting.plot_feature_awareness(model, image_shape=shape)
+    np.testing.assert_allclose(ax.get_images()[0].get_array(), model.feature_awareness_.reshape(8, 8, 3).sum(axis=2))
+    fig = plotting.plot_feature_awareness(model, image_shape=shape, channels="separate")
+    assert isinstance(fig, Figure) and len([a for a in fig.axes if a.get_images()]) == 3
+    with pytest.raises(ValueError, match="channels='cmyk' is not supported"):
+        plotting.plot_loadings(model, image_shape=shape, channels="cmyk")
+
+
+def test_colour_reconstructions_are_rgb_in_the_unit_range(rgb):
+    model, X, shape = rgb
+    fig = plotting.plot_reconstructions(model, X, n=3, image_shape=shape, rescale="clip")
+    pictures = [ax.get_images()[0].get_array() for ax in fig.axes]
+    assert len(pictures) == 6 and all(p.shape == (8, 8, 3) for p in pictures)
+    np.testing.assert_allclose(pictures[0], X[0].reshape(8, 8, 3))  # data in [0, 1]: shown as they are
+    R = model.inverse_transform(model.transform(X[:3]))
+    np.testing.assert_allclose(pictures[4], np.clip(R[1].reshape(8, 8, 3), 0, 1), rtol=1e-6)
+    # minmax: one shared scale over originals and reconstructions, stretched to [0, 1]
+    fig = plotting.plot_reconstructions(model, 2 * X - 1, n=3, image_shape=shape)
+    stretched = np.stack([ax.get_images()[0].get_array() for ax in fig.axes])
+    assert stretched.min() == pytest.approx(0) and stretched.max() == pytest.approx(1)
+    with pytest.raises(ValueError, match="rescale='log' is not supported"):
+        plotting.plot_reconstructions(model, X, image_shape=shape, rescale="log")
+
+
+def test_colour_traversal_interpolation_and_manifold(rgb):
+    model, X, shape = rgb
+    fig = plotting.plot_traversal(model, X[0], image_shape=shape, n_steps=3, rescale="clip")
+    trav = traverse(model, X[0], n_steps=3)
+    np.testing.assert_allclose(fig.axes[4].get_images()[0].get_array(), trav.decoded[1, 1].reshape(8, 8, 3), rtol=1e-6)
+    fig = plotting.plot_interpolation(model, X[0], X[1], image_shape=shape, n_steps=3)
+    assert all(ax.get_images()[0].get_array().shape == (8, 8, 3) for ax in fig.axes)
+    fig = plotting.plot_manifold(model, image_shape=shape, n_per_side=4, rescale="clip")
+    canvas = fig.axes[0].get_images()[0].get_array()
+    grid = manifold_grid(model, n_per_side=4)
+    assert canvas.shape == (32, 32, 3)
+    np.testing.assert_allclose(canvas[24:, :8], grid.decoded[0, 0].reshape(8, 8, 3), rtol=1e-6)  # bottom left
+    np.testing.assert_allclose(canvas[:8, 8:16], grid.decoded[3, 1].reshape(8, 8, 3), rtol=1e-6)  # top row
+
+
+def test_other_channel_counts_are_drawn_as_their_mean(rgb):
+    model, X, _ = rgb
+    fig = plotting.plot_reconstructions(model, X, n=1, image_shape=(8, 4, 6))  # 192 features as 6 channels
+    np.testing.assert_allclose(fig.axes[0].get_images()[0].get_array(), X[0].reshape(8, 4, 6).mean(axis=2))
+    with pytest.raises(ValueError, match="needs three channels"):
+        plotting.plot_loadings(model, image_shape=(8, 4, 6), channels="rgb")
+    with pytest.raises(ValueError, match="height \\* width \\* channels must equal 192"):
+        plotting.plot_loadings(model, image_shape=(8, 8, 2))

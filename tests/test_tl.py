@@ -115,6 +115,17 @@ def test_mask_errors():
     adata.var["highly_variable"] = False
     with pytest.raises(ValueError, match="keeps no gene"):
         tl.sivae(adata, 2, **GENOMICS)
+    adata.var["highly_variable"] = ["maybe"] * 50
+    with pytest.raises(ValueError, match=r"adata.var\['highly_variable'\] must be boolean .* 'maybe'"):
+        tl.sivae(adata, 2, **GENOMICS)
+
+
+def test_highly_variable_stored_as_words_is_read_not_cast():
+    """bool("False") is True: a column of the words "True"/"False" (a CSV round trip) must not keep every gene."""
+    adata = make_adata()
+    adata.var["highly_variable"] = np.where(np.arange(50) % 5 == 0, "True", "False")
+    model = tl.sivae(adata, 2, **dict(GENOMICS, max_epochs=1))
+    assert model.n_features_in_ == 10 and adata.uns["sivae"]["params"]["n_genes"] == 10
 
 
 def test_layer_counts_nb_and_bad_layer():
@@ -235,3 +246,39 @@ def test_batch_key_errors():
     adata.obs["gap"] = pd.Series([None] + ["a"] * (adata.n_obs - 1), index=adata.obs_names, dtype=object)
     with pytest.raises(ValueError, match="missing values"):
         tl.sivae(adata, 2, batch_key="gap", **GENOMICS)
+
+
+def test_sivae_transform_writes_what_sivae_writes_without_training():
+    adata = make_adata()
+    hv = np.arange(50) % 3 != 0
+    adata.var["highly_variable"] = hv
+    model = tl.sivae(adata, 2, layer="counts", likelihood="nb", **dict(GENOMICS, max_epochs=2))
+    history = {k: list(v) for k, v in model.history_.items()}
+    out = tl.sivae_transform(adata, model, layer="counts", key_added="t", copy=True)
+    assert "X_t" not in adata.obsm  # copy=True leaves the input alone
+    np.testing.assert_allclose(out.obsm["X_t"], adata.obsm["X_sivae"], rtol=1e-6)
+    np.testing.assert_array_equal(out.varm["t_loadings"], adata.varm["sivae_loadings"])
+    np.testing.assert_array_equal(out.var["t_feature_awareness"], adata.var["sivae_feature_awareness"])
+    assert out.uns["t"]["params"]["n_genes"] == hv.sum() and out.uns["t"]["params"]["layer"] == "counts"
+    assert {k: list(v) for k, v in model.history_.items()} == history  # nothing trained
+    # new cells: same genes, written in place
+    new = make_adata(60)
+    new.var["highly_variable"] = hv
+    assert tl.sivae_transform(new, model, layer="counts") is None
+    np.testing.assert_allclose(new.obsm["X_sivae"], model.transform(new.layers["counts"][:, hv]), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="already exist"):
+        tl.sivae_transform(new, model, layer="counts")
+    with pytest.raises(ValueError, match="fitted on 33 genes but adata.X has 50"):
+        tl.sivae_transform(make_adata(20), model, key_added="x")
+
+
+def test_sivae_transform_matches_genes_by_name_when_the_model_knows_them():
+    adata = make_adata(sparse=False)
+    frame = pd.DataFrame(adata.X, columns=adata.var_names)
+    model = SiVAE(2, **dict(GENOMICS, max_epochs=2)).fit(frame)
+    shuffled = adata[:, adata.var_names[::-1]].copy()
+    tl.sivae_transform(shuffled, model)
+    np.testing.assert_array_equal(shuffled.varm["sivae_loadings"][::-1], model.components_.T)
+    np.testing.assert_allclose(shuffled.obsm["X_sivae"], model.transform(frame), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="not in adata.var_names"):
+        tl.sivae_transform(adata[:, :40].copy(), model)

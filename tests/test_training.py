@@ -8,8 +8,8 @@ import scipy.sparse as sp
 import tensorflow as tf
 
 from sivae_sklearn import SiVAE
-from sivae_sklearn._network import NetworkConfig, SiVAENetwork
 from sivae_sklearn._data import epoch_batches
+from sivae_sklearn._network import NetworkConfig, SiVAENetwork
 from sivae_sklearn._training import (
     Adam,
     PhaseSteps,

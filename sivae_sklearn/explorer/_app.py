@@ -34,7 +34,7 @@ def create_app(model, X, labels=None, image_shape=None, *, feature_names=None, t
         Data to embed, with the features the model(s) were fitted on.
     labels : array-like of shape (n_samples,), optional
         Class of each sample: point colours and slider ranges.
-    image_shape : (int, int), optional
+    image_shape : (int, int) or (int, int, int), optional
         Show decoded samples, loadings and feature awareness as images.
     feature_names : array-like of shape (n_features,), optional
         Names in ranked feature charts.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import zipfile
 
 import numpy as np
 
@@ -50,12 +51,11 @@ def load_data(path, labels_column: str | None = None, labels_file=None):
     ext = os.path.splitext(path)[1].lower()
     labels = feature_names = None
     if ext == ".npy":
-        X = np.load(path, allow_pickle=False)
+        X = _load_numpy(path)
         if labels_column is not None:
             raise ExplorerInputError("--labels-column does not apply to a .npy file; use --labels-file.")
     elif ext == ".npz":
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {k: archive[k] for k in archive.files}
+        arrays = _load_numpy(path)
         if "X" in arrays:
             X = arrays["X"]
         elif len(arrays) == 1:
@@ -112,12 +112,27 @@ def load_data(path, labels_column: str | None = None, labels_file=None):
     return X, labels, feature_names
 
 
+def _load_numpy(path: str):
+    """The array of a ``.npy`` file or the arrays (a dict) of a ``.npz`` file; never Python objects."""
+    try:
+        loaded = np.load(path, allow_pickle=False)
+        if isinstance(loaded, np.ndarray):
+            return loaded
+        with loaded:
+            return {k: loaded[k] for k in loaded.files}
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise ExplorerInputError(
+            f"Cannot read {path!r} as NumPy data ({type(exc).__name__}): the explorer reads arrays of numbers "
+            f"or text, never Python objects."
+        ) from None
+
+
 def _read_labels(path):
     path = os.fspath(path)
     if not os.path.exists(path):
         raise ExplorerInputError(f"No labels file at {path!r}.")
     if path.lower().endswith(".npy"):
-        return np.load(path, allow_pickle=False)
+        return _load_numpy(path)
     if path.lower().endswith(".csv"):
         import pandas as pd
 

@@ -2,12 +2,17 @@
 
 Plain functions of an :class:`~._models.ExplorerData` (no Dash); every callback
 of the app is a thin wrapper around one of them.
+
+Images follow :mod:`sivae_sklearn.plotting`: with ``image_shape=(H, W, 3)`` the
+decoded sample is drawn in colour (the data's min and max map to [0, 1]), and
+loadings and feature awareness are summed over the channels (one diverging map).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .._images import channel_view, intensity_range, is_colour, to_rgb
 from ._inputs import ExplorerInputError
 from ._models import ExplorerData
 from ._sliders import latent_vector
@@ -145,6 +150,8 @@ def decoded_figure(data: ExplorerData, model_name: str, values):
     """The decoded sample: an image, or the features furthest from their mean."""
     x = decode(data, model_name, values)
     title = "Decoded sample at z = [" + ", ".join(f"{float(v or 0):.2f}" for v in values) + "]"
+    if data.image_shape is not None and is_colour(data.image_shape):
+        return _rgb_image(to_rgb(x, data.image_shape, "minmax", intensity_range(data.X)), title)
     if data.image_shape is not None:
         return _image(x, data.image_shape, title, colorscale="gray_r", diverging=False)
     model = data.models[model_name].model
@@ -179,9 +186,10 @@ def awareness_figure(data: ExplorerData, model_name: str):
 
 
 def _image(values, shape, title, colorscale, diverging):
+    """One heatmap; multi-channel values are summed over the channels."""
     import plotly.graph_objects as go
 
-    img = np.asarray(values, dtype=np.float64).reshape(shape)
+    img = channel_view(values, shape, "sum")[0][0]
     kwargs = {}
     if diverging:
         bound = float(np.max(np.abs(img))) or 1.0
@@ -189,6 +197,17 @@ def _image(values, shape, title, colorscale, diverging):
     fig = go.Figure(go.Heatmap(z=img.tolist(), colorscale=colorscale, **kwargs))
     fig.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False)
     fig.update_xaxes(showticklabels=False, constrain="domain")
+    fig.update_layout(title={"text": title, "x": 0, "font": {"size": 13}}, height=320, margin=_SMALL_MARGIN)
+    return fig
+
+
+def _rgb_image(picture, title):
+    """An (H, W, 3) picture with intensities in [0, 1]."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure(go.Image(z=np.round(255 * picture).astype(np.uint8)))
+    fig.update_xaxes(showticklabels=False)
+    fig.update_yaxes(showticklabels=False)
     fig.update_layout(title={"text": title, "x": 0, "font": {"size": 13}}, height=320, margin=_SMALL_MARGIN)
     return fig
 

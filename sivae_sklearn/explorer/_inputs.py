@@ -24,8 +24,8 @@ def check_fitted_model(model, n_features: int, name: str = "model") -> None:
         )
 
 
-def check_image_shape(image_shape, n_features: int) -> tuple[int, int] | None:
-    """Validate ``image_shape`` against the data width; return it as a tuple of two ints or None."""
+def check_image_shape(image_shape, n_features: int) -> tuple[int, ...] | None:
+    """Validate ``image_shape`` against the data width; return it as a tuple of two or three ints, or None."""
     try:
         return _check_image_shape(image_shape, n_features)
     except ValueError as exc:

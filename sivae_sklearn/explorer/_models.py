@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._estimator import load
+from .._validation import check_categories, check_data
 from ._inputs import ExplorerInputError, check_fitted_model, check_image_shape
 
 
@@ -34,7 +35,7 @@ class ExplorerData:
 
     X: np.ndarray
     labels: np.ndarray | None
-    image_shape: tuple[int, int] | None
+    image_shape: tuple[int, ...] | None
     feature_names: np.ndarray
     models: dict[str, ModelView]
     skipped: list[str] = field(default_factory=list)  # "name: why" for models that could not be shown
@@ -96,6 +97,14 @@ def _load_model(path: str):
         raise ExplorerInputError(str(exc)) from exc
 
 
+def _embed(model, X, name: str) -> np.ndarray:
+    """The model's embedding of ``X``; data it refuses (e.g. outside its likelihood's support) say so."""
+    try:
+        return np.asarray(model.transform(X), dtype=np.float64)
+    except ValueError as exc:
+        raise ExplorerInputError(f"Model {name!r} cannot embed the data: {exc}") from exc
+
+
 def prepare(model, X, labels=None, image_shape=None, feature_names=None) -> ExplorerData:
     """Validate everything the explorer needs and precompute the embeddings.
 
@@ -107,7 +116,7 @@ def prepare(model, X, labels=None, image_shape=None, feature_names=None) -> Expl
         Data to embed and show.
     labels : array-like of shape (n_samples,), optional
         Class of each sample, used for colour and for slider ranges.
-    image_shape : (int, int), optional
+    image_shape : (int, int) or (int, int, int), optional
         Show samples, loadings and feature awareness as images of this shape.
     feature_names : array-like of shape (n_features,), optional
         Names for ranked feature charts; default: the model's
@@ -120,23 +129,15 @@ def prepare(model, X, labels=None, image_shape=None, feature_names=None) -> Expl
     import scipy.sparse as sp
     from sklearn.decomposition import PCA
 
-    if sp.issparse(X):
-        X = X.toarray()
     try:
-        X = np.asarray(X, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ExplorerInputError(f"X must be a numeric matrix (n_samples, n_features): {exc}") from exc
-    if X.ndim != 2 or X.shape[0] < 1:
-        raise ExplorerInputError(f"X must be a 2-D matrix (n_samples, n_features) with rows; got shape {X.shape}.")
-    if not np.all(np.isfinite(X)):
-        raise ExplorerInputError("X contains NaN or infinite values; the explorer needs finite data.")
+        X = check_data(X, "X")  # no mask, no strings, finite, within float32 range
+        labels = None if labels is None else check_categories(labels, "labels").astype(str)
+    except ValueError as exc:
+        raise ExplorerInputError(str(exc)) from exc
+    X = np.asarray(X.toarray() if sp.issparse(X) else X, dtype=np.float64)
     n_samples, n_features = X.shape
-    if labels is not None:
-        labels = np.asarray(labels).ravel().astype(str)
-        if labels.shape[0] != n_samples:
-            raise ExplorerInputError(
-                f"labels has {labels.shape[0]} entries but X has {n_samples} rows; give one per row."
-            )
+    if labels is not None and labels.shape[0] != n_samples:
+        raise ExplorerInputError(f"labels has {labels.shape[0]} entries but X has {n_samples} rows; give one per row.")
     shape = check_image_shape(image_shape, n_features)
 
     entries = collect_models(model)
@@ -148,12 +149,12 @@ def prepare(model, X, labels=None, image_shape=None, feature_names=None) -> Expl
             if fitted is None:
                 fitted = _load_model(path)
             check_fitted_model(fitted, n_features, name=f"Model {name!r}")
+            Z = _embed(fitted, X, name)
         except ExplorerInputError as exc:
             if single:
                 raise
             skipped.append(f"{name}: {exc}")
             continue
-        Z = np.asarray(fitted.transform(X), dtype=np.float64)
         if Z.shape[1] >= 2:
             pca = PCA(n_components=Z.shape[1]).fit(Z)
             Zp, ratio = pca.transform(Z), pca.explained_variance_ratio_

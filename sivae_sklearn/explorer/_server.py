@@ -112,7 +112,7 @@ def run(model, X, labels=None, image_shape=None, port: int = 8050, host: str = "
         Data to embed.
     labels : array-like of shape (n_samples,), optional
         Class of each sample.
-    image_shape : (int, int), optional
+    image_shape : (int, int) or (int, int, int), optional
         Show samples as images.
     port : int, default=8050
         TCP port.
