@@ -38,6 +38,7 @@ from ._feature_inputs import FEATURE_INPUT_METHODS, MAX_ROWS, training_feature_i
 from ._inference import CompiledModel
 from ._interpretation import InterpretationMixin
 from ._likelihoods import LIKELIHOODS, get_likelihood
+from ._model import FEATURE_KL_WEIGHTS
 from ._network import NetworkConfig, SiVAENetwork
 from ._persistence import PersistenceMixin
 from ._serialization import read_model_file
@@ -90,11 +91,38 @@ class SiVAE(
         ``"poisson"`` and ``"nb"`` (negative binomial) for raw counts.
     beta : float, default=1.0
         Weight of the KL terms of both latent spaces.
+    feature_kl_weight : {"elbo", "mean"} or float, default="elbo"
+        Weight of the feature-wise KL ``KL(q(v_f) || N(0, I))`` averaged over
+        features, relative to the sample-wise KL (both scaled by ``beta``).
+        ``"elbo"``: ``n_features / n_train``, which makes the objective the
+        evidence lower bound of the whole matrix per sample (the sum of the
+        feature KLs divided by the number of training samples; derived in
+        ``docs/design.md``). ``"mean"``: weight 1, as the original siVAE,
+        ``n_train / n_features`` times the ELBO's (25x on digits). A number
+        is the weight itself.
+    feature_noise : float in [0, 1], default=0.0
+        Where the feature posterior ``q(v_f) = N(mean_f, std_f^2)`` is read to
+        decode the sample decoder's last weight matrix ``W``: at
+        ``v_f = mean_f + feature_noise * std_f * eps``. 0: the posterior mean
+        (the feature KL then acts as a penalty on the loadings); 1: a sample of
+        the posterior (the variational objective of the original siVAE); in
+        between, a sample of a narrowed posterior.
     kl_warmup_steps : int, default=1000
         Training steps over which the KL weight rises linearly from 0 to ``beta``.
-    interpretability_weight : float, default=0.05
+    interpretability_weight : float, default=0.1
         Weight gamma of ``mean_c sum_f (x_cf - z_c . v_f - b_f)^2``, which ties
         the embedding linearly to the loadings. 0 switches it off.
+    interpretability_moves_embedding : bool, default=False
+        Whether the interpretability term's gradient reaches the embedding
+        ``z``. False: it fits the loadings ``v`` and its bias to the embedding
+        the VAE finds (a least-squares fit of ``X`` on ``z``) but cannot pull
+        the embedding towards a linear, PCA-like one. True: as the original
+        siVAE, it moves both.
+
+        The original siVAE's objective is
+        ``SiVAE(feature_kl_weight="mean", feature_noise=1.0,
+        interpretability_weight=0.05, interpretability_moves_embedding=True)``;
+        ``docs/design.md`` compares it with the defaults.
     l2_penalty : float, default=1e-3
         Weight of the squared L2 norm of the sample network's kernels.
     feature_input : {"pca", "subsample"}, default="pca"
@@ -168,6 +196,14 @@ class SiVAE(
     ----------
     components_ : ndarray of shape (n_components, n_features)
         Loadings: the posterior means of the feature embeddings, transposed.
+    components_std_ : ndarray of shape (n_components, n_features)
+        Posterior standard deviations of the feature embeddings, transposed:
+        the width of the variational posterior ``q(v_f)`` around each loading.
+        It is the model's own uncertainty under its objective, not a
+        calibrated error bar: it grows with the feature KL weight, and with
+        ``feature_noise=0`` (the default) only the KL shapes it, so it says
+        how little the KL penalty tolerates, not how well the data pin the
+        loading down. See ``docs/design.md``.
     feature_awareness_ : ndarray of shape (n_features,)
         Feature awareness of the last decoder level over the training data
         (``var_f - mse_f`` of the reconstruction): how much of each feature the
@@ -225,8 +261,11 @@ class SiVAE(
         "hidden_layer_sizes": [LayerSizes()],
         "likelihood": [StrOptions(set(LIKELIHOODS))],
         "beta": [Numbers(Real, 0, None, closed="left")],
+        "feature_kl_weight": [StrOptions(set(FEATURE_KL_WEIGHTS)), Numbers(Real, 0, None, closed="left")],
+        "feature_noise": [Numbers(Real, 0, 1, closed="both")],
         "kl_warmup_steps": [Numbers(Integral, 0, None, closed="left")],
         "interpretability_weight": [Numbers(Real, 0, None, closed="left")],
+        "interpretability_moves_embedding": ["boolean"],
         "l2_penalty": [Numbers(Real, 0, None, closed="left")],
         "feature_input": [StrOptions(set(FEATURE_INPUT_METHODS))],
         "feature_input_size": [Numbers(Integral, 1, None, closed="left")],
@@ -254,8 +293,11 @@ class SiVAE(
         hidden_layer_sizes: tuple[int, ...] = (512, 128),
         likelihood: str = "gaussian",
         beta: float = 1.0,
+        feature_kl_weight: str | float = "elbo",
+        feature_noise: float = 0.0,
         kl_warmup_steps: int = 1000,
-        interpretability_weight: float = 0.05,
+        interpretability_weight: float = 0.1,
+        interpretability_moves_embedding: bool = False,
         l2_penalty: float = 1e-3,
         feature_input: str = "pca",
         feature_input_size: int = 50,
@@ -279,8 +321,11 @@ class SiVAE(
         self.hidden_layer_sizes = hidden_layer_sizes
         self.likelihood = likelihood
         self.beta = beta
+        self.feature_kl_weight = feature_kl_weight
+        self.feature_noise = feature_noise
         self.kl_warmup_steps = kl_warmup_steps
         self.interpretability_weight = interpretability_weight
+        self.interpretability_moves_embedding = interpretability_moves_embedding
         self.l2_penalty = l2_penalty
         self.feature_input = feature_input
         self.feature_input_size = feature_input_size
@@ -368,7 +413,7 @@ class SiVAE(
             network,
             training_data(split.train, split.train_rows),
             training_data(split.val, split.val_rows) if split.val is not None else None,
-            TrainingConfig.from_params(self.get_params(deep=False), split.train.shape[0]),
+            TrainingConfig.from_params(self.get_params(deep=False), split.train.shape[0], n_features=X.shape[1]),
             seed,
         )
         self._network_config = config
@@ -377,12 +422,13 @@ class SiVAE(
         self.history_ = result.history
         self.n_iter_ = result.n_iter
         self.n_components_ = self.n_components
-        v_mean, _ = self._model.feature_embedding()
+        v_mean, v_std = self._model.feature_embedding()
         if not np.all(np.isfinite(v_mean)):
             raise FloatingPointError(
                 "The trained loadings are not finite; training diverged. Lower learning_rate or standardise the data."
             )
         self.components_ = v_mean.T.astype(np.float64)
+        self.components_std_ = v_std.T.astype(np.float64)
         self._fit_interpretation(split.train, None if cond_onehot is None else cond_onehot[split.train_rows])
         return self
 

@@ -24,10 +24,20 @@ objective, change :class:`LossWeights`, :meth:`SiVAEModel.loss` and
 The objective of one minibatch of ``n`` rows::
 
     mean_c nll(x_c | z_c, W)                        reconstruction
-    + beta * (mean_c KL(q(z_c)) + mean_f KL(q(v_f)))  kl_sample, kl_feature
+    + beta * (mean_c KL(q(z_c))                     kl_sample
+              + feature_kl_weight * mean_f KL(q(v_f)))  kl_feature
     + interpretability_weight * mean_c sum_f (x_in[c, f] - z_c . v_f - b_f)^2
     + l2_penalty * ||sample-network kernels||^2
     + classifier_weight * mean_c cross-entropy(y_c, head(z_c))
+
+where ``W`` is decoded from ``v_f = mean_f + feature_noise * std_f * eps``
+(``feature_noise`` 1: a posterior sample; 0: the posterior mean), the
+interpretability term reads the posterior means ``z_c`` and ``v_f``, and with
+``interpretability_moves_embedding=False`` its gradient stops at ``z_c`` (it
+fits the loadings to the embedding without pulling the embedding). The
+feature KL weight ``n_features / n_train`` (``feature_kl_weight="elbo"``)
+makes the first three lines the negative ELBO of the whole matrix per sample;
+``docs/design.md`` derives it.
 
 With ``feature_batch_size=F`` (fewer than the G features), each step draws F
 features at random and only they pass through the feature-wise VAE and are
@@ -41,7 +51,7 @@ objective.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import tensorflow as tf
@@ -72,23 +82,65 @@ def l2_term(kernels):
     return tf.add_n([tf.reduce_sum(tf.square(k)) for k in kernels])
 
 
+ORIGINAL_OBJECTIVE = {
+    "feature_kl_weight": "mean",
+    "feature_noise": 1.0,
+    "interpretability_weight": 0.05,
+    "interpretability_moves_embedding": True,
+}
+"""The estimator parameters of the original siVAE's objective: ``SiVAE(**ORIGINAL_OBJECTIVE)`` fits it
+(the feature KL averaged over features with weight 1, ``W`` from a posterior sample, the interpretability
+term moving the embedding). Model files that do not name these parameters were trained with it."""
+
+FEATURE_KL_WEIGHTS = ("mean", "elbo")
+"""The named settings of ``feature_kl_weight`` (a number is the third kind)."""
+
+
+def feature_kl_multiplier(feature_kl_weight, n_features: int, n_train: int) -> float:
+    """The multiplier of the feature KL averaged over features.
+
+    ``"mean"``: 1 (the original siVAE); ``"elbo"``: ``n_features / n_train``,
+    which turns ``mean_f KL(q(v_f))`` into ``sum_f KL(q(v_f)) / n_train``, the
+    feature KL's share of the whole matrix's ELBO per sample; a number is
+    used as it is.
+    """
+    if feature_kl_weight == "mean":
+        return 1.0
+    if feature_kl_weight == "elbo":
+        return n_features / n_train
+    return float(feature_kl_weight)
+
+
 @dataclass(frozen=True)
 class LossWeights:
-    """Weights of the terms of the objective; each field is the estimator parameter of that name.
+    """Weights and switches of the objective; each field is the estimator parameter of that name.
 
     ``beta`` may be a tensor: the training loop passes the warmed-up value of
-    each step.
+    each step. ``feature_kl_weight`` is the resolved multiplier of the feature
+    KL (see :func:`feature_kl_multiplier`), ``feature_noise`` the scale of the
+    posterior noise on ``v`` where ``W`` is decoded, and
+    ``interpretability_moves_embedding`` whether the interpretability term's
+    gradient reaches ``z``.
     """
 
     beta: float
     interpretability_weight: float
     l2_penalty: float
     classifier_weight: float
+    feature_kl_weight: float
+    feature_noise: float
+    interpretability_moves_embedding: bool
 
     @classmethod
-    def from_params(cls, params) -> LossWeights:
-        """The weights named in ``params`` (e.g. ``SiVAE().get_params()``), as floats."""
-        return cls(**{f.name: float(params[f.name]) for f in fields(cls)})
+    def from_params(cls, params, *, n_features: int, n_train: int) -> LossWeights:
+        """The weights of ``SiVAE(**params)`` (e.g. ``SiVAE().get_params()``) fitted to ``n_train`` rows of
+        ``n_features`` features."""
+        numbers = ("beta", "interpretability_weight", "l2_penalty", "classifier_weight", "feature_noise")
+        return cls(
+            **{name: float(params[name]) for name in numbers},
+            feature_kl_weight=feature_kl_multiplier(params["feature_kl_weight"], n_features, n_train),
+            interpretability_moves_embedding=bool(params["interpretability_moves_embedding"]),
+        )
 
 
 @dataclass
@@ -134,7 +186,7 @@ class LossTerms:
         if replica_share is None:
             return (
                 m["reconstruction"]
-                + weights.beta * (m["kl_sample"] + m["kl_feature"])
+                + weights.beta * (m["kl_sample"] + weights.feature_kl_weight * m["kl_feature"])
                 + weights.interpretability_weight * m["interpretability"]
                 + weights.l2_penalty * m["l2"]
                 + weights.classifier_weight * m["classification"]
@@ -145,7 +197,7 @@ class LossTerms:
 
         return (
             share("reconstruction")
-            + weights.beta * (share("kl_sample") + m["kl_feature"] / n_replicas)
+            + weights.beta * (share("kl_sample") + weights.feature_kl_weight * m["kl_feature"] / n_replicas)
             + weights.interpretability_weight * share("interpretability")
             + weights.l2_penalty * (m["l2"] / n_replicas)
             + weights.classifier_weight * share("classification")
@@ -271,7 +323,7 @@ class SiVAEModel:
         features = None if phase == "sample" else self.draw_features(seed, feature_batch_size)
         v_mean, v_std = network.encode_features(features)
         eps_v = tf.random.stateless_normal(tf.shape(v_mean), seed=tf.stack([seed[0], -seed[1] - 1]))
-        v = v_mean + v_std * eps_v
+        v = v_mean + weights.feature_noise * v_std * eps_v  # where W is decoded: a posterior sample, or the mean
         kl_feature = tf.reduce_mean(kl_standard_normal(v_mean, v_std))
         if phase == "feature":
             target = tf.stop_gradient(_rows(network.free_output_weights, features))
@@ -307,7 +359,7 @@ class SiVAEModel:
         )
         interpretability = interpretability_term(
             _columns(x_in, features),
-            z_mean,
+            z_mean if weights.interpretability_moves_embedding else tf.stop_gradient(z_mean),
             v_mean,
             _columns(network.linear_offset(self._condition(condition)), features),
         )

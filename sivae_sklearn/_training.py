@@ -84,12 +84,15 @@ class TrainingConfig:
     """Compile the loss and its gradients with XLA (measured in ``benchmarks/run.py``; off in ``fit``)."""
 
     @classmethod
-    def from_params(cls, params, n_train: int, *, jit_compile: bool = False) -> TrainingConfig:
-        """The configuration for ``SiVAE(**params)`` on ``n_train`` training rows (the batch is capped by them)."""
+    def from_params(cls, params, n_train: int, *, n_features: int, jit_compile: bool = False) -> TrainingConfig:
+        """The configuration for ``SiVAE(**params)`` on ``n_train`` training rows of ``n_features`` features.
+
+        The batch is capped by the rows; ``feature_kl_weight="elbo"`` becomes ``n_features / n_train``.
+        """
         feature_batch_size = params["feature_batch_size"]
         return cls(
             likelihood=params["likelihood"],
-            loss_weights=LossWeights.from_params(params),
+            loss_weights=LossWeights.from_params(params, n_features=n_features, n_train=n_train),
             kl_warmup_steps=int(params["kl_warmup_steps"]),
             learning_rate=float(params["learning_rate"]),
             batch_size=int(min(params["batch_size"], n_train)),
