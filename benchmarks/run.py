@@ -243,7 +243,7 @@ def epoch_time(X, batch_size=128, hidden=HIDDEN, epochs=3, jit_compile=False):
         network = SiVAENetwork(config, seed=0)
         network.feature_inputs.assign(inputs)
         params = SiVAE(max_epochs=epochs, batch_size=batch_size, early_stopping=False, kl_warmup_steps=0).get_params()
-        cfg = TrainingConfig.from_params(params, X.shape[0], jit_compile=jit_compile)
+        cfg = TrainingConfig.from_params(params, X.shape[0], n_features=X.shape[1], jit_compile=jit_compile)
         result = train(network, TrainingData(X if sp.issparse(X) else np.asarray(X, np.float32)), None, cfg, seed=0)
     return float(np.median(result.epoch_seconds[1:])), mem.peak_mb, network
 

@@ -189,6 +189,22 @@ def _shown(value) -> str:
     return "none" if value is None else str(value)
 
 
+def _choice_or_number(names: tuple[str, ...]):
+    """An argparse type for a parameter that is one of ``names`` or a non-negative number."""
+    what = f"{', '.join(names)} or a non-negative number"
+
+    def parse(text: str) -> str | float:
+        if text.strip().lower() in names:
+            return text.strip().lower()
+        try:
+            return _non_negative_float(text)
+        except argparse.ArgumentTypeError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+
+    parse.__name__ = what
+    return parse
+
+
 _TYPES = {
     "n_components": _positive_int,
     "max_epochs": _positive_int,
@@ -206,7 +222,10 @@ classifier head needs labels, which the command line does not take."""
 def _add_parameter(group, name: str, default, kind: str, description: str, help_text: str | None = None) -> None:
     options: dict = {"default": default, "help": help_text or _help(description)}
     choices = re.match(r"\{(.*)\}", kind)
-    if choices:
+    if choices and " or float" in kind:  # e.g. {"elbo", "mean"} or float
+        names = tuple(ast.literal_eval(f"[{choices.group(1)}]"))
+        options.update(type=_choice_or_number(names), metavar="{" + ",".join(names) + ",NUMBER}")
+    elif choices:
         options["choices"] = tuple(ast.literal_eval(f"[{choices.group(1)}]"))
     elif name in _TYPES:
         options["type"] = _TYPES[name]

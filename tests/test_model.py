@@ -11,7 +11,16 @@ from sivae_sklearn import SiVAE
 from sivae_sklearn import _model as M
 from sivae_sklearn._network import NetworkConfig, SiVAENetwork
 
-WEIGHTS = M.LossWeights(beta=0.5, interpretability_weight=0.1, l2_penalty=0.01, classifier_weight=2.0)
+WEIGHTS = M.LossWeights(
+    beta=0.5,
+    interpretability_weight=0.1,
+    l2_penalty=0.01,
+    classifier_weight=2.0,
+    feature_kl_weight=1.0,
+    feature_noise=1.0,
+    interpretability_moves_embedding=True,
+)
+TERM_WEIGHTS = ("beta", "interpretability_weight", "l2_penalty", "classifier_weight", "feature_kl_weight")
 
 
 def _model(likelihood="gaussian", g=6, k=2, n_conditions=0, n_classes=0, hidden=(8,)):
@@ -48,10 +57,22 @@ def test_interpretability_term_is_linear_residual(rng):
 
 
 def test_loss_weights_are_the_estimator_parameters_of_the_same_names():
-    params = SiVAE(beta=2.0, interpretability_weight=0.3, l2_penalty=0.0, classifier_weight=1.5).get_params()
-    weights = M.LossWeights.from_params(params)
-    assert weights == M.LossWeights(2.0, 0.3, 0.0, 1.5)
+    params = SiVAE(
+        beta=2.0,
+        interpretability_weight=0.3,
+        l2_penalty=0.0,
+        classifier_weight=1.5,
+        feature_kl_weight=0.2,
+        feature_noise=0.5,
+        interpretability_moves_embedding=True,
+    ).get_params()
+    weights = M.LossWeights.from_params(params, n_features=8, n_train=40)
+    assert weights == M.LossWeights(2.0, 0.3, 0.0, 1.5, 0.2, 0.5, True)
     assert all(f.name in params for f in fields(M.LossWeights))
+    # the named feature KL weights: the original mean (1) and the ELBO's n_features / n_train
+    for name, want in (("mean", 1.0), ("elbo", 8 / 40)):
+        params["feature_kl_weight"] = name
+        assert M.LossWeights.from_params(params, n_features=8, n_train=40).feature_kl_weight == want
 
 
 def test_objective_is_the_weighted_sum_of_per_row_terms():
@@ -65,7 +86,7 @@ def test_objective_is_the_weighted_sum_of_per_row_terms():
     m = {k: float(v) for k, v in t.means.items()}
     want = (
         m["reconstruction"]
-        + 0.5 * (m["kl_sample"] + m["kl_feature"])
+        + 0.5 * (m["kl_sample"] + 1.0 * m["kl_feature"])
         + 0.1 * m["interpretability"]
         + 0.01 * m["l2"]
         + 2.0 * m["classification"]
@@ -74,13 +95,17 @@ def test_objective_is_the_weighted_sum_of_per_row_terms():
     assert all(v > 0 for v in m.values())
     assert list(loss.as_dict()) == ["loss", *M.LossTerms.__dataclass_fields__]
     # each weight reaches the total, through its own term only
-    for field in fields(M.LossWeights):
-        term = {"beta": m["kl_sample"] + m["kl_feature"], "interpretability_weight": m["interpretability"]}.get(
-            field.name, m["l2"] if field.name == "l2_penalty" else m["classification"]
-        )
-        heavier = model.loss(x, condition, labels, SEED, replace(WEIGHTS, **{field.name: 10.0}))
-        delta = (10.0 - getattr(WEIGHTS, field.name)) * term
-        assert float(heavier.total) - float(loss.total) == pytest.approx(delta, rel=1e-4), field.name
+    term_of = {
+        "beta": m["kl_sample"] + m["kl_feature"],
+        "interpretability_weight": m["interpretability"],
+        "l2_penalty": m["l2"],
+        "classifier_weight": m["classification"],
+        "feature_kl_weight": 0.5 * m["kl_feature"],  # times beta
+    }
+    for name in TERM_WEIGHTS:
+        heavier = model.loss(x, condition, labels, SEED, replace(WEIGHTS, **{name: 10.0}))
+        delta = (10.0 - getattr(WEIGHTS, name)) * term_of[name]
+        assert float(heavier.total) - float(loss.total) == pytest.approx(delta, rel=1e-4), name
 
 
 def test_loss_terms_follow_the_definitions():
@@ -238,3 +263,45 @@ def test_feature_batches_estimate_the_full_sums_without_bias():
     # asking for every feature is the full objective
     same = model.loss(x, condition, labels, SEED, WEIGHTS, feature_batch_size=6)
     assert float(same.total) == float(full.total)
+
+
+# ------------------------------------------------------ switches of the objective
+def test_feature_noise_sets_where_w_is_decoded_and_leaves_the_feature_kl():
+    model = _model()
+    network = model.network
+    x, condition, labels = _batch()
+    at = {s: model.loss(x, condition, labels, SEED, replace(WEIGHTS, feature_noise=s)).terms for s in (0.0, 0.5, 1.0)}
+    # 0: W from the posterior mean (the z noise is the seed's, as in loss)
+    _, z_mean, z_std = model.encode(x)
+    z = z_mean + z_std * tf.random.stateless_normal(tf.shape(z_mean), seed=SEED)
+    w_mean = network.decode_features(network.encode_features()[0])
+    want = model.reconstruction_nll(x, z, w_mean, condition, None)
+    np.testing.assert_allclose(at[0.0].reconstruction, want, rtol=1e-5)
+    assert len({float(tf.reduce_mean(t.reconstruction)) for t in at.values()}) == 3
+    assert float(at[0.0].kl_feature) == float(at[1.0].kl_feature)  # the posterior's KL, wherever W is read
+
+
+def _interpretability_gradients(model, weights):
+    """Gradients of the interpretability term on the sample encoder's and the feature encoder's weights."""
+    x, condition, labels = _batch()
+    network = model.network
+    encoders = (network.sample_encoder.trainable_variables, network.feature_encoder.trainable_variables)
+    with tf.GradientTape() as tape:
+        terms = model.loss(x, condition, labels, SEED, weights).terms
+        term = tf.reduce_mean(terms.interpretability)
+    grads = tape.gradient(term, [*encoders[0], *encoders[1]])
+    size = len(encoders[0])
+
+    def norm(gs):
+        return sum(0.0 if g is None else float(tf.reduce_sum(tf.square(g))) for g in gs)
+
+    return float(term), norm(grads[:size]), norm(grads[size:])
+
+
+def test_interpretability_moves_embedding_stops_only_the_gradient_to_z():
+    model = _model()
+    moving = _interpretability_gradients(model, WEIGHTS)
+    fixed = _interpretability_gradients(model, replace(WEIGHTS, interpretability_moves_embedding=False))
+    assert fixed[0] == moving[0]  # the same term ...
+    assert moving[1] > 0 and fixed[1] == 0  # ... that no longer reaches the sample encoder
+    assert fixed[2] == pytest.approx(moving[2]) and fixed[2] > 0  # and still fits the loadings

@@ -23,7 +23,7 @@ from sivae_sklearn._training import (
 
 def config(n_train=10_000, **params):
     """The training configuration of ``SiVAE(**params)``."""
-    return TrainingConfig.from_params(SiVAE(**params).get_params(), n_train)
+    return TrainingConfig.from_params(SiVAE(**params).get_params(), n_train, n_features=6)
 
 
 def _network(g=6, k=2):
@@ -34,7 +34,7 @@ def _network(g=6, k=2):
 
 def test_configuration_comes_from_the_estimators_parameters():
     params = SiVAE(beta=2.0, batch_size=64, max_epochs=7, tol=0.1).get_params()
-    cfg = TrainingConfig.from_params(params, n_train=40)
+    cfg = TrainingConfig.from_params(params, n_train=40, n_features=6)
     assert cfg.batch_size == 40  # capped by the training rows
     assert cfg.max_epochs == 7 and cfg.beta == 2.0 and cfg.tol == 0.1 and not cfg.jit_compile
     for f in fields(TrainingConfig):
@@ -131,7 +131,7 @@ def test_divergence_raises_with_cause():
 def test_xla_step_trains_and_is_deterministic():
     X = np.random.RandomState(0).normal(size=(40, 6)).astype(np.float32)
     cfg = TrainingConfig.from_params(
-        SiVAE(max_epochs=6, batch_size=16, kl_warmup_steps=0, early_stopping=False).get_params(), 40, jit_compile=True
+        SiVAE(max_epochs=6, batch_size=16, kl_warmup_steps=0, early_stopping=False).get_params(), 40, n_features=6, jit_compile=True
     )
     assert cfg.jit_compile
     nets, results = zip(*[(net, train(net, TrainingData(X), None, cfg, seed=3)) for net in (_network(), _network())])
