@@ -43,7 +43,9 @@ def run(n_components: int, epochs: int, coupled: bool) -> float:
     inputs = make_feature_inputs(X, "pca", 50, np.random.RandomState(0))
     network = SiVAENetwork(NetworkConfig(X.shape[1], inputs.shape[1], n_components, (512, 128)), seed=0)
     network.feature_inputs.assign(inputs)
-    params = SiVAE(**{**ORIGINAL_OBJECTIVE, "interpretability_weight": 0.0}, early_stopping=False, max_epochs=epochs).get_params()
+    params = SiVAE(
+        **{**ORIGINAL_OBJECTIVE, "interpretability_weight": 0.0}, early_stopping=False, max_epochs=epochs
+    ).get_params()
     config = _training.TrainingConfig.from_params(params, X.shape[0], n_features=X.shape[1])
     phase = "joint" if coupled else "sample"  # "sample": W is the free variable network.free_output_weights
     state = _training.RunState(seed=1, x_scale=float(np.abs(X).max()))

@@ -111,7 +111,9 @@ def epoch_time(n_cells: int, n_genes: int, density: float, n_epochs: int = 3) ->
     )
     network = SiVAENetwork(config, seed=0)
     params = SiVAE(**{**MODEL, "max_epochs": n_epochs + 1, "kl_warmup_steps": 0}).get_params()
-    result = train(network, TrainingData(X), None, TrainingConfig.from_params(params, n_cells, n_features=X.shape[1]), seed=0)
+    result = train(
+        network, TrainingData(X), None, TrainingConfig.from_params(params, n_cells, n_features=X.shape[1]), seed=0
+    )
     per_epoch = float(np.mean(result.epoch_seconds[1:]))
     return {"n_cells": n_cells, "s_per_epoch": round(per_epoch, 3), "us_per_cell": round(1e6 * per_epoch / n_cells, 1)}
 

@@ -131,7 +131,10 @@ def test_divergence_raises_with_cause():
 def test_xla_step_trains_and_is_deterministic():
     X = np.random.RandomState(0).normal(size=(40, 6)).astype(np.float32)
     cfg = TrainingConfig.from_params(
-        SiVAE(max_epochs=6, batch_size=16, kl_warmup_steps=0, early_stopping=False).get_params(), 40, n_features=6, jit_compile=True
+        SiVAE(max_epochs=6, batch_size=16, kl_warmup_steps=0, early_stopping=False).get_params(),
+        40,
+        n_features=6,
+        jit_compile=True,
     )
     assert cfg.jit_compile
     nets, results = zip(*[(net, train(net, TrainingData(X), None, cfg, seed=3)) for net in (_network(), _network())])
