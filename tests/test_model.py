@@ -1,7 +1,7 @@
 """The model module on plain tensors: loss terms, their weighting, the training phases, and every
 inference path (ELBO, level fits, Jacobian) agreeing with the one forward pass."""
 
-from dataclasses import fields, replace
+from dataclasses import asdict, fields, replace
 
 import numpy as np
 import pytest
@@ -57,17 +57,8 @@ def test_interpretability_term_is_linear_residual(rng):
 
 
 def test_loss_weights_are_the_estimator_parameters_of_the_same_names():
-    params = SiVAE(
-        beta=2.0,
-        interpretability_weight=0.3,
-        l2_penalty=0.0,
-        classifier_weight=1.5,
-        feature_kl_weight=0.2,
-        feature_noise=0.5,
-        interpretability_moves_embedding=True,
-    ).get_params()
-    weights = M.LossWeights.from_params(params, n_features=8, n_train=40)
-    assert weights == M.LossWeights(2.0, 0.3, 0.0, 1.5, 0.2, 0.5, True)
+    params = SiVAE(**asdict(WEIGHTS)).get_params()
+    assert M.LossWeights.from_params(params, n_features=8, n_train=40) == WEIGHTS
     assert all(f.name in params for f in fields(M.LossWeights))
     # the named feature KL weights: the original mean (1) and the ELBO's n_features / n_train
     for name, want in (("mean", 1.0), ("elbo", 8 / 40)):
