@@ -201,9 +201,10 @@ class SiVAE(
         the width of the variational posterior ``q(v_f)`` around each loading.
         It is the model's own uncertainty under its objective, not a
         calibrated error bar: it grows with the feature KL weight, and with
-        ``feature_noise=0`` (the default) only the KL shapes it, so it says
-        how little the KL penalty tolerates, not how well the data pin the
-        loading down. See ``docs/design.md``.
+        ``feature_noise=0`` (the default) the reconstruction does not read it,
+        only the KL shapes it, and it stays near the prior's 1: it then says
+        nothing about the data. Set ``feature_noise=1`` for a posterior width
+        that the data shape. See ``docs/design.md``.
     feature_awareness_ : ndarray of shape (n_features,)
         Feature awareness of the last decoder level over the training data
         (``var_f - mse_f`` of the reconstruction): how much of each feature the
