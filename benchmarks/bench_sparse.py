@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sivae_sklearn import SiVAE  # noqa: E402
 from sivae_sklearn._network import NetworkConfig, SiVAENetwork  # noqa: E402
-from sivae_sklearn._training import TrainingConfig, TrainingData, iter_minibatches, make_steps  # noqa: E402
+from sivae_sklearn._training import TrainingConfig, TrainingData, train  # noqa: E402
 
 MODEL = dict(
     n_components=10,
@@ -97,9 +97,9 @@ def memory_run(n_cells: int, n_genes: int, density: float) -> dict:
 def epoch_time(n_cells: int, n_genes: int, density: float, n_epochs: int = 3) -> dict:
     """Seconds per training epoch (minibatch densification + compiled step), after a warm-up epoch.
 
-    Uses the training loop's own pieces (``iter_minibatches`` and the compiled
-    ``train_step``) so that one-off costs of ``fit`` (feature-input PCA,
-    tracing, feature awareness) are not mixed in.
+    Runs the training loop itself (``_training.train``, its ``epoch_seconds``)
+    so that one-off costs of ``fit`` (feature-input PCA, feature awareness) are
+    not mixed in; the first epoch (tracing) is left out.
     """
     X = random_counts(n_cells, n_genes, density, seed=1)
     config = NetworkConfig(
@@ -110,23 +110,11 @@ def epoch_time(n_cells: int, n_genes: int, density: float, n_epochs: int = 3) ->
         input_transform="log1p",
     )
     network = SiVAENetwork(config, seed=0)
-    train_config = TrainingConfig.from_params(SiVAE(**MODEL).get_params(), n_cells)
-    train_step, _ = make_steps(network, train_config)
-    data = TrainingData(X)
-    rng = np.random.RandomState(0)
-
-    def one_epoch(step0: int) -> int:
-        step = step0
-        for batch in iter_minibatches(data, train_config.batch_size, rng):
-            train_step(batch.x, batch.condition, batch.labels, np.float32(1.0), np.array([0, step], np.int32))
-            step += 1
-        return step
-
-    step = one_epoch(0)  # warm-up: tracing
-    start = time.perf_counter()
-    for _ in range(n_epochs):
-        step = one_epoch(step)
-    per_epoch = (time.perf_counter() - start) / n_epochs
+    params = SiVAE(**{**MODEL, "max_epochs": n_epochs + 1, "kl_warmup_steps": 0}).get_params()
+    result = train(
+        network, TrainingData(X), None, TrainingConfig.from_params(params, n_cells, n_features=X.shape[1]), seed=0
+    )
+    per_epoch = float(np.mean(result.epoch_seconds[1:]))
     return {"n_cells": n_cells, "s_per_epoch": round(per_epoch, 3), "us_per_cell": round(1e6 * per_epoch / n_cells, 1)}
 
 

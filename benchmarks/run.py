@@ -4,7 +4,7 @@ Run from the repository root::
 
     PYTHONPATH=. python benchmarks/run.py            # everything (about 10 min on 2 CPU cores)
     PYTHONPATH=. python benchmarks/run.py --quick    # small settings, about 2 min
-    PYTHONPATH=. python benchmarks/run.py --only quality   # or scale, efficiency
+    PYTHONPATH=. python benchmarks/run.py --only quality   # or speed, scale, efficiency
 
 Prints one table per section and writes ``benchmarks/results/<section>[_quick].json``.
 Every figure of one table is measured in the same process, so ratios between
@@ -32,8 +32,10 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from _common import (  # noqa: E402
+    EpochTimes,
     PeakRSS,
     PlainVAE,
+    amortisation_options,
     knn_accuracy,
     load_digits_zscored,
     load_pbmc,
@@ -157,6 +159,62 @@ def check_quality_targets(rows) -> list[str]:
     return lines
 
 
+# --------------------------------------------------------------------- speed
+def run_speed(quick: bool) -> list[dict]:
+    """Fit time and seconds per epoch of SiVAE's settings against the plain VAE, at equal epochs.
+
+    Both on the same data, in the same process, ``repeats`` times each (the
+    fastest taken: other jobs on a shared machine only ever slow a run down).
+    The plain VAE runs at every batch size an option uses, so that each ratio
+    is also available at equal batch size. No early stopping: every fit runs
+    ``epochs`` epochs over all rows.
+    """
+    epochs, repeats = (10, 1) if quick else (50, 2)
+    rows = []
+    for data_name, (X, _) in {"digits": load_digits_zscored(), "pbmc68k_reduced": load_pbmc()}.items():
+        options = amortisation_options(X.shape[1])
+        vae = {}
+        for batch in sorted({p.get("batch_size", 128) for _, p in options}):
+            runs = []
+            for _ in range(repeats):
+                model, t0 = PlainVAE(2, HIDDEN, max_epochs=epochs, batch_size=batch), time.perf_counter()
+                model.fit(X)
+                runs.append((time.perf_counter() - t0, float(np.median(model.epoch_seconds_[1:]))))
+            vae[batch] = min(runs)
+        for name, params in options:
+            runs = []
+            for _ in range(repeats):
+                model = SiVAE(2, hidden_layer_sizes=HIDDEN, max_epochs=epochs, early_stopping=False, random_state=0)
+                with EpochTimes() as times:
+                    t0 = time.perf_counter()
+                    model.set_params(**params).fit(X)
+                    runs.append((time.perf_counter() - t0, times.median_epoch()))
+            fit_s, epoch_s = min(runs)
+            batch = params.get("batch_size", 128)
+            row = {
+                "dataset": data_name,
+                "option": name,
+                "epochs": epochs,
+                "fit_s": fit_s,
+                "s_per_epoch": epoch_s,
+                "vae_fit_s": vae[128][0],
+                "vae_s_per_epoch": vae[128][1],
+                "fit_ratio": fit_s / vae[128][0],
+                "epoch_ratio": epoch_s / vae[128][1],
+                "epoch_ratio_equal_batch": epoch_s / vae[batch][1],
+            }
+            rows.append(row)
+            print(
+                f"{data_name:<16} {name:<32} {fit_s:>7.1f} {epoch_s * 1e3:>9.1f} {row['fit_ratio']:>6.2f} "
+                f"{row['epoch_ratio']:>6.2f} {row['epoch_ratio_equal_batch']:>6.2f}",
+                flush=True,
+            )
+    return rows
+
+
+SPEED_HEADER = f"{'dataset':<16} {'option':<32} {'fit s':>7} {'ms/epoch':>9} {'fit/VAE':>6} {'ep/VAE':>6} {'same b':>6}"
+
+
 # --------------------------------------------------------------------- scale
 def synthetic(n_samples: int, n_features: int, sparse: bool, seed: int = 0):
     """Low-rank-plus-noise data (rank 10), z-scored; sparse: 90% of entries zeroed."""
@@ -185,7 +243,7 @@ def epoch_time(X, batch_size=128, hidden=HIDDEN, epochs=3, jit_compile=False):
         network = SiVAENetwork(config, seed=0)
         network.feature_inputs.assign(inputs)
         params = SiVAE(max_epochs=epochs, batch_size=batch_size, early_stopping=False, kl_warmup_steps=0).get_params()
-        cfg = TrainingConfig.from_params(params, X.shape[0], jit_compile=jit_compile)
+        cfg = TrainingConfig.from_params(params, X.shape[0], n_features=X.shape[1], jit_compile=jit_compile)
         result = train(network, TrainingData(X if sp.issparse(X) else np.asarray(X, np.float32)), None, cfg, seed=0)
     return float(np.median(result.epoch_seconds[1:])), mem.peak_mb, network
 
@@ -282,9 +340,9 @@ def run_efficiency(quick: bool) -> list[dict]:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small settings (about 2 minutes)")
-    parser.add_argument("--only", choices=("quality", "scale", "efficiency"), action="append")
+    parser.add_argument("--only", choices=("quality", "speed", "scale", "efficiency"), action="append")
     args = parser.parse_args(argv)
-    sections = args.only or ["quality", "scale", "efficiency"]
+    sections = args.only or ["quality", "speed", "scale", "efficiency"]
     os.makedirs(RESULTS, exist_ok=True)
     suffix = "_quick" if args.quick else ""
     for section in sections:
@@ -295,6 +353,9 @@ def main(argv=None) -> None:
             result = {"rows": run_quality(args.quick)}
             result["targets"] = check_quality_targets(result["rows"])
             print("\n".join(result["targets"]))
+        elif section == "speed":
+            print(SPEED_HEADER)
+            result = {"rows": run_speed(args.quick)}
         elif section == "scale":
             result = run_scale(args.quick)
         else:

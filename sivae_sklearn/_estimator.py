@@ -33,26 +33,27 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._data import RowSubset, split_rows
-from ._feature_inputs import FEATURE_INPUT_METHODS, training_feature_inputs
+from ._data import split_training_rows
+from ._feature_inputs import FEATURE_INPUT_METHODS, MAX_ROWS, training_feature_inputs
 from ._inference import CompiledModel
 from ._interpretation import InterpretationMixin
 from ._likelihoods import LIKELIHOODS, get_likelihood
+from ._model import FEATURE_KL_WEIGHTS
 from ._network import NetworkConfig, SiVAENetwork
 from ._persistence import PersistenceMixin
 from ._serialization import read_model_file
 from ._supervision import SupervisionMixin
-from ._training import SCHEDULES, TrainingConfig, TrainingData, train
+from ._training import SCHEDULES, TrainingConfig, TrainingData, check_workers_agree, train
 from ._validation import (
     LayerSizes,
     Numbers,
     check_finite_result,
-    check_fitted_data,
+    check_fitted_input,
     check_latent_points,
     check_library_size,
     check_output_size,
     check_positive_int,
-    check_training_data,
+    check_training_input,
     check_validation_rows,
     unchanged_if_refused,
 )
@@ -90,11 +91,38 @@ class SiVAE(
         ``"poisson"`` and ``"nb"`` (negative binomial) for raw counts.
     beta : float, default=1.0
         Weight of the KL terms of both latent spaces.
+    feature_kl_weight : {"elbo", "mean"} or float, default="elbo"
+        Weight of the feature-wise KL ``KL(q(v_f) || N(0, I))`` averaged over
+        features, relative to the sample-wise KL (both scaled by ``beta``).
+        ``"elbo"``: ``n_features / n_train``, which makes the objective the
+        evidence lower bound of the whole matrix per sample (the sum of the
+        feature KLs divided by the number of training samples; derived in
+        ``docs/design.md``). ``"mean"``: weight 1, as the original siVAE,
+        ``n_train / n_features`` times the ELBO's (25x on digits). A number
+        is the weight itself.
+    feature_noise : float in [0, 1], default=0.0
+        Where the feature posterior ``q(v_f) = N(mean_f, std_f^2)`` is read to
+        decode the sample decoder's last weight matrix ``W``: at
+        ``v_f = mean_f + feature_noise * std_f * eps``. 0: the posterior mean
+        (the feature KL then acts as a penalty on the loadings); 1: a sample of
+        the posterior (the variational objective of the original siVAE); in
+        between, a sample of a narrowed posterior.
     kl_warmup_steps : int, default=1000
         Training steps over which the KL weight rises linearly from 0 to ``beta``.
-    interpretability_weight : float, default=0.05
+    interpretability_weight : float, default=0.1
         Weight gamma of ``mean_c sum_f (x_cf - z_c . v_f - b_f)^2``, which ties
         the embedding linearly to the loadings. 0 switches it off.
+    interpretability_moves_embedding : bool, default=False
+        Whether the interpretability term's gradient reaches the embedding
+        ``z``. False: it fits the loadings ``v`` and its bias to the embedding
+        the VAE finds (a least-squares fit of ``X`` on ``z``) but cannot pull
+        the embedding towards a linear, PCA-like one. True: as the original
+        siVAE, it moves both.
+
+        The original siVAE's objective is
+        ``SiVAE(feature_kl_weight="mean", feature_noise=1.0,
+        interpretability_weight=0.05, interpretability_moves_embedding=True)``;
+        ``docs/design.md`` compares it with the defaults.
     l2_penalty : float, default=1e-3
         Weight of the squared L2 norm of the sample network's kernels.
     feature_input : {"pca", "subsample"}, default="pca"
@@ -106,7 +134,18 @@ class SiVAE(
     learning_rate : float, default=1e-3
         Adam step size.
     batch_size : int, default=128
-        Samples per minibatch (capped by the training set size).
+        Samples per minibatch (capped by the training set size). Under a
+        ``tf.distribute`` strategy this is the global batch, split over the
+        replicas.
+    feature_batch_size : int or None, default=None
+        Features reconstructed per training step: each step draws this many
+        features at random, runs only them through the feature-wise VAE and
+        scales their reconstruction and interpretability terms by
+        ``n_features / feature_batch_size`` (an unbiased estimate; for the
+        count likelihoods the drawn features are fitted given their own total,
+        an approximation). It makes a step cheaper when there are many
+        features, at the price of noisier gradients; ``docs/benchmarks.md``
+        measures both. None: every feature, every step.
     max_epochs : int, default=300
         Maximum passes over the training data in the joint phase.
     schedule : {"joint", "stepwise"}, default="joint"
@@ -157,6 +196,15 @@ class SiVAE(
     ----------
     components_ : ndarray of shape (n_components, n_features)
         Loadings: the posterior means of the feature embeddings, transposed.
+    components_std_ : ndarray of shape (n_components, n_features)
+        Posterior standard deviations of the feature embeddings, transposed:
+        the width of the variational posterior ``q(v_f)`` around each loading.
+        It is the model's own uncertainty under its objective, not a
+        calibrated error bar: it grows with the feature KL weight, and with
+        ``feature_noise=0`` (the default) the reconstruction does not read it,
+        only the KL shapes it, and it stays near the prior's 1: it then says
+        nothing about the data. Set ``feature_noise=1`` for a posterior width
+        that the data shape. See ``docs/design.md``.
     feature_awareness_ : ndarray of shape (n_features,)
         Feature awareness of the last decoder level over the training data
         (``var_f - mse_f`` of the reconstruction): how much of each feature the
@@ -214,13 +262,17 @@ class SiVAE(
         "hidden_layer_sizes": [LayerSizes()],
         "likelihood": [StrOptions(set(LIKELIHOODS))],
         "beta": [Numbers(Real, 0, None, closed="left")],
+        "feature_kl_weight": [StrOptions(set(FEATURE_KL_WEIGHTS)), Numbers(Real, 0, None, closed="left")],
+        "feature_noise": [Numbers(Real, 0, 1, closed="both")],
         "kl_warmup_steps": [Numbers(Integral, 0, None, closed="left")],
         "interpretability_weight": [Numbers(Real, 0, None, closed="left")],
+        "interpretability_moves_embedding": ["boolean"],
         "l2_penalty": [Numbers(Real, 0, None, closed="left")],
         "feature_input": [StrOptions(set(FEATURE_INPUT_METHODS))],
         "feature_input_size": [Numbers(Integral, 1, None, closed="left")],
         "learning_rate": [Numbers(Real, 0, None, closed="neither")],
         "batch_size": [Numbers(Integral, 1, None, closed="left")],
+        "feature_batch_size": [Numbers(Integral, 1, None, closed="left"), None],
         "max_epochs": [Numbers(Integral, 1, None, closed="left")],
         "schedule": [StrOptions(set(SCHEDULES))],
         "pretrain_epochs": [Numbers(Integral, 0, None, closed="left")],
@@ -242,13 +294,17 @@ class SiVAE(
         hidden_layer_sizes: tuple[int, ...] = (512, 128),
         likelihood: str = "gaussian",
         beta: float = 1.0,
+        feature_kl_weight: str | float = "elbo",
+        feature_noise: float = 0.0,
         kl_warmup_steps: int = 1000,
-        interpretability_weight: float = 0.05,
+        interpretability_weight: float = 0.1,
+        interpretability_moves_embedding: bool = False,
         l2_penalty: float = 1e-3,
         feature_input: str = "pca",
         feature_input_size: int = 50,
         learning_rate: float = 1e-3,
         batch_size: int = 128,
+        feature_batch_size: int | None = None,
         max_epochs: int = 300,
         schedule: str = "joint",
         pretrain_epochs: int = 100,
@@ -266,13 +322,17 @@ class SiVAE(
         self.hidden_layer_sizes = hidden_layer_sizes
         self.likelihood = likelihood
         self.beta = beta
+        self.feature_kl_weight = feature_kl_weight
+        self.feature_noise = feature_noise
         self.kl_warmup_steps = kl_warmup_steps
         self.interpretability_weight = interpretability_weight
+        self.interpretability_moves_embedding = interpretability_moves_embedding
         self.l2_penalty = l2_penalty
         self.feature_input = feature_input
         self.feature_input_size = feature_input_size
         self.learning_rate = learning_rate
         self.batch_size = batch_size
+        self.feature_batch_size = feature_batch_size
         self.max_epochs = max_epochs
         self.schedule = schedule
         self.pretrain_epochs = pretrain_epochs
@@ -293,8 +353,14 @@ class SiVAE(
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, dask array, on-disk array} of shape (n_samples, n_features)
             Training data. Sparse input is densified one minibatch at a time.
+            Data on disk or computed lazily (a dask array, e.g. from anndata's
+            lazy readers or ``dask.array.from_zarr``; a zarr or h5py array;
+            ``anndata.read_h5ad(path, backed="r").X``) is read in chunks and
+            never loaded whole: its rows are checked chunk by chunk before
+            training, and minibatches come from shuffled chunks (see
+            ``docs/scale.md``).
         y : array-like of shape (n_samples,), default=None
             Ignored by the default estimator. With ``classifier_weight > 0``:
             the class labels of the classification head. With
@@ -310,20 +376,20 @@ class SiVAE(
         self : SiVAE
             The fitted estimator.
         """
-        with unchanged_if_refused(self):
-            X = check_training_data(self, X)
-            cond_onehot, labels = self._fit_supervision(X.shape[0], y, condition)
+        check_workers_agree(self.random_state)
         rng = check_random_state(self.random_state)
-        seed = int(rng.randint(np.iinfo(np.int32).max))
         validation_fraction = self.validation_fraction if self.early_stopping else 0.0
-        train_idx, val_idx = split_rows(X.shape[0], validation_fraction, rng)
-        check_validation_rows(val_idx.size, X.shape[0], validation_fraction)
-        # Views, not copies: the training rows are read batch by batch.
-        X_train = X if train_idx.size == X.shape[0] else RowSubset(X, train_idx)
-        X_val = X[val_idx] if val_idx.size else None
+        with unchanged_if_refused(self):
+            X = check_training_input(self, X)
+            cond_onehot, labels = self._fit_supervision(X.shape[0], y, condition)
+            seed = int(rng.randint(np.iinfo(np.int32).max))
+            # Views, not copies: the training rows are read batch by batch (on disk, chunk by chunk,
+            # every chunk checked in this one pass before training starts).
+            split = split_training_rows(X, validation_fraction, rng, MAX_ROWS)
+        check_validation_rows(0 if split.val is None else split.val.shape[0], X.shape[0], validation_fraction)
         encoder_input = get_likelihood(self.likelihood).encoder_input
         feature_inputs = training_feature_inputs(
-            X, train_idx, self.feature_input, self.feature_input_size, rng, encoder_input.numpy
+            split, self.feature_input, self.feature_input_size, rng, encoder_input.numpy
         )
 
         config = NetworkConfig(
@@ -346,9 +412,9 @@ class SiVAE(
 
         result = train(
             network,
-            training_data(X_train, train_idx),
-            training_data(X_val, val_idx) if X_val is not None else None,
-            TrainingConfig.from_params(self.get_params(deep=False), X_train.shape[0]),
+            training_data(split.train, split.train_rows),
+            training_data(split.val, split.val_rows) if split.val is not None else None,
+            TrainingConfig.from_params(self.get_params(deep=False), split.train.shape[0], n_features=X.shape[1]),
             seed,
         )
         self._network_config = config
@@ -357,13 +423,14 @@ class SiVAE(
         self.history_ = result.history
         self.n_iter_ = result.n_iter
         self.n_components_ = self.n_components
-        v_mean, _ = self._model.feature_embedding()
+        v_mean, v_std = self._model.feature_embedding()
         if not np.all(np.isfinite(v_mean)):
             raise FloatingPointError(
                 "The trained loadings are not finite; training diverged. Lower learning_rate or standardise the data."
             )
         self.components_ = v_mean.T.astype(np.float64)
-        self._fit_interpretation(X_train, None if cond_onehot is None else cond_onehot[train_idx])
+        self.components_std_ = v_std.T.astype(np.float64)
+        self._fit_interpretation(split.train, None if cond_onehot is None else cond_onehot[split.train_rows])
         return self
 
     # ------------------------------------------------------- data <-> latent
@@ -372,8 +439,8 @@ class SiVAE(
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Data with the features seen in ``fit``.
+        X : {array-like, sparse matrix, dask array, on-disk array} of shape (n_samples, n_features)
+            Data with the features seen in ``fit`` (on-disk data is read chunk by chunk).
         return_std : bool, default=False
             Also return the posterior standard deviation: ``q(z | x) =
             N(mean, diag(std^2))``.
@@ -395,7 +462,7 @@ class SiVAE(
         >>> mean.shape, bool((std > 0).all())
         ((40, 2), True)
         """
-        X = check_fitted_data(self, X)
+        X = check_fitted_input(self, X)
         mean, std = self._model.embed(X)
         check_finite_result(mean, "transform")
         if return_std:
@@ -442,8 +509,8 @@ class SiVAE(
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Data.
+        X : {array-like, sparse matrix, dask array, on-disk array} of shape (n_samples, n_features)
+            Data (on-disk data is read chunk by chunk).
         condition : scalar or array-like of shape (n_samples,), default=None
             Conditional models only (and required there): the category of
             each row (or one for all rows).
@@ -453,7 +520,7 @@ class SiVAE(
         elbo : ndarray of shape (n_samples,)
             Per-sample ELBO, in nats.
         """
-        X = check_fitted_data(self, X)
+        X = check_fitted_input(self, X)
         onehot = self._condition_onehot(condition, X.shape[0], "score_samples")
         return check_finite_result(self._model.elbo(X, onehot), "score_samples")
 

@@ -20,7 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 from . import _interpret
 from ._data import column_moments
 from ._likelihoods import get_likelihood
-from ._validation import check_fitted_data, check_positive_int
+from ._validation import check_fitted_input, check_positive_int
 
 
 class InterpretationMixin:
@@ -227,7 +227,7 @@ class InterpretationMixin:
                 f"at layer={layer} or per sample (only layer=-1 with per_sample=False is stored, "
                 "as feature_awareness_)."
             )
-        X = check_fitted_data(self, X)
+        X = check_fitted_input(self, X)
         return _interpret.feature_awareness(self._model, X, self.mean_, level=layer, per_sample=per_sample)
 
     def feature_neighbors(self, feature, n: int = 20):
@@ -300,7 +300,7 @@ class InterpretationMixin:
         -------
         loadings : ndarray of shape (n_components, n_features), rows of unit norm
         """
-        X = check_fitted_data(self, X)
+        X = check_fitted_input(self, X)
         _interpret.check_attribution_method(method)
         Z, _ = self._model.embed(X)
         attributions = _interpret.latent_attributions(self._model.latent_jacobian(Z), Z, method)

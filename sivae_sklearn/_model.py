@@ -24,15 +24,34 @@ objective, change :class:`LossWeights`, :meth:`SiVAEModel.loss` and
 The objective of one minibatch of ``n`` rows::
 
     mean_c nll(x_c | z_c, W)                        reconstruction
-    + beta * (mean_c KL(q(z_c)) + mean_f KL(q(v_f)))  kl_sample, kl_feature
+    + beta * (mean_c KL(q(z_c))                     kl_sample
+              + feature_kl_weight * mean_f KL(q(v_f)))  kl_feature
     + interpretability_weight * mean_c sum_f (x_in[c, f] - z_c . v_f - b_f)^2
     + l2_penalty * ||sample-network kernels||^2
     + classifier_weight * mean_c cross-entropy(y_c, head(z_c))
+
+where ``W`` is decoded from ``v_f = mean_f + feature_noise * std_f * eps``
+(``feature_noise`` 1: a posterior sample; 0: the posterior mean), the
+interpretability term reads the posterior means ``z_c`` and ``v_f``, and with
+``interpretability_moves_embedding=False`` its gradient stops at ``z_c`` (it
+fits the loadings to the embedding without pulling the embedding). The
+feature KL weight ``n_features / n_train`` (``feature_kl_weight="elbo"``)
+makes the first three lines the negative ELBO of the whole matrix per sample;
+``docs/design.md`` derives it.
+
+With ``feature_batch_size=F`` (fewer than the G features), each step draws F
+features at random and only they pass through the feature-wise VAE and are
+reconstructed; the per-row sums over features (reconstruction,
+interpretability) are scaled by ``G / F`` so that they estimate the full sums
+without bias, and ``KL(q(v))`` is averaged over the drawn features. The count
+likelihoods then fit the drawn features' counts given their own total (the
+multinomial conditional of Poisson counts), an approximation of the full
+objective.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import tensorflow as tf
@@ -63,23 +82,65 @@ def l2_term(kernels):
     return tf.add_n([tf.reduce_sum(tf.square(k)) for k in kernels])
 
 
+ORIGINAL_OBJECTIVE = {
+    "feature_kl_weight": "mean",
+    "feature_noise": 1.0,
+    "interpretability_weight": 0.05,
+    "interpretability_moves_embedding": True,
+}
+"""The estimator parameters of the original siVAE's objective: ``SiVAE(**ORIGINAL_OBJECTIVE)`` fits it
+(the feature KL averaged over features with weight 1, ``W`` from a posterior sample, the interpretability
+term moving the embedding). Model files that do not name these parameters were trained with it."""
+
+FEATURE_KL_WEIGHTS = ("mean", "elbo")
+"""The named settings of ``feature_kl_weight`` (a number is the third kind)."""
+
+
+def feature_kl_multiplier(feature_kl_weight, n_features: int, n_train: int) -> float:
+    """The multiplier of the feature KL averaged over features.
+
+    ``"mean"``: 1 (the original siVAE); ``"elbo"``: ``n_features / n_train``,
+    which turns ``mean_f KL(q(v_f))`` into ``sum_f KL(q(v_f)) / n_train``, the
+    feature KL's share of the whole matrix's ELBO per sample; a number is
+    used as it is.
+    """
+    if feature_kl_weight == "mean":
+        return 1.0
+    if feature_kl_weight == "elbo":
+        return n_features / n_train
+    return float(feature_kl_weight)
+
+
 @dataclass(frozen=True)
 class LossWeights:
-    """Weights of the terms of the objective; each field is the estimator parameter of that name.
+    """Weights and switches of the objective; each field is the estimator parameter of that name.
 
     ``beta`` may be a tensor: the training loop passes the warmed-up value of
-    each step.
+    each step. ``feature_kl_weight`` is the resolved multiplier of the feature
+    KL (see :func:`feature_kl_multiplier`), ``feature_noise`` the scale of the
+    posterior noise on ``v`` where ``W`` is decoded, and
+    ``interpretability_moves_embedding`` whether the interpretability term's
+    gradient reaches ``z``.
     """
 
     beta: float
     interpretability_weight: float
     l2_penalty: float
     classifier_weight: float
+    feature_kl_weight: float
+    feature_noise: float
+    interpretability_moves_embedding: bool
 
     @classmethod
-    def from_params(cls, params) -> LossWeights:
-        """The weights named in ``params`` (e.g. ``SiVAE().get_params()``), as floats."""
-        return cls(**{f.name: float(params[f.name]) for f in fields(cls)})
+    def from_params(cls, params, *, n_features: int, n_train: int) -> LossWeights:
+        """The weights of ``SiVAE(**params)`` (e.g. ``SiVAE().get_params()``) fitted to ``n_train`` rows of
+        ``n_features`` features."""
+        numbers = ("beta", "interpretability_weight", "l2_penalty", "classifier_weight", "feature_noise")
+        return cls(
+            **{name: float(params[name]) for name in numbers},
+            feature_kl_weight=feature_kl_multiplier(params["feature_kl_weight"], n_features, n_train),
+            interpretability_moves_embedding=bool(params["interpretability_moves_embedding"]),
+        )
 
 
 @dataclass
@@ -111,15 +172,35 @@ class LossTerms:
             "classification": tf.reduce_mean(self.classification),
         }
 
-    def objective(self, weights: LossWeights) -> tf.Tensor:
-        """The minimised total: the weighted sum of the term means."""
+    def objective(self, weights: LossWeights, replica_share=None, n_replicas: int = 1) -> tf.Tensor:
+        """The minimised total: the weighted sum of the term means.
+
+        Under ``tf.distribute`` every replica minimises its part of the global
+        batch's objective, and the parts sum to it: the per-row term means
+        weighted by ``replica_share`` (this replica's rows over the global
+        batch's rows; 0 for a replica without rows) and the model-level terms
+        (``kl_feature``, ``l2``) divided by ``n_replicas``. Without a share this
+        is the plain objective of one device.
+        """
         m = self.means
+        if replica_share is None:
+            return (
+                m["reconstruction"]
+                + weights.beta * (m["kl_sample"] + weights.feature_kl_weight * m["kl_feature"])
+                + weights.interpretability_weight * m["interpretability"]
+                + weights.l2_penalty * m["l2"]
+                + weights.classifier_weight * m["classification"]
+            )
+
+        def share(name):
+            return tf.math.multiply_no_nan(m[name], replica_share)  # a replica without rows adds 0, not NaN
+
         return (
-            m["reconstruction"]
-            + weights.beta * (m["kl_sample"] + m["kl_feature"])
-            + weights.interpretability_weight * m["interpretability"]
-            + weights.l2_penalty * m["l2"]
-            + weights.classifier_weight * m["classification"]
+            share("reconstruction")
+            + weights.beta * (share("kl_sample") + weights.feature_kl_weight * m["kl_feature"] / n_replicas)
+            + weights.interpretability_weight * share("interpretability")
+            + weights.l2_penalty * (m["l2"] / n_replicas)
+            + weights.classifier_weight * share("classification")
         )
 
 
@@ -133,6 +214,16 @@ class Loss:
     def as_dict(self) -> dict[str, tf.Tensor]:
         """``{"loss": total, <term>: mean, ...}``: what the training history records."""
         return {"loss": self.total, **self.terms.means}
+
+
+def _columns(t, features):
+    """``t`` restricted to the columns (last axis) ``features``; all of ``t`` when None."""
+    return t if features is None else tf.gather(t, features, axis=-1)
+
+
+def _rows(t, features):
+    """``t`` restricted to the rows ``features``; all of ``t`` when None."""
+    return t if features is None else tf.gather(t, features)
 
 
 # --------------------------------------------------------------------- model
@@ -162,15 +253,23 @@ class SiVAEModel:
         z_mean, z_std = self.network.encode_samples(x_in)
         return x_in, z_mean, z_std
 
-    def output_params(self, z, w, condition):
-        """Natural parameter of the likelihood: ``y(z, condition) W^T + b`` (rows x G)."""
+    def output_params(self, z, w, condition, features=None):
+        """Natural parameter of the likelihood: ``y(z, condition) W^T + b`` (rows x G, or x ``features``)."""
         y = self.network.decode_samples(z, self._condition(condition))
-        return tf.matmul(y, w, transpose_b=True) + self.network.output_bias
+        return tf.matmul(y, w, transpose_b=True) + _columns(self.network.output_bias, features)
 
-    def reconstruction_nll(self, x, z, w, condition, library_size):
-        """``-log p(x | z, W)`` of each row."""
-        params = self.output_params(z, w, condition)
-        return self.likelihood.nll(x, params, self.network.log_scale, library_size)
+    def reconstruction_nll(self, x, z, w, condition, library_size, features=None):
+        """``-log p(x | z, W)`` of each row (``x``, ``w`` and the result restricted to ``features`` if given)."""
+        params = self.output_params(z, w, condition, features)
+        return self.likelihood.nll(x, params, _columns(self.network.log_scale, features), library_size)
+
+    def draw_features(self, seed, feature_batch_size: int | None):
+        """Sorted indices of ``feature_batch_size`` distinct features drawn with ``seed``; None for all of them."""
+        n_features = self.network.config.n_features
+        if feature_batch_size is None or feature_batch_size >= n_features:
+            return None
+        keys = tf.random.stateless_uniform([n_features], seed=tf.random.experimental.stateless_fold_in(seed, 1))
+        return tf.sort(tf.math.top_k(keys, k=feature_batch_size).indices)
 
     def expected_output(self, z, condition, library_size):
         """The likelihood's mean at latent points ``z``, the loadings at their posterior mean."""
@@ -183,7 +282,9 @@ class SiVAEModel:
         return self.network.classifier(z_mean)
 
     # ---------------------------------------------------------------- loss
-    def loss(self, x, condition, labels, seed, weights: LossWeights, phase: str = "joint") -> Loss:
+    def loss(
+        self, x, condition, labels, seed, weights: LossWeights, phase: str = "joint", feature_batch_size=None
+    ) -> Loss:
         """One stochastic forward pass and the objective of the training ``phase``.
 
         Parameters
@@ -206,6 +307,9 @@ class SiVAEModel:
             ``network.free_output_weights`` (no feature KL); ``"feature"`` fits
             the feature decoder's ``w_f`` to the rows of that matrix (its
             squared error is the reconstruction term, one row per feature).
+        feature_batch_size : int, optional
+            Features drawn per step in the ``"joint"`` and ``"feature"``
+            phases (see the module docstring); None: all of them.
 
         Returns
         -------
@@ -216,12 +320,13 @@ class SiVAEModel:
         network = self.network
         if phase != "joint":
             weights = replace(weights, interpretability_weight=0.0)
-        v_mean, v_std = network.encode_features()
+        features = None if phase == "sample" else self.draw_features(seed, feature_batch_size)
+        v_mean, v_std = network.encode_features(features)
         eps_v = tf.random.stateless_normal(tf.shape(v_mean), seed=tf.stack([seed[0], -seed[1] - 1]))
-        v = v_mean + v_std * eps_v
+        v = v_mean + weights.feature_noise * v_std * eps_v  # where W is decoded: a posterior sample, or the mean
         kl_feature = tf.reduce_mean(kl_standard_normal(v_mean, v_std))
         if phase == "feature":
-            target = tf.stop_gradient(network.free_output_weights)
+            target = tf.stop_gradient(_rows(network.free_output_weights, features))
             regression = tf.reduce_sum(tf.square(network.decode_features(v) - target), axis=1)
             zero = tf.zeros_like(regression)  # the sample network is not trained in this phase
             terms = LossTerms(
@@ -248,13 +353,24 @@ class SiVAEModel:
             )
         else:
             classification = tf.zeros_like(kl_sample)
+        x_seen = _columns(x, features)
+        reconstruction = self.reconstruction_nll(
+            x_seen, z, w, condition, self.likelihood.library_size(x_seen), features
+        )
+        interpretability = interpretability_term(
+            _columns(x_in, features),
+            z_mean if weights.interpretability_moves_embedding else tf.stop_gradient(z_mean),
+            v_mean,
+            _columns(network.linear_offset(self._condition(condition)), features),
+        )
+        if features is not None:  # the drawn features' sums, scaled to estimate the sums over all features
+            scale = network.config.n_features / feature_batch_size
+            reconstruction, interpretability = scale * reconstruction, scale * interpretability
         terms = LossTerms(
-            reconstruction=self.reconstruction_nll(x, z, w, condition, self.likelihood.library_size(x)),
+            reconstruction=reconstruction,
             kl_sample=kl_sample,
             kl_feature=kl_feature,
-            interpretability=interpretability_term(
-                x_in, z_mean, v_mean, network.linear_offset(self._condition(condition))
-            ),
+            interpretability=interpretability,
             l2=l2_term(network.sample_network_kernels()),
             classification=classification,
         )

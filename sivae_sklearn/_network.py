@@ -228,9 +228,11 @@ class SiVAENetwork(tf.Module):
         """Posterior mean and standard deviation of ``z`` for a batch of rows."""
         return self.sample_encoder(x)
 
-    def encode_features(self) -> tuple[tf.Tensor, tf.Tensor]:
-        """Posterior mean and standard deviation of ``v`` for every feature."""
-        return self.feature_encoder(self.feature_inputs)
+    def encode_features(self, features: tf.Tensor | None = None) -> tuple[tf.Tensor, tf.Tensor]:
+        """Posterior mean and standard deviation of ``v`` for every feature (or only ``features``, indices)."""
+        if features is None:
+            return self.feature_encoder(self.feature_inputs)
+        return self.feature_encoder(tf.gather(self.feature_inputs, features))
 
     def decode_samples(self, z: tf.Tensor, condition: tf.Tensor | None = None) -> tf.Tensor:
         """Last hidden layer ``y`` of the sample decoder (linear, width h)."""

@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._inference import CompiledModel
 from ._likelihoods import ENCODER_INPUTS, get_likelihood
+from ._model import ORIGINAL_OBJECTIVE
 from ._network import NetworkConfig, SiVAENetwork, weight_shapes
 from ._plain import plain_params
 from ._serialization import ArraySpec, ModelFile, write_model_file
@@ -178,7 +179,8 @@ class PersistenceMixin:
             key: tuple(value) if isinstance(known[key], tuple) and isinstance(value, list) else value
             for key, value in contents.params.items()
         }
-        return cls(**params)._with_valid_params()
+        # A file written before the objective had these parameters was trained with the original one.
+        return cls(**{**ORIGINAL_OBJECTIVE, **params})._with_valid_params()
 
     def _with_valid_params(self):
         self._validate_params()  # scikit-learn's check against _parameter_constraints
@@ -192,11 +194,14 @@ class PersistenceMixin:
         for key, value in contents.attributes.items():
             setattr(estimator, key, value)
         estimator._restore_network(contents.weights)
+        if "components_std_" not in contents.attributes:  # files written before it was a fitted attribute
+            estimator.components_std_ = estimator._model.feature_embedding()[1].T.astype(np.float64)
         return estimator
 
 
 FITTED_ATTRIBUTES: dict[str, tuple[tuple[str, str] | None, bool]] = {
     "components_": (("f", "KG"), False),
+    "components_std_": (("f", "KG"), True),
     "feature_awareness_": (("f", "G"), False),
     "feature_variance_": (("f", "G"), False),
     "mean_": (("f", "G"), False),

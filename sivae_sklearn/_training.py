@@ -1,33 +1,60 @@
-"""The training loop: minibatches, a compiled train step, early stopping.
+"""The training loop: a prefetching input pipeline, a compiled epoch, early stopping.
 
 Knows nothing of scikit-learn. :func:`train` takes a built
 :class:`~sivae_sklearn._network.SiVAENetwork`, training (and optional
-validation) data as dense arrays or CSR matrices, and a :class:`TrainingConfig`;
-it updates the network in place and returns a :class:`TrainingResult`.
+validation) data (dense, CSR, or on disk as :class:`~sivae_sklearn._data.DiskRows`)
+and a :class:`TrainingConfig`; it updates the network in place and returns a
+:class:`TrainingResult`.
 
-Follow one minibatch: :func:`iter_minibatches` slices rows (densifying only
-those rows if the input is sparse) -> the compiled ``train_step`` seeds the
-reparameterisation noise with ``(seed, step)`` -> :meth:`SiVAEModel.loss
-<sivae_sklearn._model.SiVAEModel.loss>` runs the forward pass and returns the
-objective with its named terms -> gradients go to a small Adam optimiser owned
-by this run (no Keras global state is touched).
+It trains with the ``tf.distribute`` strategy in scope, TensorFlow's
+convention: ``fit`` called inside ``with strategy.scope():`` spreads every
+minibatch over that strategy's replicas (``MirroredStrategy``: the devices of
+one machine; ``MultiWorkerMirroredStrategy``: several machines), and outside
+any scope it runs on the default device. It is one code path: the default
+strategy is a strategy with one replica.
+
+Follow one minibatch:
+
+1. :func:`~sivae_sklearn._data.epoch_batches` picks its rows (a full shuffle
+   in memory; shuffled chunks on disk);
+2. a ``tf.data`` generator densifies this worker's part of them (the rows are
+   split evenly over the replicas) while the previous step runs (prefetch);
+3. the compiled epoch loop (one ``tf.function`` call per epoch, no Python per
+   step) runs ``strategy.run`` on every replica:
+   :meth:`SiVAEModel.loss <sivae_sklearn._model.SiVAEModel.loss>` (noise
+   seeded by ``(seed, step)``, folded with the replica's id), the replica's
+   part of the global batch's objective
+   (:meth:`~sivae_sklearn._model.LossTerms.objective`), gradients summed over
+   the replicas, and a small Adam owned by this run (no Keras state);
+4. the loss terms are summed on the device and read once per epoch, when the
+   divergence check, the validation loss and early stopping look at them.
 """
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
+from numbers import Integral
 
 import numpy as np
 import scipy.sparse as sp
 import tensorflow as tf
 
-from ._data import RowSubset
+from ._data import DiskRows, Rows, RowSubset, epoch_batches
 from ._errors import TrainingDivergedError
-from ._model import LossWeights, SiVAEModel
+from ._model import LossTerms, LossWeights, SiVAEModel
 from ._progress import TrainingProgress
 
 SCHEDULES = ("joint", "stepwise")
+TERMS = ("loss", *(f.name for f in fields(LossTerms)))
+"""The history's per-epoch series: the objective and its terms."""
+
+PREFETCH = 2
+"""Minibatches densified ahead of the running step."""
+
+_EVAL_BATCH_SIZE = 1024
 
 
 @dataclass(frozen=True)
@@ -45,6 +72,7 @@ class TrainingConfig:
     kl_warmup_steps: int
     learning_rate: float
     batch_size: int
+    feature_batch_size: int | None
     max_epochs: int
     early_stopping: bool
     schedule: str
@@ -53,17 +81,22 @@ class TrainingConfig:
     tol: float
     verbose: int
     jit_compile: bool
-    """Compile the train step with XLA (measured in ``benchmarks/run.py --only efficiency``; off in ``fit``)."""
+    """Compile the loss and its gradients with XLA (measured in ``benchmarks/run.py``; off in ``fit``)."""
 
     @classmethod
-    def from_params(cls, params, n_train: int, *, jit_compile: bool = False) -> TrainingConfig:
-        """The configuration for ``SiVAE(**params)`` on ``n_train`` training rows (the batch is capped by them)."""
+    def from_params(cls, params, n_train: int, *, n_features: int, jit_compile: bool = False) -> TrainingConfig:
+        """The configuration for ``SiVAE(**params)`` on ``n_train`` training rows of ``n_features`` features.
+
+        The batch is capped by the rows; ``feature_kl_weight="elbo"`` becomes ``n_features / n_train``.
+        """
+        feature_batch_size = params["feature_batch_size"]
         return cls(
             likelihood=params["likelihood"],
-            loss_weights=LossWeights.from_params(params),
+            loss_weights=LossWeights.from_params(params, n_features=n_features, n_train=n_train),
             kl_warmup_steps=int(params["kl_warmup_steps"]),
             learning_rate=float(params["learning_rate"]),
             batch_size=int(min(params["batch_size"], n_train)),
+            feature_batch_size=None if feature_batch_size is None else int(feature_batch_size),
             max_epochs=int(params["max_epochs"]),
             early_stopping=bool(params["early_stopping"]),
             schedule=params["schedule"],
@@ -93,21 +126,12 @@ class TrainingResult:
     """Wall-clock seconds of each epoch (the benchmarks' per-epoch cost)."""
 
 
-@dataclass
-class Batch:
-    """Rows of one minibatch, as float32 / int32 arrays."""
-
-    x: np.ndarray
-    condition: np.ndarray
-    labels: np.ndarray
-
-
 class TrainingData:
     """Training rows with their optional per-row condition and label.
 
     Parameters
     ----------
-    X : ndarray or CSR matrix of shape (n_samples, n_features)
+    X : ndarray, CSR matrix, RowSubset or DiskRows of shape (n_samples, n_features)
         Data as the likelihood scores it (float32 or sparse).
     condition : ndarray of shape (n_samples, n_conditions), optional
         One-hot condition per row.
@@ -125,30 +149,17 @@ class TrainingData:
     def n_samples(self) -> int:
         return self.X.shape[0]
 
-    def rows(self, idx: np.ndarray) -> Batch:
-        """Densify just these rows."""
-        xb = self.X[idx]
-        xb = xb.toarray() if sp.issparse(xb) else xb
-        return Batch(np.asarray(xb, np.float32), self.condition[idx], self.labels[idx])
-
-
-def iter_minibatches(data: TrainingData, batch_size: int, rng: np.random.RandomState | None):
-    """Yield :class:`Batch` objects covering every row once.
-
-    Rows are shuffled with ``rng`` (or kept in order if ``rng`` is None). A final
-    batch smaller than ``batch_size`` is kept.
-    """
-    n = data.n_samples
-    order = rng.permutation(n) if rng is not None else np.arange(n)
-    for start in range(0, n, batch_size):
-        idx = order[start : start + batch_size]
-        if rng is not None:
-            idx = np.sort(idx)  # cheaper row slicing of CSR; order inside a batch is irrelevant
-        yield data.rows(idx)
+    def arrays(self, rows: Rows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(x, condition, labels)`` of ``rows``, densified."""
+        return rows.dense(), self.condition[rows.positions], self.labels[rows.positions]
 
 
 class Adam:
-    """Adam optimiser with its own slot variables (no Keras objects)."""
+    """Adam optimiser with its own slot variables (no Keras objects), replica-aware.
+
+    Create it where the variables were created (inside the strategy's scope,
+    if any) and call :meth:`apply` on every replica.
+    """
 
     def __init__(self, variables, learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
         self.variables = list(variables)
@@ -159,58 +170,265 @@ class Adam:
         self.iterations = tf.Variable(0.0, trainable=False)
 
     def apply(self, grads):
-        self.iterations.assign_add(1.0)
-        t = self.iterations
+        """Sum ``grads`` over the replicas and take one step (in replica context; anywhere without a strategy)."""
+        context = tf.distribute.get_replica_context()
+        used = [i for i, g in enumerate(grads) if g is not None]
+        grads = [tf.convert_to_tensor(grads[i]) for i in used]
+        if context.num_replicas_in_sync > 1:
+            grads = context.all_reduce(tf.distribute.ReduceOp.SUM, grads)
+        context.merge_call(self._update, args=(used, grads))
+
+    def _update(self, strategy, used, grads):
+        update = strategy.extended.update
+        update(self.iterations, lambda t: t.assign_add(1.0))
+        for i, g in zip(used, grads):
+            update(self.m[i], lambda m, g: m.assign(self.beta_1 * m + (1.0 - self.beta_1) * g), args=(g,))
+            update(self.v[i], lambda v, g: v.assign(self.beta_2 * v + (1.0 - self.beta_2) * tf.square(g)), args=(g,))
+            update(self.variables[i], self._step, args=(self.m[i], self.v[i], self.iterations))
+
+    def _step(self, var, m, v, t):
         correction1 = 1.0 - tf.pow(self.beta_1, t)
         correction2 = 1.0 - tf.pow(self.beta_2, t)
-        for g, var, m, v in zip(grads, self.variables, self.m, self.v):
-            if g is None:
-                continue
-            m.assign(self.beta_1 * m + (1.0 - self.beta_1) * g)
-            v.assign(self.beta_2 * v + (1.0 - self.beta_2) * tf.square(g))
-            update = (m / correction1) / (tf.sqrt(v / correction2) + self.epsilon)
-            var.assign_sub(self.learning_rate * update)
+        var.assign_sub(self.learning_rate * ((m / correction1) / (tf.sqrt(v / correction2) + self.epsilon)))
 
 
-def _signature(network):
+def _element_signature(network):
+    """One replica's minibatch: ``(x, condition, labels, beta, seed, rows of the global batch)``."""
     g = network.config.n_features
     c = network.config.n_conditions
-    return [
+    return (
         tf.TensorSpec([None, g], tf.float32),
         tf.TensorSpec([None, c], tf.float32),
         tf.TensorSpec([None], tf.int32),
         tf.TensorSpec([], tf.float32),
         tf.TensorSpec([2], tf.int32),
-    ]
+        tf.TensorSpec([], tf.float32),
+    )
 
 
-def make_steps(network, config: TrainingConfig, phase: str = "joint"):
-    """Build the compiled train and evaluation steps of one phase, with a fresh Adam.
+def _replica_seed(seed, context):
+    """The step's seed on replica 0 (so one replica is exactly one device); folded with the replica's id on others."""
+    if context.num_replicas_in_sync == 1:
+        return seed
+    replica = tf.cast(context.replica_id_in_sync_group, tf.int32)
+    return tf.where(tf.equal(replica, 0), seed, tf.random.experimental.stateless_fold_in(seed, replica))
 
-    Both take ``(x, condition, labels, beta, seed)`` and return the terms of
-    :meth:`Loss.as_dict <sivae_sklearn._model.Loss.as_dict>`; ``beta`` is the
-    KL weight of this step.
+
+class EpochSums:
+    """The loss terms summed over an epoch, on the device; read (and reset) once per epoch."""
+
+    def __init__(self):
+        self.sums = tf.Variable(tf.zeros(len(TERMS) + 1, tf.float64), trainable=False)
+
+    def read(self) -> dict[str, float]:
+        """Mean of every term over the rows seen since the last read."""
+        sums = self.sums.numpy()
+        self.sums.assign(tf.zeros_like(self.sums))
+        count = sums[-1] if sums[-1] > 0 else 1.0
+        return {name: float(total / count) for name, total in zip(TERMS, sums)}
+
+
+class _Feed:
+    """A prefetching ``tf.data`` pipeline of one data set's minibatches, split over the replicas.
+
+    One distributed dataset and one iterator serve every epoch: building them
+    costs more than a small epoch. :meth:`epoch` hands the generator the
+    epoch's plan (``batches()``: the global batches as :class:`Rows`;
+    ``beta_seed(i)``: the KL weight and noise seed of the ``i``-th) and
+    yields the epoch's elements. The generator, which runs in ``tf.data``'s
+    own thread a few batches ahead of the running step, densifies only this
+    worker's replicas' parts and waits for the next plan between epochs, so no
+    random order is drawn before its epoch starts.
     """
-    model = SiVAEModel(network, config.likelihood)
-    variables = network.trainable_variables
-    optimizer = Adam(variables, config.learning_rate)
 
-    def loss(x, condition, labels, beta, seed):
-        weights = replace(config.loss_weights, beta=beta)
-        return model.loss(x, condition, labels, seed, weights, phase)
+    def __init__(self, strategy, data: TrainingData, signature):
+        self._plans: queue.Queue = queue.Queue()
+        self._closed = threading.Event()
 
-    @tf.function(input_signature=_signature(network), reduce_retracing=True, jit_compile=config.jit_compile)
-    def train_step(x, condition, labels, beta, seed):
+        def dataset_fn(context: tf.distribute.InputContext):
+            self.per_worker = context.num_replicas_in_sync // context.num_input_pipelines
+            first = context.input_pipeline_id * self.per_worker
+
+            def generate():
+                while not self._closed.is_set():
+                    try:
+                        batches, beta_seed = self._plans.get(timeout=0.1)
+                    except queue.Empty:
+                        continue
+                    for i, rows in enumerate(batches()):
+                        beta, seed = beta_seed(i)
+                        global_rows = np.float32(rows.index.size)
+                        for part in rows.split(context.num_replicas_in_sync)[first : first + self.per_worker]:
+                            yield (*data.arrays(part), beta, seed, global_rows)
+
+            return tf.data.Dataset.from_generator(generate, output_signature=signature).prefetch(PREFETCH)
+
+        self.dataset = strategy.distribute_datasets_from_function(dataset_fn)
+        self.element_spec = self.dataset.element_spec
+        self._iterator = None
+
+    def epoch(self, batches, beta_seed, n_batches: int):
+        """Plan one epoch of ``n_batches`` global batches; an iterator over its per-step elements."""
+        if self._iterator is None:
+            self._iterator = iter(self.dataset)
+        self._plans.put((batches, beta_seed))
+        return (next(self._iterator) for _ in range(n_batches))
+
+    def close(self) -> None:
+        """End the generator and release the pipeline."""
+        self._closed.set()
+        self._iterator = self.dataset = None
+
+
+class PhaseSteps:
+    """The compiled epoch loops of one training phase, with a fresh Adam.
+
+    Parameters
+    ----------
+    network : SiVAENetwork
+    config : TrainingConfig
+    phase : {"joint", "sample", "feature"}
+    strategy : tf.distribute.Strategy
+        Where the network's variables live; the optimiser's and the sums' are
+        created in its scope.
+    """
+
+    def __init__(self, network, config: TrainingConfig, phase: str, strategy):
+        self.network, self.config, self.phase, self.strategy = network, config, phase, strategy
+        self.model = SiVAEModel(network, config.likelihood)
+        self.variables = network.trainable_variables
+        with strategy.scope():
+            self.optimizer = Adam(self.variables, config.learning_rate)
+            self.train_sums, self.eval_sums = EpochSums(), EpochSums()
+        self.element_signature = _element_signature(network)
+        self._feeds: dict[int, _Feed] = {}
+        gradients = tf.function(self._gradients, jit_compile=True) if config.jit_compile else self._gradients
+
+        def train_replica(*element):
+            sums, terms, grads = gradients(*element)
+            self.optimizer.apply(grads)
+            return sums, terms
+
+        def eval_replica(*element):
+            return self._objective(*element)[1:]
+
+        self._train_epoch = self._compile(train_replica, self.train_sums)
+        self._eval_epoch = self._compile(eval_replica, self.eval_sums)
+
+    # ------------------------------------------------------------- one replica
+    def _objective(self, x, condition, labels, beta, seed, global_rows):
+        """``(this replica's objective, [objective, term sums, rows] for the history, the term means)``.
+
+        The history vector is summed over the replicas: the objectives add up
+        to the global batch's, each term's mean times the replica's rows to the
+        term's sum over the global batch.
+        """
+        context = tf.distribute.get_replica_context()
+        n_replicas = context.num_replicas_in_sync
+        weights = replace(self.config.loss_weights, beta=beta)
+        loss = self.model.loss(
+            x, condition, labels, _replica_seed(seed, context), weights, self.phase, self.config.feature_batch_size
+        )
+        # Rows this replica adds to the history (a pretraining step on the features counts as one).
+        n = tf.constant(1.0, tf.float64) if self.phase == "feature" else tf.cast(tf.shape(x)[0], tf.float64)
+        means = tf.stack([tf.cast(m, tf.float64) for m in loss.terms.means.values()])
+        if n_replicas == 1:
+            total, sums = loss.total, means * n
+        else:
+            # Every replica fits all features in the feature phase; otherwise its share of the global batch's rows.
+            share = 1.0 / n_replicas if self.phase == "feature" else tf.cast(tf.shape(x)[0], tf.float32) / global_rows
+            total = loss.terms.objective(weights, share, n_replicas)
+            sums = tf.math.multiply_no_nan(means, n)  # a replica without rows adds 0, not NaN
+        return total, tf.concat([[tf.cast(total, tf.float64)], sums, [n]], axis=0), loss.as_dict()
+
+    def _gradients(self, *element):
         with tf.GradientTape() as tape:
-            result = loss(x, condition, labels, beta, seed)
-        optimizer.apply(tape.gradient(result.total, variables))
-        return result.as_dict()
+            total, sums, terms = self._objective(*element)
+        return sums, terms, tape.gradient(total, self.variables)
 
-    @tf.function(input_signature=_signature(network), reduce_retracing=True)
-    def eval_step(x, condition, labels, beta, seed):
-        return loss(x, condition, labels, beta, seed).as_dict()
+    def _compile(self, replica_fn, sums: EpochSums):
+        strategy = self.strategy
 
-    return train_step, eval_step
+        def step(element):
+            history, terms = strategy.run(replica_fn, args=element)
+            history = strategy.reduce(tf.distribute.ReduceOp.SUM, history, axis=None)  # one all-reduce
+            sums.sums.assign_add(tf.concat([history[:1] * history[-1:], history[1:]], axis=0))
+            # Returned, though never read (no host sync): without these outputs the step is optimised
+            # into a graph that rounds differently, and fits stay bit for bit what they were.
+            return history, strategy.experimental_local_results(terms)[0]
+
+        compiled = {}
+
+        def run_epoch(feed: _Feed, batches, beta_seed, n_batches: int):
+            # One compiled call per step, fed by the prefetching pipeline; nothing is read back.
+            if "step" not in compiled:
+                compiled["step"] = tf.function(step, input_signature=[feed.element_spec])
+            for element in feed.epoch(batches, beta_seed, n_batches):
+                compiled["step"](element)
+
+        return run_epoch
+
+    # -------------------------------------------------------------- the feed
+    def _feed(self, data: TrainingData) -> _Feed:
+        """The feed of ``data``'s minibatches (one per data set and phase, serving every epoch)."""
+        if id(data) not in self._feeds:
+            self._feeds[id(data)] = _Feed(self.strategy, data, self.element_signature)
+        return self._feeds[id(data)]
+
+    def close(self) -> None:
+        """Stop the feeds' generators."""
+        for feed in self._feeds.values():
+            feed.close()
+        self._feeds.clear()
+
+    def train_epoch(self, data: TrainingData, rng, state: RunState) -> dict[str, float]:
+        """One epoch over ``data`` (shuffled with ``rng``); the mean of every term."""
+        config, first_step = self.config, state.step
+        n_batches = -(-data.n_samples // config.batch_size)
+        if self.phase == "feature":  # no rows: every step fits the feature VAE to the free weights
+
+            def batches():
+                return (Rows(data.X, np.zeros(0, np.intp), np.zeros(0, np.intp)) for _ in range(n_batches))
+        else:
+            batches = epoch_batches(data.X, config.batch_size, rng)
+
+        def beta_seed(i):
+            step = first_step + i
+            return np.float32(beta_at(step, config)), np.array([state.seed, step], np.int32)
+
+        self._train_epoch(self._feed(data), batches, beta_seed, n_batches)
+        state.step += n_batches
+        return self.train_sums.read()
+
+    def evaluate(self, data: TrainingData, seed: int) -> dict[str, float]:
+        """Mean of every term over ``data`` at the full KL weight (fixed noise seeds, so repeatable)."""
+        batch_size = max(self.config.batch_size, _EVAL_BATCH_SIZE)
+        beta = np.float32(self.config.beta)
+        batches = epoch_batches(data.X, batch_size, None)
+        n_batches = -(-data.n_samples // batch_size)
+
+        def beta_seed(i):
+            return beta, np.array([seed, -(10**6) - i], np.int32)
+
+        self._eval_epoch(self._feed(data), batches, beta_seed, n_batches)
+        return self.eval_sums.read()
+
+
+def check_workers_agree(random_state) -> None:
+    """Raise unless every worker of the strategy in scope will draw the same split, inputs and batches.
+
+    Under a multi-worker strategy each worker runs ``fit`` on its own; they
+    train one model only if they draw the same random numbers, so
+    ``random_state`` must be an integer there.
+    """
+    resolver = getattr(tf.distribute.get_strategy(), "cluster_resolver", None)
+    spec = resolver.cluster_spec().as_dict() if resolver is not None else {}
+    n_tasks = sum(len(tasks) for tasks in spec.values())
+    if n_tasks > 1 and (not isinstance(random_state, Integral) or isinstance(random_state, bool)):
+        raise ValueError(
+            f"Training on {n_tasks} workers needs an integer random_state (got {random_state!r}): every worker "
+            f"must draw the same validation split, feature inputs and minibatches."
+        )
 
 
 def beta_at(step: int, config: TrainingConfig) -> float:
@@ -220,28 +438,11 @@ def beta_at(step: int, config: TrainingConfig) -> float:
     return config.beta * min(1.0, step / config.kl_warmup_steps)
 
 
-def evaluate(eval_step, data: TrainingData, config: TrainingConfig, seed: int) -> dict[str, float]:
-    """Mean of every term over ``data`` at the full KL weight (fixed noise seeds, so repeatable)."""
-    sums: dict[str, float] = {}
-    for i, batch in enumerate(iter_minibatches(data, max(config.batch_size, 1024), None)):
-        out = eval_step(
-            batch.x,
-            batch.condition,
-            batch.labels,
-            np.float32(config.beta),
-            np.array([seed, -(10**6) - i], np.int32),
-        )
-        n = batch.x.shape[0]
-        for k, val in out.items():
-            sums[k] = sums.get(k, 0.0) + float(val) * n
-    return {k: v / data.n_samples for k, v in sums.items()}
-
-
 def _check_finite(terms: dict[str, float], epoch: int, step: int, config: TrainingConfig, x_scale: float):
     bad = [k for k, v in terms.items() if not np.isfinite(v)]
     if bad:
         raise TrainingDivergedError(
-            f"Training diverged at epoch {epoch}, step {step}: the {', '.join(bad)} term(s) "
+            f"Training diverged in epoch {epoch} (by step {step}): the {', '.join(bad)} term(s) "
             f"became NaN or infinite. Likely causes: the learning rate is too high "
             f"(learning_rate={config.learning_rate:g}; try 10x lower) or the data are not "
             f"scaled (largest absolute input value {x_scale:.3g}; standardise features, e.g. "
@@ -251,13 +452,26 @@ def _check_finite(terms: dict[str, float], epoch: int, step: int, config: Traini
 
 
 def _max_abs(X) -> float:
-    """Largest absolute value, without a full-size temporary."""
+    """Largest absolute value, without a full-size temporary (on disk: as seen by the split's pass)."""
+    if isinstance(X, DiskRows):
+        return X.max_abs
     if isinstance(X, RowSubset):
         X = X.base  # the whole matrix: a bound for the training rows
     values = X.data if sp.issparse(X) else X
     if values.size == 0:
         return 0.0
     return float(max(values.max(), -values.min()))
+
+
+@dataclass
+class RunState:
+    """What the phases of one run share: the noise seed, the data scale (for messages), the step count, the progress."""
+
+    seed: int
+    x_scale: float
+    step: int = 0
+    progress: TrainingProgress = field(default_factory=TrainingProgress)
+    restored: bool = False
 
 
 def train(
@@ -279,7 +493,13 @@ def train(
     with a fresh optimiser, as in the original siVAE. Early stopping counts only
     once the warm-up is over, and the weights of the best monitored epoch of
     each phase are restored.
+
+    Runs under ``tf.distribute.get_strategy()``: the network must have been
+    built in the same strategy's scope.
     """
+    strategy = tf.distribute.get_strategy()
+    if tf.distribute.has_strategy() and not tf.distribute.in_cross_replica_context():
+        raise RuntimeError("SiVAE.fit cannot run inside strategy.run; call it inside strategy.scope() instead.")
     rng = np.random.RandomState(seed)
     state = RunState(
         seed=int(seed % (2**31 - 1)), x_scale=_max_abs(train_data.X), progress=TrainingProgress(config.verbose)
@@ -287,53 +507,35 @@ def train(
     result = TrainingResult()
     with state.progress:
         if config.schedule == "stepwise" and config.pretrain_epochs > 0:
-            run_phase("sample", network, train_data, val_data, config, config.pretrain_epochs, rng, state, result)
-            run_phase("feature", network, train_data, None, config, config.pretrain_epochs, rng, state, result)
-        run_phase("joint", network, train_data, val_data, config, config.max_epochs, rng, state, result)
+            pretrain = config.pretrain_epochs
+            run_phase("sample", network, train_data, val_data, config, pretrain, rng, state, result, strategy)
+            run_phase("feature", network, train_data, None, config, pretrain, rng, state, result, strategy)
+        run_phase("joint", network, train_data, val_data, config, config.max_epochs, rng, state, result, strategy)
         reason = "early_stopping" if result.stopped_early else "max_epochs"
         state.progress.close(reason, result.best_epoch if state.restored else None, state.restored)
     return result
 
 
-@dataclass
-class RunState:
-    """What the phases of one run share: the noise seed, the data scale (for messages) and the step count."""
-
-    seed: int
-    x_scale: float
-    progress: TrainingProgress
-    step: int = 0
-    restored: bool = False
-
-
-def run_phase(phase, network, train_data, val_data, config, n_epochs, rng, state, result) -> None:
+def run_phase(phase, network, train_data, val_data, config, n_epochs, rng, state, result, strategy=None) -> None:
     """Train ``network`` for up to ``n_epochs`` epochs of one phase, appending to ``result``.
 
     See :meth:`SiVAEModel.loss <sivae_sklearn._model.SiVAEModel.loss>` for the
     phases. Early stopping restores the best monitored epoch's weights.
     """
-    train_step, eval_step = make_steps(network, config, phase)
+    steps = PhaseSteps(network, config, phase, strategy or tf.distribute.get_strategy())
+    try:
+        _run_epochs(steps, phase, network, train_data, val_data, config, n_epochs, rng, state, result)
+    finally:
+        steps.close()
+
+
+def _run_epochs(steps, phase, network, train_data, val_data, config, n_epochs, rng, state, result) -> None:
     history = result.history
     best, best_weights, since_best = np.inf, None, 0
-    n_batches = int(np.ceil(train_data.n_samples / config.batch_size))
     state.progress.start_phase(phase, n_epochs)
     for epoch in range(1, n_epochs + 1):
         epoch_start = time.perf_counter()
-        sums: dict[str, float] = {}
-        if phase == "feature":
-            batches = (train_data.rows(np.arange(0)) for _ in range(n_batches))
-        else:
-            batches = iter_minibatches(train_data, config.batch_size, rng)
-        n_seen = 0
-        for batch in batches:
-            beta = np.float32(beta_at(state.step, config))
-            out = train_step(batch.x, batch.condition, batch.labels, beta, np.array([state.seed, state.step], np.int32))
-            state.step += 1
-            n = max(batch.x.shape[0], 1)
-            n_seen += n
-            for k, val in out.items():
-                sums[k] = sums.get(k, 0.0) + float(val) * n
-        epoch_terms = {k: v / n_seen for k, v in sums.items()}
+        epoch_terms = steps.train_epoch(train_data, rng, state)
         _check_finite(epoch_terms, result.n_iter + 1, state.step, config, state.x_scale)
         for k, v in epoch_terms.items():
             history.setdefault(k, []).append(v)
@@ -341,7 +543,7 @@ def run_phase(phase, network, train_data, val_data, config, n_epochs, rng, state
         history.setdefault("phase", []).append(phase)
         monitored, val_terms = epoch_terms["loss"], None
         if val_data is not None and val_data.n_samples > 0:
-            val_terms = evaluate(eval_step, val_data, config, state.seed)
+            val_terms = steps.evaluate(val_data, state.seed)
             _check_finite(val_terms, result.n_iter + 1, state.step, config, state.x_scale)
             for k, v in val_terms.items():
                 history.setdefault(f"val_{k}", []).append(v)

@@ -33,6 +33,7 @@ import math
 import os
 import warnings
 from contextlib import contextmanager
+from functools import partial
 from numbers import Integral, Number, Real
 
 import numpy as np
@@ -41,7 +42,7 @@ from sklearn.utils._param_validation import Interval, Options
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from ._data import as_rows
+from ._data import as_disk_rows, as_rows, is_lazy
 from ._likelihoods import count_likelihoods, get_likelihood
 from ._network import NetworkConfig, weight_shapes
 
@@ -468,6 +469,63 @@ def check_image_shape(image_shape, n_features: int) -> tuple[int, ...] | None:
             f"{what} must equal {n_features}."
         )
     return shape
+
+
+# ------------------------------------------------- data on disk, chunk by chunk
+def check_training_input(estimator, X):
+    """:func:`check_training_data` for data in memory; for data on disk, the same rules chunk by chunk.
+
+    Data on disk or computed lazily (dask arrays, zarr and h5py arrays,
+    anndata's backed matrices: see :func:`~sivae_sklearn._data.is_lazy`) is
+    not read here: it comes back as :class:`~sivae_sklearn._data.DiskRows`
+    whose every chunk goes through :func:`check_training_data` when it is read
+    (``fit`` reads every chunk once before training starts). The number of
+    rows is checked now.
+
+    Returns
+    -------
+    X : float32 ndarray, float32 CSR matrix or DiskRows
+    """
+    if not is_lazy(X):
+        return check_training_data(estimator, X)
+    rows = as_disk_rows(X, check=partial(check_training_chunk, estimator))
+    n_samples, n_features = rows.shape
+    if n_samples < 2:
+        raise ValueError(
+            f"Found array with {n_samples} sample(s) (shape={rows.shape}) while a minimum of 2 is required "
+            f"by {type(estimator).__name__}."
+        )
+    estimator.n_features_in_ = n_features
+    if hasattr(estimator, "feature_names_in_"):
+        del estimator.feature_names_in_  # arrays on disk carry no column names
+    return rows
+
+
+def check_training_chunk(estimator, block):
+    """One chunk of on-disk training data, checked and converted by :func:`check_training_data`."""
+    if block.shape[0] == 1:  # the rules ask for two rows; a one-row chunk is checked twice over
+        pair = sp.vstack([block, block], format="csr") if sp.issparse(block) else np.concatenate([block, block])
+        return check_training_data(estimator, pair)[:1]
+    return check_training_data(estimator, block)
+
+
+def check_fitted_input(estimator, X):
+    """:func:`check_fitted_data` for data in memory; for data on disk, the width now and every chunk as it is read.
+
+    Returns
+    -------
+    X : ndarray, CSR matrix or DiskRows
+    """
+    if not is_lazy(X):
+        return check_fitted_data(estimator, X)
+    check_is_fitted(estimator)
+    rows = as_disk_rows(X, check=partial(check_fitted_data, estimator))
+    if rows.shape[1] != estimator.n_features_in_:
+        raise ValueError(
+            f"X has {rows.shape[1]} features, but {type(estimator).__name__} is expecting "
+            f"{estimator.n_features_in_} features as input."
+        )
+    return rows
 
 
 # ------------------------------------------------------------------ categories

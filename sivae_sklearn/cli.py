@@ -189,6 +189,22 @@ def _shown(value) -> str:
     return "none" if value is None else str(value)
 
 
+def _choice_or_number(names: tuple[str, ...]):
+    """An argparse type for a parameter that is one of ``names`` or a non-negative number."""
+    what = f"{', '.join(names)} or a non-negative number"
+
+    def parse(text: str) -> str | float:
+        if text.strip().lower() in names:
+            return text.strip().lower()
+        try:
+            return _non_negative_float(text)
+        except argparse.ArgumentTypeError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+
+    parse.__name__ = what
+    return parse
+
+
 _TYPES = {
     "n_components": _positive_int,
     "max_epochs": _positive_int,
@@ -206,7 +222,10 @@ classifier head needs labels, which the command line does not take."""
 def _add_parameter(group, name: str, default, kind: str, description: str, help_text: str | None = None) -> None:
     options: dict = {"default": default, "help": help_text or _help(description)}
     choices = re.match(r"\{(.*)\}", kind)
-    if choices:
+    if choices and " or float" in kind:  # e.g. {"elbo", "mean"} or float
+        names = tuple(ast.literal_eval(f"[{choices.group(1)}]"))
+        options.update(type=_choice_or_number(names), metavar="{" + ",".join(names) + ",NUMBER}")
+    elif choices:
         options["choices"] = tuple(ast.literal_eval(f"[{choices.group(1)}]"))
     elif name in _TYPES:
         options["type"] = _TYPES[name]
@@ -314,6 +333,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fit.add_argument("--save-model", metavar="PATH", default=None, help="also save the fitted model to PATH (.sivae)")
     fit.add_argument(
+        "--backed",
+        action="store_true",
+        help="train from disk: open INPUT with backed='r' and read X in chunks, never all of it in memory",
+    )
+    fit.add_argument(
         "-v", "--verbose", action="count", default=0, help="show training progress on stderr (-vv: a line per epoch)"
     )
     model = fit.add_argument_group("model and training (SiVAE parameters)")
@@ -387,11 +411,11 @@ def _output_folder(path: str, what: str) -> None:
         raise CommandError(f"the folder of {what} {path!r} does not exist")
 
 
-def _read_h5ad(source: Path):
+def _read_h5ad(source: Path, backed: bool = False):
     import anndata
 
     try:
-        return anndata.read_h5ad(source)
+        return anndata.read_h5ad(source, backed="r" if backed else None)
     except Exception as exc:  # h5py/anndata raise many types for unreadable files
         raise CommandError(f"cannot read {str(source)!r} as an .h5ad file: {exc}") from exc
 
@@ -424,10 +448,12 @@ def _run_fit(args) -> int:
     _output_folder(args.output, "the output file")
     if args.save_model is not None:
         _output_folder(args.save_model, "--save-model")
+    if args.backed and Path(args.output).resolve() == source.resolve():
+        raise CommandError("--backed reads the input while the output is written: choose another output file")
     _quiet_tensorflow()
     from .tl import sivae
 
-    adata = _read_h5ad(source)
+    adata = _read_h5ad(source, backed=args.backed)
     names = set(_signature("_estimator.py", "SiVAE")[0]) - _NOT_OPTIONS - {"n_components"}
     params = {name: getattr(args, name) for name in names}
     model = sivae(

@@ -3,6 +3,10 @@
 * :func:`make_feature_modules`: features that fall into known modules, each
   driven by its own latent factor through a non-linear map, plus pure-noise
   features. The ground truth for checking loadings and feature awareness.
+* :func:`make_program_modules`: the same kind of ground truth made hard in
+  the ways real programs are: correlated programs, modules of unequal size,
+  mixed and non-monotone maps, heavy-tailed and sparse noise features; each
+  difficulty is a knob that can be switched off.
 * :func:`load_digits_images`: scikit-learn's bundled 8x8 digits, scaled, with
   their image shape (no download).
 * :func:`make_colour_shapes`: small RGB images of coloured shapes with their
@@ -103,6 +107,185 @@ def make_feature_modules(
         X, modules = X[:, order], modules[order]
     X = (X - X.mean(axis=0)) / X.std(axis=0)
     return X, modules.astype(int), factors
+
+
+def _softplus2(t):
+    return np.logaddexp(0.0, 2.0 * t)
+
+
+# name -> (map g, half-width of the offsets c_f in g(a_f u + c_f)); the width of
+# "tanh" and "softplus" is the ``threshold_spread`` argument.
+_PROGRAM_MAPS = {
+    "linear": (lambda t: t, 0.5),
+    "tanh": (np.tanh, None),
+    "softplus": (_softplus2, None),
+    "quadratic": (lambda t: np.square(t + 1.0), 0.5),
+}
+_NOISE_KINDS = ("mixed", "student_t", "sparse", "gaussian")
+
+
+def make_program_modules(
+    n_samples: int = 1000,
+    n_programs: int = 4,
+    module_size_range: int | tuple[int, int] = (5, 30),
+    n_noise_features: int = 20,
+    *,
+    correlation: float = 0.6,
+    maps=("tanh", "softplus", "quadratic"),
+    noise_features: str = "mixed",
+    noise: float = 0.5,
+    threshold_spread: float = 2.0,
+    shuffle: bool = True,
+    random_state=None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Feature modules driven by correlated latent programs: hard ground truth for loadings.
+
+    Each of ``n_programs`` latent programs ``u_m`` is standard normal, and
+    every pair is correlated with coefficient ``correlation``. Program ``m``
+    drives a module of features; feature ``f`` of module ``m`` is
+    ``g_m(a_f u_m + c_f)``, scaled to unit variance, plus Gaussian noise of
+    standard deviation ``noise``, with a gain ``a_f`` in [1, 3] (positive, so a
+    module is one direction in loading space) and an offset ``c_f``. The noise
+    features carry no program. Every feature is finally standardised, so noise
+    features cannot be told apart by their scale.
+
+    Each argument below marked *hard* makes the modules harder to recover from
+    loadings and has a setting that switches the difficulty off:
+
+    * correlated programs (``correlation=0``: independent);
+    * unequal module sizes (``module_size_range=15``: all equal);
+    * mixed, thresholded and non-monotone maps (``maps=("linear",)``);
+    * heavy-tailed and sparse noise features (``noise_features="gaussian"``).
+
+    The modules stay in the data: average-linkage clustering of the features
+    on ``1 - correlation`` recovers them exactly at the defaults, while the
+    leading ``n_programs`` principal axes do not separate them (adjusted Rand
+    index about 0.7), because a large thresholded module spreads over several
+    principal axes and the correlated small modules share the others.
+
+    Parameters
+    ----------
+    n_samples : int, default=1000
+    n_programs : int, default=4
+        Number of latent programs, one module each.
+    module_size_range : int or (int, int), default=(5, 30)
+        *Hard.* Module sizes spaced evenly from the first to the second
+        number, smallest for module 0; one int gives modules of equal size.
+    n_noise_features : int, default=20
+    correlation : float, default=0.6
+        *Hard.* Correlation coefficient of every pair of programs, in
+        ``(-1 / (n_programs - 1), 1)``.
+    maps : sequence of {"tanh", "softplus", "quadratic", "linear"}, default=("tanh", "softplus", "quadratic")
+        *Hard.* Map ``g_m`` of each module, cycled over the modules (module
+        ``m`` gets ``maps[m % len(maps)]``). ``"tanh"`` and ``"softplus"``
+        (``log(1 + exp(2 t))``) switch on at offsets spread by
+        ``threshold_spread``; ``"quadratic"`` is ``(t + 1)^2`` with offsets in
+        [-0.5, 0.5], so every feature turns around inside the data
+        (non-monotone); ``"linear"`` is ``t``.
+    noise_features : {"mixed", "student_t", "sparse", "gaussian"}, default="mixed"
+        *Hard.* Distribution of the noise features: Student-t with 3 degrees
+        of freedom (heavy tails), sparse (zero in 90% of samples, standard
+        normal otherwise), half of each (``"mixed"``), or standard normal.
+    noise : float, default=0.5
+        Standard deviation of the Gaussian noise added to each module feature,
+        relative to its signal.
+    threshold_spread : float, default=2.0
+        *Hard.* Offsets ``c_f`` of the ``"tanh"`` and ``"softplus"`` features
+        are uniform in ``[-threshold_spread, threshold_spread]``: features of
+        one module switch on at different levels of their program. 0 makes
+        the features of such a module nearly copies of one another.
+    shuffle : bool, default=True
+        Shuffle the feature order (modules are not contiguous columns).
+    random_state : int, RandomState instance or None
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_module_features + n_noise_features)
+        Standardised data.
+    modules : ndarray of shape (n_features,), int
+        Module (= program) of each feature, ``-1`` for noise features.
+    programs : ndarray of shape (n_samples, n_programs)
+        The latent programs ``u``.
+
+    See Also
+    --------
+    make_feature_modules : Independent programs, equal modules, one monotone map.
+
+    Examples
+    --------
+    >>> X, modules, programs = make_program_modules(500, random_state=0)
+    >>> X.shape, programs.shape
+    ((500, 90), (500, 4))
+    >>> np.bincount(modules + 1).tolist()  # noise features, then modules 0 to 3
+    [20, 5, 13, 22, 30]
+    >>> round(float(np.corrcoef(programs.T)[0, 1]), 1)
+    0.6
+    """
+    for name, value, low in (
+        ("n_samples", n_samples, 2),
+        ("n_programs", n_programs, 1),
+        ("n_noise_features", n_noise_features, 0),
+    ):
+        if not isinstance(value, Integral) or value < low:
+            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}.")
+    sizes_arg = (module_size_range, module_size_range) if isinstance(module_size_range, Integral) else module_size_range
+    if (
+        len(tuple(sizes_arg)) != 2
+        or not all(isinstance(s, Integral) and s >= 1 for s in sizes_arg)
+        or sizes_arg[0] > sizes_arg[1]
+    ):
+        raise ValueError(
+            f"module_size_range must be a positive int or a pair (low, high) of positive ints with "
+            f"low <= high, got {module_size_range!r}."
+        )
+    low_rho = -1.0 / (n_programs - 1) if n_programs > 1 else -1.0
+    if not isinstance(correlation, Real) or not low_rho < correlation < 1:
+        raise ValueError(
+            f"correlation must be in ({low_rho:.3g}, 1) for n_programs={n_programs} (a valid "
+            f"correlation matrix), got {correlation!r}."
+        )
+    maps = (maps,) if isinstance(maps, str) else tuple(maps)
+    unknown = [m for m in maps if m not in _PROGRAM_MAPS]
+    if not maps or unknown:
+        raise ValueError(f"maps must name one or more of {sorted(_PROGRAM_MAPS)}, got {maps!r}.")
+    if noise_features not in _NOISE_KINDS:
+        raise ValueError(f"noise_features={noise_features!r} is not supported; expected one of {_NOISE_KINDS}.")
+    for name, value in (("noise", noise), ("threshold_spread", threshold_spread)):
+        if not isinstance(value, Real) or value < 0:
+            raise ValueError(f"{name} must be a non-negative number, got {value!r}.")
+    rng = check_random_state(random_state)
+    cov = np.full((n_programs, n_programs), float(correlation)) + (1.0 - correlation) * np.eye(n_programs)
+    programs = rng.standard_normal((n_samples, n_programs)) @ np.linalg.cholesky(cov).T
+    sizes = np.rint(np.linspace(sizes_arg[0], sizes_arg[1], n_programs)).astype(int)
+    modules = np.concatenate([np.repeat(np.arange(n_programs), sizes), -np.ones(n_noise_features, int)])
+    signal = []
+    for m, size in enumerate(sizes):
+        g, spread = _PROGRAM_MAPS[maps[m % len(maps)]]
+        spread = threshold_spread if spread is None else spread
+        gain = rng.uniform(1.0, 3.0, size)
+        offset = rng.uniform(-spread, spread, size)
+        signal.append(g(programs[:, [m]] * gain + offset))
+    signal = np.concatenate(signal, axis=1)
+    signal = signal / np.where(signal.std(axis=0) > 0, signal.std(axis=0), 1.0)
+    signal = signal + noise * rng.standard_normal(signal.shape)
+    half = n_noise_features // 2
+    n_t, n_sparse, n_gauss = {
+        "mixed": (n_noise_features - half, half, 0),
+        "student_t": (n_noise_features, 0, 0),
+        "sparse": (0, n_noise_features, 0),
+        "gaussian": (0, 0, n_noise_features),
+    }[noise_features]
+    spikes = rng.standard_normal((n_samples, n_sparse)) * (rng.uniform(size=(n_samples, n_sparse)) < 0.1)
+    X = np.concatenate(
+        [signal, rng.standard_t(3, size=(n_samples, n_t)), spikes, rng.standard_normal((n_samples, n_gauss))],
+        axis=1,
+    )
+    if shuffle:
+        order = rng.permutation(X.shape[1])
+        X, modules = X[:, order], modules[order]
+    std = X.std(axis=0)
+    X = (X - X.mean(axis=0)) / np.where(std > 0, std, 1.0)
+    return X, modules.astype(int), programs
 
 
 def load_digits_images(n_samples: int | None = None, *, scale: str = "standard"):

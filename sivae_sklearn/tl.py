@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from ._data import is_lazy, iter_row_chunks, select_columns
 from ._estimator import SiVAE
 from ._likelihoods import LIKELIHOODS
 from ._plain import to_plain
@@ -68,6 +69,11 @@ def sivae(
     ----------
     adata : anndata.AnnData
         Cells x genes. Read only, except for the result keys listed below.
+        It may be opened from disk with ``anndata.read_h5ad(path, backed="r")``
+        (``copy=False`` only): ``X`` then stays on disk and is read in chunks
+        (see ``docs/scale.md``; anndata itself loads layers into memory in that
+        mode), and so is any ``X`` or layer that is a dask array (e.g. from
+        ``anndata.experimental.read_elem_lazy``).
     n_components : int, default=10
         Latent dimensions K.
     layer : str, optional
@@ -137,6 +143,11 @@ def sivae(
     ((60, 2), (12, 2))
     """
     _check_anndata(adata)
+    if copy and adata.isbacked:
+        raise ValueError(
+            "copy=True needs adata in memory, but it is backed on disk; pass copy=False (the results are "
+            "written into the object's annotations, which are in memory) or load it with adata.to_memory()."
+        )
     _check_estimator_params(estimator_params)
     keys = _result_keys_to_write(adata, key_added, overwrite)
 
@@ -154,7 +165,7 @@ def sivae(
         estimator_params = {**estimator_params, "conditional": True}
     X, source = _get_matrix(adata, layer)
     mask = _gene_mask(adata, use_highly_variable)
-    X_fit = X if mask.all() else X[:, mask]
+    X_fit = X if mask.all() else select_columns(X, mask)
     likelihood = estimator_params.get("likelihood", "gaussian")
     _check_input(X_fit, source, likelihood)
 
@@ -306,8 +317,6 @@ def _check_anndata(adata) -> None:
         raise ImportError("sivae_sklearn.tl.sivae needs the 'anndata' package: pip install anndata") from exc
     if not isinstance(adata, AnnData):
         raise TypeError(f"adata must be an anndata.AnnData, got {type(adata).__name__}.")
-    if adata.isbacked:
-        raise ValueError("adata is backed on disk; load it into memory first (adata.to_memory()).")
     if adata.n_obs < 2 or adata.n_vars < 1:
         raise ValueError(f"adata needs at least 2 cells and 1 gene, got {adata.n_obs} x {adata.n_vars}.")
 
@@ -362,7 +371,7 @@ def _get_matrix(adata, layer: str | None):
         if layer not in adata.layers:
             raise ValueError(f"Layer {layer!r} not found in adata.layers; available layers: {list(adata.layers)}.")
         X, source = adata.layers[layer], f"adata.layers[{layer!r}]"
-    if not sp.issparse(X) and not isinstance(X, np.ndarray):
+    if not sp.issparse(X) and not isinstance(X, np.ndarray) and not is_lazy(X):
         X = np.asarray(X)
     return X, source
 
@@ -385,10 +394,18 @@ def _gene_mask(adata, use_highly_variable: bool | None) -> np.ndarray:
 
 
 def _check_input(X, source: str, likelihood: str) -> None:
-    """Count-model sanity and degenerate genes or cells, naming where the data came from."""
+    """Count-model sanity and degenerate genes or cells, naming where the data came from (on disk: chunk by chunk)."""
     family = LIKELIHOODS.get(likelihood)  # an unknown name is reported by SiVAE's parameter validation
-    check_data(X, source, likelihood=None if family is None else likelihood, stacklevel=4)
-    n_constant = int(np.sum(_constant_genes(X)))
+    lo = hi = None
+    n_empty = 0
+    for chunk in iter_row_chunks(X):
+        chunk = check_data(chunk, source, likelihood=None if family is None else likelihood, stacklevel=4)
+        chunk_lo, chunk_hi = _column_range(chunk)
+        lo = chunk_lo if lo is None else np.minimum(lo, chunk_lo)
+        hi = chunk_hi if hi is None else np.maximum(hi, chunk_hi)
+        if family is not None and family.needs_library_size:
+            n_empty += int(np.sum(np.asarray(chunk.sum(axis=1)).ravel() == 0))
+    n_constant = int(np.sum(hi == lo))
     if n_constant:
         warnings.warn(
             f"{n_constant} gene(s) in {source} are constant over all cells; they are kept but carry no signal "
@@ -396,24 +413,20 @@ def _check_input(X, source: str, likelihood: str) -> None:
             UserWarning,
             stacklevel=3,
         )
-    if family is not None and family.needs_library_size:
-        n_empty = int(np.sum(np.asarray(X.sum(axis=1)).ravel() == 0))
-        if n_empty:
-            warnings.warn(
-                f"{n_empty} cell(s) in {source} have zero total counts; they are kept and all get the same "
-                f"embedding (filter them with sc.pp.filter_cells(adata, min_counts=1)).",
-                UserWarning,
-                stacklevel=3,
-            )
+    if n_empty:
+        warnings.warn(
+            f"{n_empty} cell(s) in {source} have zero total counts; they are kept and all get the same "
+            f"embedding (filter them with sc.pp.filter_cells(adata, min_counts=1)).",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
-def _constant_genes(X) -> np.ndarray:
-    """Boolean mask of columns whose every value is the same (zero variance)."""
+def _column_range(X) -> tuple[np.ndarray, np.ndarray]:
+    """Smallest and largest value of every column (zeros of a sparse matrix included)."""
     if sp.issparse(X):
-        hi = X.max(axis=0).toarray().ravel()
-        lo = X.min(axis=0).toarray().ravel()
-        return hi == lo
-    return np.ptp(X, axis=0) == 0
+        return X.min(axis=0).toarray().ravel(), X.max(axis=0).toarray().ravel()
+    return X.min(axis=0), X.max(axis=0)
 
 
 # ---------------------------------------------------------------- uns entry

@@ -153,6 +153,11 @@ def test_every_offered_parameter_reaches_the_estimator_with_its_default():
         ["fit", "i", "-o", "o", "--beta", "0.5", "--early-stopping", "no", "--hidden-layer-sizes", "linear"]
     )
     assert (changed.beta, changed.early_stopping, changed.hidden_layer_sizes) == (0.5, False, ())
+    # a parameter that is a name or a number takes both, and refuses anything else
+    for text, value in (("mean", "mean"), ("ELBO", "elbo"), ("0.25", 0.25)):
+        assert parser.parse_args(["fit", "i", "-o", "o", "--feature-kl-weight", text]).feature_kl_weight == value
+    with pytest.raises(SystemExit):
+        parser.parse_args(["fit", "i", "-o", "o", "--feature-kl-weight", "sum"])
 
 
 def test_help_and_version_import_neither_tensorflow_nor_sklearn_nor_pandas():

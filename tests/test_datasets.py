@@ -7,15 +7,21 @@ import struct
 
 import numpy as np
 import pytest
+from scipy import stats
+from sklearn.cluster import AgglomerativeClustering
+from sklearn.decomposition import PCA
+from sklearn.metrics import adjusted_rand_score
 
 from sivae_sklearn.datasets import (
     SHAPES,
     load_digits_images,
     make_colour_shapes,
     make_feature_modules,
+    make_program_modules,
     read_cifar_batch,
     read_mnist_idx,
 )
+from sivae_sklearn.metrics import module_recovery
 
 
 def test_feature_modules_have_the_promised_structure():
@@ -44,6 +50,101 @@ def test_feature_modules_options_and_bad_input():
         make_feature_modules(n_modules=0)
     with pytest.raises(ValueError, match="noise must be"):
         make_feature_modules(noise=-1)
+
+
+def test_program_modules_shapes_sizes_and_reproducibility():
+    X, modules, programs = make_program_modules(300, 3, (4, 10), 6, random_state=0)
+    assert X.shape == (300, 4 + 7 + 10 + 6) and programs.shape == (300, 3)
+    assert np.bincount(modules + 1).tolist() == [6, 4, 7, 10]
+    np.testing.assert_allclose(X.mean(axis=0), 0, atol=1e-10)
+    np.testing.assert_allclose(X.std(axis=0), 1, atol=1e-10)
+    np.testing.assert_array_equal(make_program_modules(300, 3, (4, 10), 6, random_state=0)[0], X)
+    assert not np.allclose(make_program_modules(300, 3, (4, 10), 6, random_state=1)[0], X)
+    _, equal, _ = make_program_modules(50, 2, 6, 0, shuffle=False, random_state=0)
+    assert equal.tolist() == [0] * 6 + [1] * 6
+
+
+@pytest.mark.parametrize("rho", [0.0, 0.6])
+def test_program_modules_programs_correlate_as_asked(rho):
+    _, _, programs = make_program_modules(4000, 3, random_state=0, correlation=rho)
+    corr = np.corrcoef(programs.T)[np.triu_indices(3, 1)]
+    np.testing.assert_allclose(corr, rho, atol=0.05)
+    np.testing.assert_allclose(programs.std(axis=0), 1, atol=0.05)
+
+
+def _correlation_clusters(X, modules):
+    signal = modules >= 0
+    distance = 1 - np.corrcoef(X[:, signal].T)
+    k = np.unique(modules[signal]).size
+    labels = AgglomerativeClustering(k, metric="precomputed", linkage="average").fit_predict(distance)
+    return adjusted_rand_score(modules[signal], labels)
+
+
+def test_program_modules_are_in_the_data_but_hard_for_pca():
+    for seed in range(3):
+        X, modules, _ = make_program_modules(random_state=seed)
+        # Clustering the features' own correlation rows recovers the modules ...
+        assert _correlation_clusters(X, modules) == 1.0
+        # ... the leading principal axes do not separate them.
+        assert module_recovery(PCA(4).fit(X).components_.T, modules) < 0.85
+
+
+@pytest.mark.parametrize(
+    "easy",
+    [{"correlation": 0.0}, {"module_size_range": 15}, {"maps": ("linear",)}, {"threshold_spread": 0.5}],
+)
+def test_program_modules_each_hard_knob_switched_off_makes_pca_recover(easy):
+    X, modules, _ = make_program_modules(random_state=0, **easy)
+    assert module_recovery(PCA(4).fit(X).components_.T, modules) == 1.0
+
+
+def test_program_modules_noise_features():
+    kw = dict(n_samples=4000, n_programs=2, module_size_range=3, n_noise_features=10, shuffle=False, random_state=0)
+    for kind, (lo, hi) in {"gaussian": (-0.5, 0.5), "student_t": (2.0, np.inf), "sparse": (5.0, np.inf)}.items():
+        X, modules, programs = make_program_modules(noise_features=kind, **kw)
+        noise = X[:, modules < 0]
+        kurtosis = stats.kurtosis(noise, axis=0)  # excess kurtosis: 0 for a Gaussian
+        assert np.all((kurtosis > lo) & (kurtosis < hi)), (kind, kurtosis)
+        # noise features carry no program
+        assert np.abs(np.corrcoef(np.c_[noise, programs].T)[:10, 10:]).max() < 0.1
+    X, modules, _ = make_program_modules(noise_features="sparse", **kw)
+    share_at_mode = [np.mean(np.isclose(col, stats.mode(col).mode)) for col in X[:, modules < 0].T]
+    assert min(share_at_mode) > 0.85
+    X, modules, _ = make_program_modules(noise_features="mixed", **kw)
+    kurtosis = stats.kurtosis(X[:, modules < 0], axis=0)
+    assert np.sum(kurtosis > 5) >= 5
+
+
+def test_program_modules_maps_reach_the_data():
+    kw = dict(n_samples=2000, n_programs=1, module_size_range=8, n_noise_features=0, noise=0.0, random_state=0)
+    for name, check in {
+        "linear": lambda r: np.all(r > 0.99),
+        "tanh": lambda r: np.all(r > 0.5) and np.any(r < 0.95),
+        "quadratic": lambda r: np.all(np.abs(r) < 0.9),
+    }.items():
+        X, _, u = make_program_modules(maps=(name,), **kw)
+        r = np.corrcoef(np.c_[X, u].T)[:-1, -1]  # linear correlation of each feature with its program
+        assert check(r), (name, r)
+    # quadratic features turn around inside the data: falling at the low end of the program, rising above its median
+    X, _, u = make_program_modules(maps="quadratic", **kw)
+    low, high = u[:, 0] < np.quantile(u, 0.05), u[:, 0] > np.median(u)
+    for f in range(X.shape[1]):
+        assert np.corrcoef(u[low, 0], X[low, f])[0, 1] < 0 < np.corrcoef(u[high, 0], X[high, f])[0, 1]
+
+
+def test_program_modules_bad_input():
+    with pytest.raises(ValueError, match="maps must name one or more of"):
+        make_program_modules(maps=("relu",))
+    with pytest.raises(ValueError, match="correlation must be in"):
+        make_program_modules(correlation=-0.5)
+    with pytest.raises(ValueError, match="module_size_range must be"):
+        make_program_modules(module_size_range=(10, 5))
+    with pytest.raises(ValueError, match="noise_features='cauchy'"):
+        make_program_modules(noise_features="cauchy")
+    with pytest.raises(ValueError, match="n_programs must be"):
+        make_program_modules(n_programs=0)
+    with pytest.raises(ValueError, match="threshold_spread must be"):
+        make_program_modules(threshold_spread=-1)
 
 
 def test_load_digits_images():

@@ -9,6 +9,7 @@ from sivae_sklearn.metrics import (
     active_dimensions,
     kl_per_dimension,
     knn_accuracy,
+    module_recovery,
     mutual_information_gap,
     trustworthiness,
 )
@@ -105,3 +106,19 @@ def test_mutual_information_gap():
         mutual_information_gap(disentangled[:, :1], f)
     with pytest.raises(ValueError, match="constant"):
         mutual_information_gap(disentangled, np.zeros(400))
+
+
+def test_module_recovery_reads_directions_only_and_ignores_noise_features():
+    rng = np.random.RandomState(0)
+    centres = np.eye(3)
+    modules = np.repeat([0, 1, 2], 10)
+    loadings = centres[modules] + rng.normal(0, 0.05, (30, 3))
+    loadings *= rng.uniform(0.1, 10, (30, 1))  # lengths differ wildly; directions are what counts
+    with_noise = np.r_[loadings, rng.normal(size=(5, 3))]
+    labels = np.r_[modules, [-1] * 5]
+    assert module_recovery(with_noise, labels) == 1.0
+    assert module_recovery(with_noise, np.r_[rng.permutation(modules), [-1] * 5]) < 0.2
+    with pytest.raises(ValueError, match="at least two modules"):
+        module_recovery(loadings, np.zeros(30, int))
+    with pytest.raises(ValueError, match="modules has 29 entries"):
+        module_recovery(loadings, modules[:29])

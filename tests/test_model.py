@@ -1,7 +1,7 @@
 """The model module on plain tensors: loss terms, their weighting, the training phases, and every
 inference path (ELBO, level fits, Jacobian) agreeing with the one forward pass."""
 
-from dataclasses import fields, replace
+from dataclasses import asdict, fields, replace
 
 import numpy as np
 import pytest
@@ -11,7 +11,16 @@ from sivae_sklearn import SiVAE
 from sivae_sklearn import _model as M
 from sivae_sklearn._network import NetworkConfig, SiVAENetwork
 
-WEIGHTS = M.LossWeights(beta=0.5, interpretability_weight=0.1, l2_penalty=0.01, classifier_weight=2.0)
+WEIGHTS = M.LossWeights(
+    beta=0.5,
+    interpretability_weight=0.1,
+    l2_penalty=0.01,
+    classifier_weight=2.0,
+    feature_kl_weight=1.0,
+    feature_noise=1.0,
+    interpretability_moves_embedding=True,
+)
+TERM_WEIGHTS = ("beta", "interpretability_weight", "l2_penalty", "classifier_weight", "feature_kl_weight")
 
 
 def _model(likelihood="gaussian", g=6, k=2, n_conditions=0, n_classes=0, hidden=(8,)):
@@ -48,10 +57,13 @@ def test_interpretability_term_is_linear_residual(rng):
 
 
 def test_loss_weights_are_the_estimator_parameters_of_the_same_names():
-    params = SiVAE(beta=2.0, interpretability_weight=0.3, l2_penalty=0.0, classifier_weight=1.5).get_params()
-    weights = M.LossWeights.from_params(params)
-    assert weights == M.LossWeights(2.0, 0.3, 0.0, 1.5)
+    params = SiVAE(**asdict(WEIGHTS)).get_params()
+    assert M.LossWeights.from_params(params, n_features=8, n_train=40) == WEIGHTS
     assert all(f.name in params for f in fields(M.LossWeights))
+    # the named feature KL weights: the original mean (1) and the ELBO's n_features / n_train
+    for name, want in (("mean", 1.0), ("elbo", 8 / 40)):
+        params["feature_kl_weight"] = name
+        assert M.LossWeights.from_params(params, n_features=8, n_train=40).feature_kl_weight == want
 
 
 def test_objective_is_the_weighted_sum_of_per_row_terms():
@@ -65,7 +77,7 @@ def test_objective_is_the_weighted_sum_of_per_row_terms():
     m = {k: float(v) for k, v in t.means.items()}
     want = (
         m["reconstruction"]
-        + 0.5 * (m["kl_sample"] + m["kl_feature"])
+        + 0.5 * (m["kl_sample"] + 1.0 * m["kl_feature"])
         + 0.1 * m["interpretability"]
         + 0.01 * m["l2"]
         + 2.0 * m["classification"]
@@ -74,13 +86,17 @@ def test_objective_is_the_weighted_sum_of_per_row_terms():
     assert all(v > 0 for v in m.values())
     assert list(loss.as_dict()) == ["loss", *M.LossTerms.__dataclass_fields__]
     # each weight reaches the total, through its own term only
-    for field in fields(M.LossWeights):
-        term = {"beta": m["kl_sample"] + m["kl_feature"], "interpretability_weight": m["interpretability"]}.get(
-            field.name, m["l2"] if field.name == "l2_penalty" else m["classification"]
-        )
-        heavier = model.loss(x, condition, labels, SEED, replace(WEIGHTS, **{field.name: 10.0}))
-        delta = (10.0 - getattr(WEIGHTS, field.name)) * term
-        assert float(heavier.total) - float(loss.total) == pytest.approx(delta, rel=1e-4), field.name
+    term_of = {
+        "beta": m["kl_sample"] + m["kl_feature"],
+        "interpretability_weight": m["interpretability"],
+        "l2_penalty": m["l2"],
+        "classifier_weight": m["classification"],
+        "feature_kl_weight": 0.5 * m["kl_feature"],  # times beta
+    }
+    for name in TERM_WEIGHTS:
+        heavier = model.loss(x, condition, labels, SEED, replace(WEIGHTS, **{name: 10.0}))
+        delta = (10.0 - getattr(WEIGHTS, name)) * term_of[name]
+        assert float(heavier.total) - float(loss.total) == pytest.approx(delta, rel=1e-4), name
 
 
 def test_loss_terms_follow_the_definitions():
@@ -184,3 +200,99 @@ def test_latent_jacobian_matches_finite_differences():
         up = model.expected_output(z + step, tf.zeros((3, 0), tf.float64), None).numpy()
         down = model.expected_output(z - step, tf.zeros((3, 0), tf.float64), None).numpy()
         np.testing.assert_allclose(J[:, :, d], (up - down) / (2 * h), rtol=1e-5, atol=1e-8)
+
+
+# ------------------------------------------------ replicas and feature batches
+def _terms(rows):
+    rng = np.random.RandomState(2)
+    per_row = {name: tf.constant(rng.uniform(size=rows).astype(np.float32)) for name in ("a", "b", "c", "d")}
+    return M.LossTerms(
+        reconstruction=per_row["a"],
+        kl_sample=per_row["b"],
+        kl_feature=tf.constant(0.7),
+        interpretability=per_row["c"],
+        l2=tf.constant(3.0),
+        classification=per_row["d"],
+    )
+
+
+def _part(terms, rows):
+    per_row = ("reconstruction", "kl_sample", "interpretability", "classification")
+    return M.LossTerms(
+        **{
+            f.name: getattr(terms, f.name)[rows] if f.name in per_row else getattr(terms, f.name)
+            for f in fields(M.LossTerms)
+        }
+    )
+
+
+def test_replica_shares_of_the_objective_sum_to_the_global_batchs():
+    terms = _terms(10)
+    parts = [slice(0, 3), slice(3, 10), slice(10, 10)]  # the last replica got no rows
+    shares = [_part(terms, p).objective(WEIGHTS, replica_share=n / 10, n_replicas=3) for p, n in zip(parts, (3, 7, 0))]
+    assert np.isfinite(float(shares[2]))  # an empty replica adds its model-level share, not NaN
+    assert float(tf.add_n(shares)) == pytest.approx(float(terms.objective(WEIGHTS)), rel=1e-6)
+
+
+def test_feature_batches_draw_distinct_sorted_features_that_change_with_the_step():
+    model = _model(g=6)
+    drawn = [model.draw_features(tf.constant([3, step]), 4).numpy() for step in range(20)]
+    assert all(len(set(d)) == 4 and list(d) == sorted(d) and d.max() < 6 for d in drawn)
+    assert len({tuple(d) for d in drawn}) > 5
+    assert model.draw_features(SEED, None) is None and model.draw_features(SEED, 6) is None
+
+
+def test_feature_batches_estimate_the_full_sums_without_bias():
+    model = _model(g=6)
+    x, condition, labels = _batch()
+    full = model.loss(x, condition, labels, SEED, WEIGHTS)
+    # the interpretability term has no noise: its scaled subset sums average to the full sum
+    draws = [model.loss(x, condition, labels, tf.constant([3, s]), WEIGHTS, feature_batch_size=2) for s in range(300)]
+    mean = np.mean([d.terms.interpretability.numpy() for d in draws], axis=0)
+    np.testing.assert_allclose(mean, full.terms.interpretability.numpy(), rtol=0.1)
+    assert draws[0].terms.reconstruction.shape == (5,)
+    # asking for every feature is the full objective
+    same = model.loss(x, condition, labels, SEED, WEIGHTS, feature_batch_size=6)
+    assert float(same.total) == float(full.total)
+
+
+# ------------------------------------------------------ switches of the objective
+def test_feature_noise_sets_where_w_is_decoded_and_leaves_the_feature_kl():
+    model = _model()
+    network = model.network
+    x, condition, labels = _batch()
+    at = {s: model.loss(x, condition, labels, SEED, replace(WEIGHTS, feature_noise=s)).terms for s in (0.0, 0.5, 1.0)}
+    # 0: W from the posterior mean (the z noise is the seed's, as in loss)
+    _, z_mean, z_std = model.encode(x)
+    z = z_mean + z_std * tf.random.stateless_normal(tf.shape(z_mean), seed=SEED)
+    w_mean = network.decode_features(network.encode_features()[0])
+    want = model.reconstruction_nll(x, z, w_mean, condition, None)
+    np.testing.assert_allclose(at[0.0].reconstruction, want, rtol=1e-5)
+    assert len({float(tf.reduce_mean(t.reconstruction)) for t in at.values()}) == 3
+    assert float(at[0.0].kl_feature) == float(at[1.0].kl_feature)  # the posterior's KL, wherever W is read
+
+
+def _interpretability_gradients(model, weights):
+    """Gradients of the interpretability term on the sample encoder's and the feature encoder's weights."""
+    x, condition, labels = _batch()
+    network = model.network
+    encoders = (network.sample_encoder.trainable_variables, network.feature_encoder.trainable_variables)
+    with tf.GradientTape() as tape:
+        terms = model.loss(x, condition, labels, SEED, weights).terms
+        term = tf.reduce_mean(terms.interpretability)
+    grads = tape.gradient(term, [*encoders[0], *encoders[1]])
+    size = len(encoders[0])
+
+    def norm(gs):
+        return sum(0.0 if g is None else float(tf.reduce_sum(tf.square(g))) for g in gs)
+
+    return float(term), norm(grads[:size]), norm(grads[size:])
+
+
+def test_interpretability_moves_embedding_stops_only_the_gradient_to_z():
+    model = _model()
+    moving = _interpretability_gradients(model, WEIGHTS)
+    fixed = _interpretability_gradients(model, replace(WEIGHTS, interpretability_moves_embedding=False))
+    assert fixed[0] == moving[0]  # the same term ...
+    assert moving[1] > 0 and fixed[1] == 0  # ... that no longer reaches the sample encoder
+    assert fixed[2] == pytest.approx(moving[2]) and fixed[2] > 0  # and still fits the loadings

@@ -56,8 +56,15 @@ def test_save_load_roundtrip(fitted, tmp_path):
     loaded = load(path)
     np.testing.assert_array_equal(loaded.transform(X), model.transform(X))
     np.testing.assert_array_equal(loaded.components_, model.components_)
+    np.testing.assert_array_equal(loaded.components_std_, model.components_std_)
     np.testing.assert_array_equal(loaded.inverse_transform(np.zeros((1, 2))), model.inverse_transform(np.zeros((1, 2))))
     assert loaded.get_params() == model.get_params()
+    # the objective's parameters are saved (a file that lacks them means the original objective)
+    SiVAE(**{**model.get_params(), "feature_kl_weight": 0.3, "feature_noise": 0.5}).fit(X).save(path)
+    assert {k: load(path).get_params()[k] for k in ("feature_kl_weight", "feature_noise")} == {
+        "feature_kl_weight": 0.3,
+        "feature_noise": 0.5,
+    }
     assert loaded.history_["loss"] == model.history_["loss"]
     # The file is readable without pickle.
     with np.load(path, allow_pickle=False) as archive:
@@ -178,6 +185,13 @@ def test_committed_format1_file_loads_and_answers_as_recorded():
     np.testing.assert_allclose(model.predict_proba(X), expected["predict_proba"], **close)
     assert list(model.feature_names_in_) == expected["feature_names_in_"].tolist()
     assert list(model.condition_categories_) == ["a", "b", "c"] and list(model.classes_) == ["a", "b", "c"]
+    # written before the objective's parameters existed: it was trained with, and reports, the original objective
+    from sivae_sklearn._model import ORIGINAL_OBJECTIVE
+
+    params = model.get_params()
+    assert {key: params[key] for key in ORIGINAL_OBJECTIVE} == ORIGINAL_OBJECTIVE
+    assert params["feature_kl_weight"] != SiVAE().get_params()["feature_kl_weight"]  # not the present default
+    np.testing.assert_array_equal(model.components_std_, model._model.feature_embedding()[1].T)
 
 
 # ------------------------------------------------------------------ edited files

@@ -8,23 +8,22 @@ import scipy.sparse as sp
 import tensorflow as tf
 
 from sivae_sklearn import SiVAE
+from sivae_sklearn._data import epoch_batches
 from sivae_sklearn._network import NetworkConfig, SiVAENetwork
 from sivae_sklearn._training import (
     Adam,
+    PhaseSteps,
     TrainingConfig,
     TrainingData,
     TrainingDivergedError,
     beta_at,
-    evaluate,
-    iter_minibatches,
-    make_steps,
     train,
 )
 
 
 def config(n_train=10_000, **params):
     """The training configuration of ``SiVAE(**params)``."""
-    return TrainingConfig.from_params(SiVAE(**params).get_params(), n_train)
+    return TrainingConfig.from_params(SiVAE(**params).get_params(), n_train, n_features=6)
 
 
 def _network(g=6, k=2):
@@ -35,7 +34,7 @@ def _network(g=6, k=2):
 
 def test_configuration_comes_from_the_estimators_parameters():
     params = SiVAE(beta=2.0, batch_size=64, max_epochs=7, tol=0.1).get_params()
-    cfg = TrainingConfig.from_params(params, n_train=40)
+    cfg = TrainingConfig.from_params(params, n_train=40, n_features=6)
     assert cfg.batch_size == 40  # capped by the training rows
     assert cfg.max_epochs == 7 and cfg.beta == 2.0 and cfg.tol == 0.1 and not cfg.jit_compile
     for f in fields(TrainingConfig):
@@ -49,11 +48,11 @@ def test_configuration_comes_from_the_estimators_parameters():
 
 def test_minibatches_cover_every_row_once_dense_and_sparse():
     X = np.arange(50, dtype=np.float32).reshape(25, 2)
-    for data in (TrainingData(X), TrainingData(sp.csr_matrix(X))):
-        rows = np.concatenate([b.x for b in iter_minibatches(data, 7, np.random.RandomState(0))])
+    for data in (X, sp.csr_matrix(X)):
+        rows = np.concatenate([b.dense() for b in epoch_batches(data, 7, np.random.RandomState(0))()])
         assert rows.shape == (25, 2)
         np.testing.assert_array_equal(np.sort(rows[:, 0]), X[:, 0])
-        sizes = [b.x.shape[0] for b in iter_minibatches(data, 7, None)]
+        sizes = [b.index.size for b in epoch_batches(data, 7, None)()]
         assert sizes == [7, 7, 7, 4]
 
 
@@ -104,8 +103,8 @@ def test_early_stopping_restores_the_best_epochs_weights():
     assert result.stopped_early and result.n_iter == best + 3
     assert val_loss[best - 1] == val_loss.min() and val_loss[-1] > val_loss[best - 1]
     # the final network is the best epoch's: it scores the best epoch's validation loss ...
-    _, eval_step = make_steps(network, config(**params))
-    assert evaluate(eval_step, TrainingData(X_val), config(**params), seed=1)["loss"] == val_loss[best - 1]
+    steps = PhaseSteps(network, config(**params), "joint", tf.distribute.get_strategy())
+    assert steps.evaluate(TrainingData(X_val), seed=1)["loss"] == val_loss[best - 1]
     # ... and has the weights of a run stopped at that epoch
     stopped = _network()
     train(stopped, TrainingData(X), TrainingData(X_val), config(**dict(params, max_epochs=best)), seed=1)
@@ -132,7 +131,10 @@ def test_divergence_raises_with_cause():
 def test_xla_step_trains_and_is_deterministic():
     X = np.random.RandomState(0).normal(size=(40, 6)).astype(np.float32)
     cfg = TrainingConfig.from_params(
-        SiVAE(max_epochs=6, batch_size=16, kl_warmup_steps=0, early_stopping=False).get_params(), 40, jit_compile=True
+        SiVAE(max_epochs=6, batch_size=16, kl_warmup_steps=0, early_stopping=False).get_params(),
+        40,
+        n_features=6,
+        jit_compile=True,
     )
     assert cfg.jit_compile
     nets, results = zip(*[(net, train(net, TrainingData(X), None, cfg, seed=3)) for net in (_network(), _network())])

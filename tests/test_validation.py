@@ -54,6 +54,12 @@ def test_wrong_width_at_transform(X):
         {"validation_fraction": 1.0},
         {"feature_input": "magic"},
         {"schedule": "sometimes"},
+        {"feature_kl_weight": "sum"},
+        {"feature_kl_weight": -1.0},
+        {"feature_kl_weight": True},
+        {"feature_noise": 1.5},
+        {"feature_noise": -0.1},
+        {"interpretability_moves_embedding": "no"},
     ],
 )
 def test_impossible_parameters(params, X):

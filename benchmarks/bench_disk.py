@@ -1,0 +1,280 @@
+"""Training from disk: time per epoch and peak memory up to 10^6 cells, and what chunked shuffling costs.
+
+Two studies, run from the repository root::
+
+    PYTHONPATH=. python benchmarks/bench_disk.py curve [--sizes 10000 100000 1000000] [--dir DIR]
+    PYTHONPATH=. python benchmarks/bench_disk.py shuffle [--seeds 0 1 2]
+
+``curve``: for each number of cells, a sparse count matrix (2,000 genes, 5%
+non-zero, 1 + Poisson(1) counts) is written to an h5ad file in ``--dir``
+(about 0.8 kB per cell on disk; deleted afterwards), then a fresh subprocess
+opens it with ``anndata.read_h5ad(path, backed="r")`` and fits
+:data:`MODEL` on ``adata.X`` for 2 epochs, so that its peak resident memory
+belongs to that size alone. Recorded: the seconds of the pass before training
+(chunk checks, validation rows, feature-input sample), of the second epoch (the
+first one also traces the step), of the whole fit (3 more passes for the
+fitted statistics) and of ``transform``, and the process's peak RSS and its RSS
+after the imports. Full epochs are measured at every size; nothing is
+extrapolated.
+
+``shuffle``: scikit-learn's digits **sorted by class** (the worst order a file
+can have, like cells written type by type) is fitted from memory (full shuffle)
+and from a dask array of 32-row chunks, with the default pool of
+``_data.SHUFFLE_CHUNKS`` chunks and with a pool of one chunk (chunk order
+only); 3 seeds each. Recorded: kNN accuracy of the embedding and how far each
+minibatch's class mix is from the whole set's (total-variation distance,
+averaged over the batches of an epoch; 0 is a perfect mix).
+
+Writes ``benchmarks/results/disk_curve.json`` and ``disk_shuffle.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+RESULTS = HERE / "results"
+N_GENES, DENSITY = 2000, 0.05
+MODEL = dict(
+    n_components=10,
+    hidden_layer_sizes=(32,),
+    likelihood="poisson",
+    batch_size=512,
+    feature_input_size=20,
+    max_epochs=2,
+    early_stopping=True,
+    n_iter_no_change=10,
+    random_state=0,
+)
+"""A small model, so that reading and densifying the data, not the network, set the pace."""
+
+
+# ------------------------------------------------------------------- writing
+def write_counts_h5ad(path: Path, n_cells: int, block: int = 50_000, seed: int = 0) -> float:
+    """Write an ``n_cells x N_GENES`` sparse count matrix as a CSR h5ad, ``block`` rows at a time; its GB."""
+    import anndata as ad
+    import h5py
+    import pandas as pd
+
+    obs = pd.DataFrame(index=pd.RangeIndex(n_cells).astype(str))
+    var = pd.DataFrame(index=[f"g{j}" for j in range(N_GENES)])
+    ad.AnnData(obs=obs, var=var).write_h5ad(path)
+    rng = np.random.default_rng(seed)
+    with h5py.File(path, "a") as f:
+        if "X" in f:
+            del f["X"]
+        group = f.create_group("X")
+        group.attrs.update({"encoding-type": "csr_matrix", "encoding-version": "0.1.0", "shape": (n_cells, N_GENES)})
+        data = group.create_dataset("data", (0,), np.float32, maxshape=(None,), chunks=(2**18,))
+        indices = group.create_dataset("indices", (0,), np.int32, maxshape=(None,), chunks=(2**18,))
+        indptr = group.create_dataset("indptr", (n_cells + 1,), np.int64)
+        indptr[0] = 0
+        nnz = 0
+        for start in range(0, n_cells, block):
+            rows = min(block, n_cells - start)
+            per_row = rng.binomial(N_GENES, DENSITY, size=rows)
+            row_of = np.repeat(np.arange(rows), per_row)
+            cols = rng.integers(0, N_GENES, size=row_of.size)
+            values = (1 + rng.poisson(1.0, size=row_of.size)).astype(np.float32)
+            chunk = sp.csr_matrix((values, (row_of, cols)), shape=(rows, N_GENES))
+            chunk.sum_duplicates()
+            data.resize((nnz + chunk.nnz,))
+            indices.resize((nnz + chunk.nnz,))
+            data[nnz:] = chunk.data
+            indices[nnz:] = chunk.indices
+            indptr[start + 1 : start + rows + 1] = nnz + chunk.indptr[1:]
+            nnz += chunk.nnz
+    return path.stat().st_size / 1e9
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+# ------------------------------------------------------------ one fit (child)
+def fit_one(path: str) -> dict:
+    """Fit MODEL on the backed file (run in a fresh process); times and memory."""
+    import anndata as ad
+    from _common import EpochTimes
+
+    from sivae_sklearn import SiVAE, _data, _estimator
+
+    baseline = _rss_mb()
+    adata = ad.read_h5ad(path, backed="r")
+    split_s = []
+    split = _estimator.split_training_rows
+
+    def timed_split(*args, **kwargs):  # the one pass before training: checks, validation rows, feature sample
+        t = time.perf_counter()
+        out = split(*args, **kwargs)
+        split_s.append(time.perf_counter() - t)
+        return out
+
+    with warnings.catch_warnings(), EpochTimes() as times:
+        warnings.simplefilter("ignore")
+        _estimator.split_training_rows = timed_split
+        t0 = time.perf_counter()
+        model = SiVAE(**MODEL).fit(adata.X)
+        fit_s = time.perf_counter() - t0
+        _estimator.split_training_rows = split
+        t1 = time.perf_counter()
+        model.transform(adata.X)
+        transform_s = time.perf_counter() - t1
+    result = times.results[-1]
+    return {
+        "n_cells": adata.n_obs,
+        "n_genes": adata.n_vars,
+        "chunks": _data.DiskRows(adata.X).n_chunks,
+        "split_pass_s": split_s[0],
+        "epoch_s": result.epoch_seconds,
+        "s_per_epoch": result.epoch_seconds[-1],
+        "steps_per_epoch": result.n_steps // result.n_iter,
+        "fit_s": fit_s,
+        "transform_s": transform_s,
+        "rss_after_imports_mb": baseline,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def run_curve(sizes, folder: Path, keep: bool) -> dict:
+    rows = []
+    folder.mkdir(parents=True, exist_ok=True)
+    print(f"model: {MODEL}")
+    print(
+        f"{'cells':>9} {'GB':>6} {'write s':>8} {'pass s':>7} {'s/epoch':>8} {'fit s':>7} {'peak MB':>8} {'base MB':>8}"
+    )
+    for n in sizes:
+        path = folder / f"counts_{n}.h5ad"
+        t0 = time.perf_counter()
+        gb = write_counts_h5ad(path, n)
+        write_s = time.perf_counter() - t0
+        out = subprocess.run(
+            [sys.executable, __file__, "fit-one", str(path)], capture_output=True, text=True, check=False
+        )
+        if not keep:
+            path.unlink()
+        if out.returncode:
+            raise RuntimeError(out.stderr[-3000:])
+        row = json.loads(out.stdout.strip().splitlines()[-1]) | {"file_gb": gb, "write_s": write_s}
+        rows.append(row)
+        print(
+            f"{n:>9} {gb:>6.2f} {write_s:>8.1f} {row['split_pass_s']:>7.1f} {row['s_per_epoch']:>8.2f} "
+            f"{row['fit_s']:>7.1f} {row['peak_rss_mb']:>8.0f} {row['rss_after_imports_mb']:>8.0f}",
+            flush=True,
+        )
+    cells = np.array([r["n_cells"] for r in rows], float)
+    epoch = np.array([r["s_per_epoch"] for r in rows])
+    peak = np.array([r["peak_rss_mb"] - r["rss_after_imports_mb"] for r in rows])
+    slope = float(np.polyfit(np.log(cells), np.log(epoch), 1)[0]) if len(rows) > 1 else None
+    summary = {
+        "time_exponent": slope,
+        "us_per_cell_per_epoch": (1e6 * epoch / cells).tolist(),
+        "peak_above_imports_mb": peak.tolist(),
+    }
+    print(f"time per epoch ~ cells^{slope:.2f}; peak RSS above the imports: {np.round(peak).tolist()} MB")
+    return {"model": {k: list(v) if isinstance(v, tuple) else v for k, v in MODEL.items()}, "rows": rows} | summary
+
+
+# ---------------------------------------------------------------- shuffling
+def run_shuffle(seeds) -> dict:
+    import dask.array as da
+    from _common import knn_accuracy, load_digits_zscored
+
+    from sivae_sklearn import SiVAE, _data
+
+    X, y = load_digits_zscored()
+    order = np.argsort(y, kind="stable")
+    X, y = X[order], y[order]
+    model = dict(hidden_layer_sizes=(512, 128), max_epochs=60, early_stopping=False)
+    overall = np.bincount(y, minlength=10) / y.size
+
+    def batch_mix(source, pool):
+        """Mean total-variation distance between a batch's class mix and the whole set's, over an epoch."""
+        original, _data.SHUFFLE_CHUNKS = _data.SHUFFLE_CHUNKS, pool
+        try:
+            rows = source if isinstance(source, np.ndarray) else _data.DiskRows(source)
+            batches = _data.epoch_batches(rows, 128, np.random.RandomState(0))()
+            mixes = [np.bincount(y[b.positions], minlength=10) / b.positions.size for b in batches]
+        finally:
+            _data.SHUFFLE_CHUNKS = original
+        return float(np.mean([0.5 * np.abs(m - overall).sum() for m in mixes]))
+
+    on_disk = da.from_array(X, chunks=(32, X.shape[1]))
+    settings = [
+        ("in memory (full shuffle)", X, _data.SHUFFLE_CHUNKS),
+        (f"on disk, pool of {_data.SHUFFLE_CHUNKS} chunks (default)", on_disk, _data.SHUFFLE_CHUNKS),
+        ("on disk, pool of 1 chunk (chunk order only)", on_disk, 1),
+    ]
+    rows = []
+    for name, source, pool in settings:
+        original, _data.SHUFFLE_CHUNKS = _data.SHUFFLE_CHUNKS, pool
+        try:
+            scores = []
+            for seed in seeds:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    fitted = SiVAE(2, random_state=seed, **model).fit(source)
+                scores.append(knn_accuracy(fitted.transform(X), y))
+        finally:
+            _data.SHUFFLE_CHUNKS = original
+        row = {
+            "setting": name,
+            "batch_class_mix_tv": batch_mix(source, pool),
+            "knn_accuracy": scores,
+            "knn_median": float(np.median(scores)),
+        }
+        rows.append(row)
+        print(
+            f"{name:<48} batch mix TV {row['batch_class_mix_tv']:.3f}  kNN median {row['knn_median']:.3f} "
+            f"[{min(scores):.3f}, {max(scores):.3f}]",
+            flush=True,
+        )
+    return {"data": "digits sorted by class, 32-row chunks", "model": model, "seeds": list(seeds), "rows": rows}
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("study", choices=("curve", "shuffle", "fit-one"))
+    parser.add_argument("path", nargs="?", help="fit-one: the h5ad file (internal)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 30_000, 100_000, 300_000, 1_000_000])
+    parser.add_argument("--dir", type=Path, default=None, help="where to write the files (default: a temp dir)")
+    parser.add_argument("--keep", action="store_true", help="keep the written files")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    args = parser.parse_args(argv)
+    if args.study == "fit-one":
+        print(json.dumps(fit_one(args.path)))
+        return
+    RESULTS.mkdir(exist_ok=True)
+    if args.study == "curve":
+        folder = args.dir or Path(tempfile.mkdtemp(prefix="sivae_disk_"))
+        try:
+            result = run_curve(args.sizes, folder, args.keep)
+        finally:
+            if args.dir is None and not args.keep:
+                shutil.rmtree(folder, ignore_errors=True)
+    else:
+        result = run_shuffle(args.seeds)
+    path = RESULTS / f"disk_{args.study}.json"
+    path.write_text(json.dumps(result, indent=1))
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

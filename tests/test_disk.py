@@ -1,0 +1,175 @@
+"""Data on disk or computed lazily: dask arrays, zarr, h5py and backed AnnData, read in chunks.
+
+The same model must come out whichever way the same rows are stored on disk,
+every chunk must be checked with the rules of in-memory data, minibatches must
+cover each training row once per epoch from shuffled chunks, and nothing may
+read more than a chunk of rows at a time.
+"""
+
+import anndata as ad
+import h5py
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from conftest import GENOMICS, make_counts
+
+from sivae_sklearn import SiVAE, tl
+from sivae_sklearn import _data as D
+from sivae_sklearn.cli import main
+
+da = pytest.importorskip("dask.array")
+zarr = pytest.importorskip("zarr")
+
+PARAMS = dict(GENOMICS, likelihood="poisson", max_epochs=3)
+
+
+@pytest.fixture(scope="module")
+def counts():
+    X, _ = make_counts(300, 20, seed=3)
+    X[:, 4] = 0  # an all-zero gene
+    return X
+
+
+@pytest.fixture(scope="module")
+def files(counts, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("disk")
+    ad.AnnData(sp.csr_matrix(counts)).write_h5ad(folder / "sparse.h5ad")
+    ad.AnnData(counts).write_h5ad(folder / "dense.h5ad")
+    store = zarr.create_array(store=str(folder / "x.zarr"), shape=counts.shape, chunks=(64, 20), dtype="f4")
+    store[:] = counts
+    return folder
+
+
+SOURCES = {
+    "backed sparse h5ad": lambda f: ad.read_h5ad(f / "sparse.h5ad", backed="r").X,
+    "backed dense h5ad": lambda f: ad.read_h5ad(f / "dense.h5ad", backed="r").X,
+    "zarr": lambda f: zarr.open_array(str(f / "x.zarr"), mode="r"),
+    "dask from zarr": lambda f: da.from_zarr(str(f / "x.zarr")),
+    "dask with sparse chunks": lambda f: ad.experimental.read_elem_lazy(h5py.File(f / "sparse.h5ad")["X"]),
+}
+
+
+@pytest.fixture(scope="module")
+def fitted(files):
+    """One fit per storage."""
+    return {kind: SiVAE(**PARAMS).fit(source(files)) for kind, source in SOURCES.items()}
+
+
+@pytest.mark.parametrize(
+    "kind, same_as", [("dask with sparse chunks", "backed sparse h5ad"), ("zarr", "backed dense h5ad")]
+)
+def test_the_same_rows_in_the_same_chunks_give_the_same_model(kind, same_as, fitted):
+    np.testing.assert_allclose(fitted[kind].components_, fitted[same_as].components_, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", sorted(SOURCES))
+def test_fit_from_disk_is_as_good_as_in_memory_and_infers_the_same(kind, files, fitted, counts):
+    X, model = SOURCES[kind](files), fitted[kind]
+    assert model.n_features_in_ == 20 and not hasattr(model, "feature_names_in_")
+    in_memory = SiVAE(**PARAMS).fit(counts)  # another split and order: close, not equal
+    assert model.score(counts) == pytest.approx(in_memory.score(counts), rel=0.05)
+    # on-disk inference is in-memory inference of the same rows
+    np.testing.assert_allclose(model.transform(X), model.transform(counts), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(model.score_samples(X), model.score_samples(counts), rtol=1e-6)
+    np.testing.assert_allclose(
+        model.feature_awareness(X, layer=0), model.feature_awareness(counts, layer=0), rtol=1e-5, atol=1e-6
+    )
+
+
+def test_fit_reads_only_chunks(counts):
+    class Recording(np.ndarray):
+        largest = 0
+
+        def __getitem__(self, key):
+            rows = key[0] if isinstance(key, tuple) else key
+            if isinstance(rows, slice):
+                Recording.largest = max(Recording.largest, len(range(*rows.indices(self.shape[0]))))
+            return np.asarray(super().__getitem__(key))
+
+    X = da.from_array(counts.view(Recording), chunks=(50, 20), asarray=False)
+    SiVAE(**PARAMS).fit(X).transform(X)
+    assert 0 < Recording.largest <= 50
+
+
+def _disk_rows(n=103, chunk=10, keep=None):
+    X = da.from_array(np.arange(n * 2, dtype=np.float32).reshape(n, 2), chunks=(chunk, 2))
+    return D.DiskRows(X, keep=keep)
+
+
+def test_disk_minibatches_cover_every_kept_row_once_from_shuffled_chunks(monkeypatch):
+    monkeypatch.setattr(D, "SHUFFLE_CHUNKS", 3)
+    keep = np.random.RandomState(0).uniform(size=103) < 0.8
+    rows = _disk_rows(keep=keep)
+    batches = list(D.epoch_batches(rows, 7, np.random.RandomState(1))())
+    positions = np.concatenate([b.positions for b in batches])
+    np.testing.assert_array_equal(np.sort(positions), np.arange(keep.sum()))
+    assert [b.index.size for b in batches[:-1]] == [7] * (len(batches) - 1) and 0 < batches[-1].index.size <= 7
+    kept = np.flatnonzero(keep)
+    for batch in batches:  # each row is the kept source row at its position
+        np.testing.assert_array_equal(batch.dense()[:, 0], 2 * kept[batch.positions])
+    # rows of a batch come from several chunks, and the chunk order changes between epochs
+    chunks = [np.unique(kept[b.positions] // 10).size for b in batches]
+    assert np.mean(chunks) > 2
+    again = np.concatenate([b.positions for b in D.epoch_batches(rows, 7, np.random.RandomState(2))()])
+    assert not np.array_equal(positions, again)
+
+
+def test_disk_split_holds_out_at_most_the_cap_and_samples_training_rows(monkeypatch):
+    monkeypatch.setattr(D, "MAX_VALIDATION_ROWS", 5)
+    rows = _disk_rows()
+    split = D.split_training_rows(rows, 0.5, np.random.RandomState(0), sample_rows=20)
+    assert split.val.shape == (5, 2) and split.train.shape == (98, 2)
+    held_out = np.flatnonzero(~split.train_rows)
+    np.testing.assert_array_equal(np.asarray(split.val)[:, 0], 2 * held_out)
+    sampled = np.asarray(split.sample)[:, 0] / 2
+    assert split.sample.shape == (20, 2) and not set(sampled) & set(held_out)
+    assert split.train.max_abs == 205.0
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (lambda X: X.__setitem__((299, 0), np.nan), "NaN"),
+        (lambda X: X.__setitem__((150, 3), -1.0), "non-negative"),
+    ],
+)
+def test_every_chunk_is_checked_before_training(counts, change, match, monkeypatch):
+    X = counts.copy()
+    change(X)
+    calls = []
+    monkeypatch.setattr("sivae_sklearn._estimator.train", lambda *a, **k: calls.append(1))
+    with pytest.raises(ValueError, match=match):
+        SiVAE(**PARAMS).fit(da.from_array(X, chunks=(100, 20)))
+    assert not calls
+
+
+def test_shape_errors_come_before_any_read(counts):
+    with pytest.raises(ValueError, match="n_components=30 must be <= n_features=20"):
+        SiVAE(30, **PARAMS).fit(da.from_array(counts, chunks=(299, 20)))  # a one-row last chunk
+    model = SiVAE(**PARAMS).fit(da.from_array(counts, chunks=(299, 20)))
+    with pytest.raises(ValueError, match="X has 19 features, but SiVAE is expecting 20"):
+        model.transform(da.from_array(counts[:, :19], chunks=(100, 19)))
+
+
+def test_csc_on_disk_is_refused_with_advice(counts, tmp_path):
+    ad.AnnData(sp.csc_matrix(counts)).write_h5ad(tmp_path / "csc.h5ad")
+    with pytest.raises(ValueError, match="CSC matrix on disk"):
+        SiVAE(**PARAMS).fit(ad.read_h5ad(tmp_path / "csc.h5ad", backed="r").X)
+
+
+def test_tl_sivae_and_the_command_line_train_from_a_backed_file(files, tmp_path, capsys):
+    adata = ad.read_h5ad(files / "sparse.h5ad", backed="r")
+    adata.var["highly_variable"] = np.arange(adata.n_vars) != 7
+    with pytest.warns(UserWarning, match="1 gene"):
+        model = tl.sivae(adata, 2, **PARAMS)
+    assert adata.isbacked and adata.obsm["X_sivae"].shape == (300, 2)
+    assert np.isnan(adata.var["sivae_feature_awareness"].iloc[7]) and model.n_features_in_ == 19
+    with pytest.raises(ValueError, match="copy=True needs adata in memory"):
+        tl.sivae(adata, 2, copy=True, overwrite=True, **PARAMS)
+    out = tmp_path / "out.h5ad"
+    argv = ["fit", str(files / "dense.h5ad"), "-o", str(out), "--backed", "--likelihood", "poisson"]
+    assert main(argv + ["--max-epochs", "1", "--hidden-layer-sizes", "8", "--random-state", "0"]) == 0
+    written = ad.read_h5ad(out)
+    assert written.obsm["X_sivae"].shape == (300, 10) and written.X.shape == (300, 20)
+    assert main(["fit", str(out), "-o", str(out), "--backed"]) == 1
+    assert "choose another output file" in capsys.readouterr().err
