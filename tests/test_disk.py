@@ -66,8 +66,9 @@ def test_the_same_rows_in_the_same_chunks_give_the_same_model(kind, same_as, fit
 def test_fit_from_disk_is_as_good_as_in_memory_and_infers_the_same(kind, files, fitted, counts):
     X, model = SOURCES[kind](files), fitted[kind]
     assert model.n_features_in_ == 20 and not hasattr(model, "feature_names_in_")
-    in_memory = SiVAE(**PARAMS).fit(counts)  # another split and order: close, not equal
-    assert model.score(counts) == pytest.approx(in_memory.score(counts), rel=0.05)
+    in_memory = SiVAE(**PARAMS).fit(counts)  # another split and order: not equal
+    # After 3 epochs the loss still falls fast, and another order can put a fit 10 % ahead; not behind by 5 %.
+    assert model.score(counts) >= in_memory.score(counts) - 0.05 * abs(in_memory.score(counts))
     # on-disk inference is in-memory inference of the same rows
     np.testing.assert_allclose(model.transform(X), model.transform(counts), rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(model.score_samples(X), model.score_samples(counts), rtol=1e-6)
