@@ -143,9 +143,16 @@ def test_every_chunk_is_checked_before_training(counts, change, match, monkeypat
     assert not calls
 
 
-def test_shape_errors_come_before_any_read(counts):
-    with pytest.raises(ValueError, match="n_components=30 must be <= n_features=20"):
-        SiVAE(30, **PARAMS).fit(da.from_array(counts, chunks=(299, 20)))  # a one-row last chunk
+def test_shape_errors_come_before_any_read(counts, monkeypatch):
+    with monkeypatch.context() as patch:
+        patch.setattr(D.DiskRows, "read_chunk", lambda *a: pytest.fail("a chunk was read"))
+        with pytest.raises(
+            ValueError, match=r"n_components=30 must be <= the number of features of X \(n_features=20\)"
+        ):
+            SiVAE(30, **PARAMS).fit(da.from_array(counts, chunks=(299, 20)))
+        with pytest.raises(ValueError, match="hidden_layer_sizes=.*more than this machine's"):
+            SiVAE(**{**PARAMS, "hidden_layer_sizes": (2**40,)}).fit(da.from_array(counts, chunks=(299, 20)))
+    # a one-row last chunk is checked with the rules of two rows
     model = SiVAE(**PARAMS).fit(da.from_array(counts, chunks=(299, 20)))
     with pytest.raises(ValueError, match="X has 19 features, but SiVAE is expecting 20"):
         model.transform(da.from_array(counts[:, :19], chunks=(100, 19)))
