@@ -91,6 +91,15 @@ def test_fit_reads_only_chunks(counts):
     assert 0 < Recording.largest <= 50
 
 
+def test_fit_holds_nothing_as_long_as_the_data(counts, monkeypatch):
+    """The fitted statistics come from running moments: no embedding of every row is built during fit."""
+    from sivae_sklearn._inference import CompiledModel
+
+    monkeypatch.setattr(CompiledModel, "embed", lambda *a: pytest.fail("fit embedded every row at once"))
+    model = SiVAE(**PARAMS).fit(da.from_array(counts, chunks=(50, 20)))
+    assert np.all(model.explained_variance_ > 0)
+
+
 def _disk_rows(n=103, chunk=10, keep=None):
     X = da.from_array(np.arange(n * 2, dtype=np.float32).reshape(n, 2), chunks=(chunk, 2))
     return D.DiskRows(X, keep=keep)
