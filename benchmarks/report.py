@@ -1,4 +1,7 @@
-"""Render the JSON results of ``benchmarks/run.py`` as Markdown tables (for docs/benchmarks.md).
+"""Render the JSON results of the benchmarks as Markdown tables (for docs/benchmarks.md).
+
+``run.py`` (quality, speed, scale, efficiency), ``bench_disk.py`` (disk_curve,
+disk_shuffle) and ``bench_amortise.py`` (amortise); a missing file is skipped.
 
 PYTHONPATH=. python benchmarks/report.py [--quick]
 """
@@ -70,9 +73,75 @@ def efficiency(res) -> str:
     return "\n".join(lines)
 
 
+def speed(res) -> str:
+    lines = [
+        "| data | option | epochs | fit s | ms / epoch | fit / VAE | epoch / VAE | epoch / VAE, same batch |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in res["rows"]:
+        lines.append(
+            f"| {r['dataset']} | {r['option']} | {r['epochs']} | {r['fit_s']:.1f} | {r['s_per_epoch'] * 1e3:.0f} | "
+            f"{r['fit_ratio']:.2f} | {r['epoch_ratio']:.2f} | {r['epoch_ratio_equal_batch']:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def disk_curve(res) -> str:
+    lines = [
+        "| cells | file GB | checking pass s | s / epoch | us / cell / epoch | fit s | transform s "
+        "| peak RSS MB | RSS after imports MB |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in res["rows"]:
+        lines.append(
+            f"| {r['n_cells']:,} | {r['file_gb']:.2f} | {r['split_pass_s']:.1f} | {r['s_per_epoch']:.2f} | "
+            f"{1e6 * r['s_per_epoch'] / r['n_cells']:.0f} | {r['fit_s']:.0f} | {r['transform_s']:.1f} | "
+            f"{r['peak_rss_mb']:.0f} | {r['rss_after_imports_mb']:.0f} |"
+        )
+    if res.get("time_exponent") is not None:
+        lines += ["", f"- time per epoch grows as cells^{res['time_exponent']:.2f}"]
+    return "\n".join(lines)
+
+
+def disk_shuffle(res) -> str:
+    lines = [
+        f"| setting ({res['data']}) | batch class mix, TV distance | kNN accuracy, median [min, max] over "
+        f"{len(res['seeds'])} seeds |",
+        "|---|---|---|",
+    ]
+    for r in res["rows"]:
+        s = r["knn_accuracy"]
+        lines.append(
+            f"| {r['setting']} | {r['batch_class_mix_tv']:.3f} | {r['knn_median']:.3f} [{min(s):.3f}, {max(s):.3f}] |"
+        )
+    return "\n".join(lines)
+
+
+def amortise(res) -> str:
+    lines = ["| data | K | option | score, median [min, max] over seeds | fit s (median) |", "|---|---|---|---|---|"]
+    for e in res["summary"]:
+        scores = "; ".join(
+            f"{name} {v['median']:.3f} [{v['min']:.3f}, {v['max']:.3f}]"
+            for name, v in e.items()
+            if isinstance(v, dict) and name != "fit_s"
+        )
+        lines.append(
+            f"| {e['dataset']} | {e['n_components']} | {e['option']} | {scores} | {e['fit_s']['median']:.1f} |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> None:
     suffix = "_quick" if "--quick" in sys.argv else ""
-    for name, fn in (("quality", quality), ("scale", scale), ("efficiency", efficiency)):
+    for name, fn in (
+        ("quality", quality),
+        ("speed", speed),
+        ("scale", scale),
+        ("efficiency", efficiency),
+        ("disk_curve", disk_curve),
+        ("disk_shuffle", disk_shuffle),
+        ("amortise", amortise),
+    ):
         res = _load(name, suffix)
         if res is not None:
             print(f"### {name}\n\n{fn(res)}\n")
