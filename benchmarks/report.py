@@ -73,62 +73,73 @@ def efficiency(res) -> str:
     return "\n".join(lines)
 
 
+def _table(columns, rows) -> str:
+    """A Markdown table: a header of ``columns`` and one line per row of cells."""
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    return "\n".join(lines + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows])
+
+
 def speed(res) -> str:
-    lines = [
-        "| data | option | epochs | fit s | ms / epoch | fit / VAE | epoch / VAE | epoch / VAE, same batch |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for r in res["rows"]:
-        lines.append(
-            f"| {r['dataset']} | {r['option']} | {r['epochs']} | {r['fit_s']:.1f} | {r['s_per_epoch'] * 1e3:.0f} | "
-            f"{r['fit_ratio']:.2f} | {r['epoch_ratio']:.2f} | {r['epoch_ratio_equal_batch']:.2f} |"
-        )
-    return "\n".join(lines)
+    columns = ["data", "option", "epochs", "fit s", "ms / epoch", "fit / VAE", "epoch / VAE", "epoch / VAE, same batch"]
+    return _table(
+        columns,
+        [
+            [r["dataset"], r["option"], r["epochs"], f"{r['fit_s']:.1f}", f"{r['s_per_epoch'] * 1e3:.0f}"]
+            + [f"{r[key]:.2f}" for key in ("fit_ratio", "epoch_ratio", "epoch_ratio_equal_batch")]
+            for r in res["rows"]
+        ],
+    )
 
 
 def disk_curve(res) -> str:
-    lines = [
-        "| cells | file GB | checking pass s | s / epoch | us / cell / epoch | fit s | transform s "
-        "| peak RSS MB | RSS after imports MB |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in res["rows"]:
-        lines.append(
-            f"| {r['n_cells']:,} | {r['file_gb']:.2f} | {r['split_pass_s']:.1f} | {r['s_per_epoch']:.2f} | "
-            f"{1e6 * r['s_per_epoch'] / r['n_cells']:.0f} | {r['fit_s']:.0f} | {r['transform_s']:.1f} | "
-            f"{r['peak_rss_mb']:.0f} | {r['rss_after_imports_mb']:.0f} |"
-        )
+    columns = ["cells", "file GB", "checking pass s", "s / epoch", "us / cell / epoch", "fit s", "transform s"]
+    columns += ["peak RSS MB", "RSS after imports MB"]
+    table = _table(
+        columns,
+        [
+            [f"{r['n_cells']:,}", f"{r['file_gb']:.2f}", f"{r['split_pass_s']:.1f}", f"{r['s_per_epoch']:.2f}"]
+            + [f"{1e6 * r['s_per_epoch'] / r['n_cells']:.0f}", f"{r['fit_s']:.0f}", f"{r['transform_s']:.1f}"]
+            + [f"{r['peak_rss_mb']:.0f}", f"{r['rss_after_imports_mb']:.0f}"]
+            for r in res["rows"]
+        ],
+    )
     if res.get("time_exponent") is not None:
-        lines += ["", f"- time per epoch grows as cells^{res['time_exponent']:.2f}"]
-    return "\n".join(lines)
+        table += f"\n\n- time per epoch grows as cells^{res['time_exponent']:.2f}"
+    return table
 
 
 def disk_shuffle(res) -> str:
-    lines = [
-        f"| setting ({res['data']}) | batch class mix, TV distance | kNN accuracy, median [min, max] over "
-        f"{len(res['seeds'])} seeds |",
-        "|---|---|---|",
+    columns = [
+        f"setting ({res['data']})",
+        "batch class mix, TV distance",
+        f"kNN accuracy, median [min, max] over {len(res['seeds'])} seeds",
     ]
-    for r in res["rows"]:
-        s = r["knn_accuracy"]
-        lines.append(
-            f"| {r['setting']} | {r['batch_class_mix_tv']:.3f} | {r['knn_median']:.3f} [{min(s):.3f}, {max(s):.3f}] |"
-        )
-    return "\n".join(lines)
+    return _table(
+        columns,
+        [
+            [r["setting"], f"{r['batch_class_mix_tv']:.3f}"]
+            + [f"{r['knn_median']:.3f} [{min(r['knn_accuracy']):.3f}, {max(r['knn_accuracy']):.3f}]"]
+            for r in res["rows"]
+        ],
+    )
 
 
 def amortise(res) -> str:
-    lines = ["| data | K | option | score, median [min, max] over seeds | fit s (median) |", "|---|---|---|---|---|"]
-    for e in res["summary"]:
-        scores = "; ".join(
+    def scores(e):
+        return "; ".join(
             f"{name} {v['median']:.3f} [{v['min']:.3f}, {v['max']:.3f}]"
             for name, v in e.items()
             if isinstance(v, dict) and name != "fit_s"
         )
-        lines.append(
-            f"| {e['dataset']} | {e['n_components']} | {e['option']} | {scores} | {e['fit_s']['median']:.1f} |"
-        )
-    return "\n".join(lines)
+
+    columns = ["data", "K", "option", "score, median [min, max] over seeds", "fit s (median)"]
+    return _table(
+        columns,
+        [
+            [e["dataset"], e["n_components"], e["option"], scores(e), f"{e['fit_s']['median']:.1f}"]
+            for e in res["summary"]
+        ],
+    )
 
 
 def main() -> None:
