@@ -229,22 +229,6 @@ def _strings_message(name: str, example, where: str) -> str:
     )
 
 
-def _validated_matrix(estimator, X, name: str, *, reset: bool, min_samples: int):
-    """:func:`check_array_like`, scikit-learn's ``validate_data`` (float32 or float64, CSR or CSC) and the shape."""
-    check_array_like(X, name)
-    X = validate_data(
-        estimator,
-        X,
-        accept_sparse=("csr", "csc"),
-        dtype=(np.float64, np.float32),
-        ensure_min_samples=0,
-        ensure_min_features=0,
-        reset=reset,
-    )
-    _check_shape(X, min_samples, name)
-    return X
-
-
 def _check_shape(X, min_samples: int, name: str) -> None:
     """At least ``min_samples`` rows and one column (scikit-learn's own message does not name the argument)."""
     if X.shape[0] < min_samples:
@@ -314,6 +298,22 @@ def unchanged_if_refused(estimator):
         raise
 
 
+def _validate_matrix(estimator, X, name: str, *, reset: bool, min_samples: int):
+    """scikit-learn's ``validate_data`` (width, names, NaN/inf, numbers) after :func:`check_array_like`, then shape."""
+    check_array_like(X, name)
+    X = validate_data(
+        estimator,
+        X,
+        accept_sparse=("csr", "csc"),
+        dtype=(np.float64, np.float32),
+        ensure_min_samples=0,
+        ensure_min_features=0,
+        reset=reset,
+    )
+    _check_shape(X, min_samples, name)
+    return X
+
+
 def check_training_data(estimator, X):
     """Validate the training data of ``estimator.fit`` and return it ready for training.
 
@@ -327,7 +327,7 @@ def check_training_data(estimator, X):
     -------
     X : C-contiguous float32 ndarray or float32 CSR matrix
     """
-    X = _validated_matrix(estimator, X, "X", reset=True, min_samples=2)
+    X = _validate_matrix(estimator, X, "X", reset=True, min_samples=2)
     check_training_shape(estimator, *X.shape)
     check_data_values(X, estimator.likelihood, "X", stacklevel=4)
     if sp.issparse(X):
@@ -378,7 +378,7 @@ def check_fitted_data(estimator, X, name: str = "X"):
     X : ndarray (float32 or float64, as given) or CSR matrix
     """
     check_is_fitted(estimator)
-    X = _validated_matrix(estimator, X, name, reset=False, min_samples=1)
+    X = _validate_matrix(estimator, X, name, reset=False, min_samples=1)
     check_data_values(X, estimator.likelihood, name, stacklevel=4)
     return as_rows(X)
 
