@@ -219,7 +219,7 @@ def test_colour_reconstructions_are_rgb_in_the_unit_range(rgb):
     R = model.inverse_transform(model.transform(X[:3]))
     np.testing.assert_allclose(pictures[4], np.clip(R[1].reshape(8, 8, 3), 0, 1), rtol=1e-6)
     # minmax: one shared scale over originals and reconstructions, stretched to [0, 1]
-    fig = plotting.plot_reconstructions(model, 2 * X - 1, n=3, image_shape=shape)
+    fig = plotting.plot_reconstructions(model, 0.25 + 0.5 * X, n=3, image_shape=shape)
     stretched = np.stack([ax.get_images()[0].get_array() for ax in fig.axes])
     assert stretched.min() == pytest.approx(0) and stretched.max() == pytest.approx(1)
     with pytest.raises(ValueError, match="rescale='log' is not supported"):
