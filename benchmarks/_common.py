@@ -131,14 +131,14 @@ class PlainVAE:
         t = 0
         self.epoch_seconds_ = []
         for _ in range(self.max_epochs):
-            start = time.perf_counter()
+            t0 = time.perf_counter()
             order = rng.permutation(n)
             for start in range(0, n, bs):
                 idx = np.sort(order[start : start + bs])
                 beta = np.float32(min(1.0, t / self.kl_warmup_steps) if self.kl_warmup_steps else 1.0)
                 loss = step(X[idx], beta, np.array([self.random_state, t], np.int32))
                 t += 1
-            self.epoch_seconds_.append(time.perf_counter() - start)
+            self.epoch_seconds_.append(time.perf_counter() - t0)
         self.final_loss_ = float(loss)
         self.n_steps_ = t
 

@@ -153,7 +153,8 @@ def fit_one(path: str) -> dict:
     }
 
 
-def run_curve(sizes, folder: Path, keep: bool) -> dict:
+def run_curve(sizes, folder: Path, keep: bool, out_path: Path) -> dict:
+    """Fit every size in turn; ``out_path`` is rewritten after each one, so a run cut short keeps what it measured."""
     rows = []
     folder.mkdir(parents=True, exist_ok=True)
     print(f"model: {MODEL}")
@@ -179,6 +180,15 @@ def run_curve(sizes, folder: Path, keep: bool) -> dict:
             f"{row['fit_s']:>7.1f} {row['peak_rss_mb']:>8.0f} {row['rss_after_imports_mb']:>8.0f}",
             flush=True,
         )
+        result = _curve_summary(rows)
+        out_path.write_text(json.dumps(result, indent=1))
+    if result["time_exponent"] is not None:
+        print(f"time per epoch ~ cells^{result['time_exponent']:.2f}; ", end="")
+    print(f"peak RSS above the imports: {np.round(result['peak_above_imports_mb']).tolist()} MB")
+    return result
+
+
+def _curve_summary(rows) -> dict:
     cells = np.array([r["n_cells"] for r in rows], float)
     epoch = np.array([r["s_per_epoch"] for r in rows])
     peak = np.array([r["peak_rss_mb"] - r["rss_after_imports_mb"] for r in rows])
@@ -188,7 +198,6 @@ def run_curve(sizes, folder: Path, keep: bool) -> dict:
         "us_per_cell_per_epoch": (1e6 * epoch / cells).tolist(),
         "peak_above_imports_mb": peak.tolist(),
     }
-    print(f"time per epoch ~ cells^{slope:.2f}; peak RSS above the imports: {np.round(peak).tolist()} MB")
     return {"model": {k: list(v) if isinstance(v, tuple) else v for k, v in MODEL.items()}, "rows": rows} | summary
 
 
@@ -265,7 +274,7 @@ def main(argv=None) -> None:
     if args.study == "curve":
         folder = args.dir or Path(tempfile.mkdtemp(prefix="sivae_disk_"))
         try:
-            result = run_curve(args.sizes, folder, args.keep)
+            result = run_curve(args.sizes, folder, args.keep, RESULTS / "disk_curve.json")
         finally:
             if args.dir is None and not args.keep:
                 shutil.rmtree(folder, ignore_errors=True)

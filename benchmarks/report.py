@@ -1,4 +1,7 @@
-"""Render the JSON results of ``benchmarks/run.py`` as Markdown tables (for docs/benchmarks.md).
+"""Render the JSON results of the benchmarks as Markdown tables (for docs/benchmarks.md).
+
+``run.py`` (quality, speed, scale, efficiency), ``bench_disk.py`` (disk_curve,
+disk_shuffle) and ``bench_amortise.py`` (amortise); a missing file is skipped.
 
 PYTHONPATH=. python benchmarks/report.py [--quick]
 """
@@ -70,9 +73,86 @@ def efficiency(res) -> str:
     return "\n".join(lines)
 
 
+def _table(columns, rows) -> str:
+    """A Markdown table: a header of ``columns`` and one line per row of cells."""
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    return "\n".join(lines + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows])
+
+
+def speed(res) -> str:
+    columns = ["data", "option", "epochs", "fit s", "ms / epoch", "fit / VAE", "epoch / VAE", "epoch / VAE, same batch"]
+    return _table(
+        columns,
+        [
+            [r["dataset"], r["option"], r["epochs"], f"{r['fit_s']:.1f}", f"{r['s_per_epoch'] * 1e3:.0f}"]
+            + [f"{r[key]:.2f}" for key in ("fit_ratio", "epoch_ratio", "epoch_ratio_equal_batch")]
+            for r in res["rows"]
+        ],
+    )
+
+
+def disk_curve(res) -> str:
+    columns = ["cells", "file GB", "checking pass s", "s / epoch", "us / cell / epoch", "fit s", "transform s"]
+    columns += ["peak RSS MB", "RSS after imports MB"]
+    table = _table(
+        columns,
+        [
+            [f"{r['n_cells']:,}", f"{r['file_gb']:.2f}", f"{r['split_pass_s']:.1f}", f"{r['s_per_epoch']:.2f}"]
+            + [f"{1e6 * r['s_per_epoch'] / r['n_cells']:.0f}", f"{r['fit_s']:.0f}", f"{r['transform_s']:.1f}"]
+            + [f"{r['peak_rss_mb']:.0f}", f"{r['rss_after_imports_mb']:.0f}"]
+            for r in res["rows"]
+        ],
+    )
+    if res.get("time_exponent") is not None:
+        table += f"\n\n- time per epoch grows as cells^{res['time_exponent']:.2f}"
+    return table
+
+
+def disk_shuffle(res) -> str:
+    columns = [
+        f"setting ({res['data']})",
+        "batch class mix, TV distance",
+        f"kNN accuracy, median [min, max] over {len(res['seeds'])} seeds",
+    ]
+    return _table(
+        columns,
+        [
+            [r["setting"], f"{r['batch_class_mix_tv']:.3f}"]
+            + [f"{r['knn_median']:.3f} [{min(r['knn_accuracy']):.3f}, {max(r['knn_accuracy']):.3f}]"]
+            for r in res["rows"]
+        ],
+    )
+
+
+def amortise(res) -> str:
+    def scores(e):
+        return "; ".join(
+            f"{name} {v['median']:.3f} [{v['min']:.3f}, {v['max']:.3f}]"
+            for name, v in e.items()
+            if isinstance(v, dict) and name != "fit_s"
+        )
+
+    columns = ["data", "K", "option", "score, median [min, max] over seeds", "fit s (median)"]
+    return _table(
+        columns,
+        [
+            [e["dataset"], e["n_components"], e["option"], scores(e), f"{e['fit_s']['median']:.1f}"]
+            for e in res["summary"]
+        ],
+    )
+
+
 def main() -> None:
     suffix = "_quick" if "--quick" in sys.argv else ""
-    for name, fn in (("quality", quality), ("scale", scale), ("efficiency", efficiency)):
+    for name, fn in (
+        ("quality", quality),
+        ("speed", speed),
+        ("scale", scale),
+        ("efficiency", efficiency),
+        ("disk_curve", disk_curve),
+        ("disk_shuffle", disk_shuffle),
+        ("amortise", amortise),
+    ):
         res = _load(name, suffix)
         if res is not None:
             print(f"### {name}\n\n{fn(res)}\n")

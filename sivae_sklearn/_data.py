@@ -135,10 +135,13 @@ def split_rows(n_samples: int, validation_fraction: float, rng: np.random.Random
     return np.sort(order[n_val:]), np.sort(order[:n_val])
 
 
-def column_moments(X, transform) -> tuple[np.ndarray, np.ndarray]:
-    """Per-column mean and mean square of ``transform(rows)``, in row chunks (no full copy)."""
-    total = np.zeros(X.shape[1], np.float64)
-    total_sq = np.zeros(X.shape[1], np.float64)
+def column_moments(X, transform, width: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column mean and mean square of ``transform(rows)``, in row chunks (no full copy).
+
+    ``width``: the number of columns ``transform`` returns (default: those of ``X``).
+    """
+    total = np.zeros(X.shape[1] if width is None else width, np.float64)
+    total_sq = np.zeros_like(total)
     for _, rows in iter_row_batches(X, 4096):
         view = transform(rows)
         total += view.sum(axis=0, dtype=np.float64)

@@ -80,16 +80,18 @@ class CompiledModel:
         return np.asarray(condition[start : start + n], np.float32)
 
     def embed(self, X) -> tuple[np.ndarray, np.ndarray]:
-        """Posterior mean and standard deviation of ``z`` for every row."""
-        means, stds = [], []
-        for _, rows in iter_row_batches(X):
+        """Posterior mean and standard deviation of ``z`` for every row (written in place: no second copy)."""
+        shape = (X.shape[0], self.network.config.n_components)
+        mean, std = np.empty(shape, np.float32), np.empty(shape, np.float32)
+        for start, rows in iter_row_batches(X):
             m, s = self._embed(pad_rows(rows))
-            means.append(m.numpy()[: rows.shape[0]])
-            stds.append(s.numpy()[: rows.shape[0]])
-        k = self.network.config.n_components
-        if not means:
-            return np.zeros((0, k), np.float32), np.zeros((0, k), np.float32)
-        return np.concatenate(means), np.concatenate(stds)
+            mean[start : start + rows.shape[0]] = m.numpy()[: rows.shape[0]]
+            std[start : start + rows.shape[0]] = s.numpy()[: rows.shape[0]]
+        return mean, std
+
+    def embed_mean(self, rows: np.ndarray) -> np.ndarray:
+        """Posterior mean of ``z`` for one batch of dense float32 rows."""
+        return self._embed(pad_rows(rows))[0].numpy()[: rows.shape[0]]
 
     def decode(self, Z, condition=None, library_size=None) -> np.ndarray:
         """Expected data given latent points ``Z`` (and condition, library size)."""

@@ -105,9 +105,20 @@ def explained_variance(Z: np.ndarray, loadings: np.ndarray) -> np.ndarray:
     array([1., 0.])
     """
     Z = np.asarray(Z, np.float64)
-    V = np.asarray(loadings, np.float64)
     ddof = 1 if Z.shape[0] > 1 else 0
-    return Z.var(axis=0, ddof=ddof) * np.square(V).sum(axis=0)
+    return explained_variance_from(Z.var(axis=0, ddof=ddof), loadings)
+
+
+def explained_variance_from(z_variance: np.ndarray, loadings: np.ndarray) -> np.ndarray:
+    """:func:`explained_variance` from the variance of each latent dimension (``ddof=1``) alone.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> explained_variance_from(np.array([1.0, 4.0]), np.array([[1.0, 0.5], [0.0, 0.5]]))
+    array([1., 2.])
+    """
+    return np.asarray(z_variance, np.float64) * np.square(np.asarray(loadings, np.float64)).sum(axis=0)
 
 
 def feature_neighbors(loadings: np.ndarray, index: int, n: int) -> tuple[np.ndarray, np.ndarray]:

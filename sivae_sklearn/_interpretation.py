@@ -37,8 +37,10 @@ class InterpretationMixin:
         self.mean_, mean_square = column_moments(X_train, get_likelihood(self.likelihood).encoder_input.numpy)
         self.feature_awareness_ = _interpret.feature_awareness(self._model, X_train, self.mean_, condition=condition)
         self.feature_variance_ = np.maximum(mean_square - np.square(self.mean_), 0.0)
-        Z, _ = self._model.embed(X_train)
-        self.explained_variance_ = _interpret.explained_variance(Z, self.components_.T)
+        # the variance of the embedding from running moments: no n_samples x n_components array is held
+        z_mean, z_mean_square = column_moments(X_train, self._model.embed_mean, width=self.n_components_)
+        z_variance = np.maximum(z_mean_square - np.square(z_mean), 0.0) * (n / (n - 1) if n > 1 else 1.0)
+        self.explained_variance_ = _interpret.explained_variance_from(z_variance, self.components_.T)
         total = float(self.feature_variance_.sum()) * (n / (n - 1) if n > 1 else 1.0)
         self.explained_variance_ratio_ = (
             self.explained_variance_ / total if total > 0 else np.zeros_like(self.explained_variance_)

@@ -328,7 +328,15 @@ def check_training_data(estimator, X):
     X : C-contiguous float32 ndarray or float32 CSR matrix
     """
     X = _validate_matrix(estimator, X, "X", reset=True, min_samples=2)
-    n_samples, n_features = X.shape
+    check_training_shape(estimator, *X.shape)
+    check_data_values(X, estimator.likelihood, "X", stacklevel=4)
+    if sp.issparse(X):
+        return X.tocsr().astype(np.float32, copy=False)
+    return np.ascontiguousarray(X, dtype=np.float32)
+
+
+def check_training_shape(estimator, n_samples: int, n_features: int) -> None:
+    """Raise unless ``n_components <= n_features`` and the network of ``n_features`` fits in memory."""
     if estimator.n_components > n_features:
         raise ValueError(
             f"n_components={estimator.n_components} must be <= the number of features of X "
@@ -345,10 +353,6 @@ def check_training_data(estimator, X):
         ),
         estimator.get_params(deep=False),
     )
-    check_data_values(X, estimator.likelihood, "X", stacklevel=4)
-    if sp.issparse(X):
-        return X.tocsr().astype(np.float32, copy=False)
-    return np.ascontiguousarray(X, dtype=np.float32)
 
 
 def check_validation_rows(n_validation: int, n_samples: int, validation_fraction: float) -> None:
@@ -479,8 +483,9 @@ def check_training_input(estimator, X):
     anndata's backed matrices: see :func:`~sivae_sklearn._data.is_lazy`) is
     not read here: it comes back as :class:`~sivae_sklearn._data.DiskRows`
     whose every chunk goes through :func:`check_training_data` when it is read
-    (``fit`` reads every chunk once before training starts). The number of
-    rows is checked now.
+    (``fit`` reads every chunk once before training starts). The shape (rows,
+    ``n_components`` against the features, the network's memory) is checked
+    now, before any read.
 
     Returns
     -------
@@ -495,6 +500,7 @@ def check_training_input(estimator, X):
             f"Found array with {n_samples} sample(s) (shape={rows.shape}) while a minimum of 2 is required "
             f"by {type(estimator).__name__}."
         )
+    check_training_shape(estimator, n_samples, n_features)
     estimator.n_features_in_ = n_features
     if hasattr(estimator, "feature_names_in_"):
         del estimator.feature_names_in_  # arrays on disk carry no column names

@@ -92,6 +92,15 @@ def test_fit_reads_only_chunks(counts):
     assert 0 < Recording.largest <= 50
 
 
+def test_fit_holds_nothing_as_long_as_the_data(counts, monkeypatch):
+    """The fitted statistics come from running moments: no embedding of every row is built during fit."""
+    from sivae_sklearn._inference import CompiledModel
+
+    monkeypatch.setattr(CompiledModel, "embed", lambda *a: pytest.fail("fit embedded every row at once"))
+    model = SiVAE(**PARAMS).fit(da.from_array(counts, chunks=(50, 20)))
+    assert np.all(model.explained_variance_ > 0)
+
+
 def _disk_rows(n=103, chunk=10, keep=None):
     X = da.from_array(np.arange(n * 2, dtype=np.float32).reshape(n, 2), chunks=(chunk, 2))
     return D.DiskRows(X, keep=keep)
@@ -144,9 +153,16 @@ def test_every_chunk_is_checked_before_training(counts, change, match, monkeypat
     assert not calls
 
 
-def test_shape_errors_come_before_any_read(counts):
-    with pytest.raises(ValueError, match="n_components=30 must be <= n_features=20"):
-        SiVAE(30, **PARAMS).fit(da.from_array(counts, chunks=(299, 20)))  # a one-row last chunk
+def test_shape_errors_come_before_any_read(counts, monkeypatch):
+    with monkeypatch.context() as patch:
+        patch.setattr(D.DiskRows, "read_chunk", lambda *a: pytest.fail("a chunk was read"))
+        with pytest.raises(
+            ValueError, match=r"n_components=30 must be <= the number of features of X \(n_features=20\)"
+        ):
+            SiVAE(30, **PARAMS).fit(da.from_array(counts, chunks=(299, 20)))
+        with pytest.raises(ValueError, match="hidden_layer_sizes=.*more than this machine's"):
+            SiVAE(**{**PARAMS, "hidden_layer_sizes": (2**40,)}).fit(da.from_array(counts, chunks=(299, 20)))
+    # a one-row last chunk is checked with the rules of two rows
     model = SiVAE(**PARAMS).fit(da.from_array(counts, chunks=(299, 20)))
     with pytest.raises(ValueError, match="X has 19 features, but SiVAE is expecting 20"):
         model.transform(da.from_array(counts[:, :19], chunks=(100, 19)))
