@@ -213,15 +213,15 @@ def test_fitting_many_models_does_not_grow_memory_without_bound():
             SiVAE(**{**params, "random_state": i}).fit(X).transform(X)
         gc.collect()
 
-    fit_some(5)  # warm-up: TensorFlow's one-off allocations
+    fit_some(4)  # warm-up: TensorFlow's one-off allocations
     before = _rss_mb()
-    fit_some(10)
+    fit_some(8)
     middle = _rss_mb()
-    fit_some(15)
+    fit_some(8)
     after = _rss_mb()
-    # Growth over the last 15 fits must be small and must not accelerate.
-    assert after - middle < 60, (before, middle, after)
-    assert after - before < 100, (before, middle, after)
+    # Growth over the last 16 fits must be small (a kept graph or dataset per fit is ~5-10 MB) and must not accelerate.
+    assert after - middle < 40, (before, middle, after)
+    assert after - before < 70, (before, middle, after)
 
 
 def test_verbose_prints_a_progress_bar(capsys):
