@@ -16,7 +16,7 @@ Speed against the plain VAE is ``run.py --only speed``.
 
 Run from the repository root (about an hour on 2 shared CPU cores)::
 
-    PYTHONPATH=. python benchmarks/bench_amortise.py [--epochs 100] [--seeds 0 1 2]
+    PYTHONPATH=. python benchmarks/bench_amortise.py [--epochs 100] [--seeds 0 1 2] [--data digits]
 
 Writes ``benchmarks/results/amortise.json``.
 """
@@ -48,9 +48,13 @@ RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 HIDDEN = (512, 128)
 
 
-def embedding_scores(epochs: int, seeds) -> list[dict]:
+EMBEDDING_DATA = {"digits": load_digits_zscored, "pbmc68k_reduced": load_pbmc}
+
+
+def embedding_scores(epochs: int, seeds, data=tuple(EMBEDDING_DATA)) -> list[dict]:
     rows = []
-    for data_name, (X, y) in {"digits": load_digits_zscored(), "pbmc68k_reduced": load_pbmc()}.items():
+    for data_name in data:
+        X, y = EMBEDDING_DATA[data_name]()
         for k in (2, 10):
             for option, params in amortisation_options(X.shape[1]):
                 for seed in seeds:
@@ -137,13 +141,14 @@ def main(argv=None) -> None:
     parser.add_argument("--module-epochs", type=int, default=MODULE_MODEL["max_epochs"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--only", choices=("embedding", "modules"), action="append")
+    parser.add_argument("--data", choices=tuple(EMBEDDING_DATA), nargs="+", default=list(EMBEDDING_DATA))
     args = parser.parse_args(argv)
     studies = args.only or ["embedding", "modules"]
     rows = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if "embedding" in studies:
-            rows += embedding_scores(args.epochs, args.seeds)
+            rows += embedding_scores(args.epochs, args.seeds, args.data)
         if "modules" in studies:
             rows += module_scores(args.module_epochs, args.seeds)
     result = {"epochs": args.epochs, "module_epochs": args.module_epochs, "rows": rows, "summary": summary(rows)}
