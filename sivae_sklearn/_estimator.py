@@ -145,7 +145,8 @@ class SiVAE(
         count likelihoods the drawn features are fitted given their own total,
         an approximation). It makes a step cheaper when there are many
         features, at the price of noisier gradients; ``docs/benchmarks.md``
-        measures both. None: every feature, every step.
+        measures both. None (or ``n_features`` or more): every feature, every
+        step.
     max_epochs : int, default=300
         Maximum passes over the training data in the joint phase.
     schedule : {"joint", "stepwise"}, default="joint"
