@@ -1,9 +1,10 @@
 """Shared pieces of the benchmark suite: data, peers, metrics, timers.
 
 Nothing here is part of the package. The plain VAE is written with the
-package's own building blocks (:class:`~sivae_sklearn._network.GaussianEncoder`,
-:class:`~sivae_sklearn._network.DenseStack`, :class:`~sivae_sklearn._training.Adam`
-and the loss terms of :mod:`sivae_sklearn._likelihoods` and :mod:`sivae_sklearn._model`), so that it differs from
+package's own building blocks (:class:`~sivae_sklearn._engine.network.GaussianEncoder`,
+:class:`~sivae_sklearn._engine.network.DenseStack`, :class:`~sivae_sklearn._engine.training.Adam`
+and the loss terms of :mod:`sivae_sklearn._engine.likelihoods` and :mod:`sivae_sklearn._engine.model`),
+so that it differs from
 SiVAE only by what makes siVAE siVAE: the feature-wise VAE producing the last
 weight matrix, and the interpretability term.
 """
@@ -21,10 +22,10 @@ from sklearn.manifold import trustworthiness
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.neighbors import KNeighborsClassifier
 
-from sivae_sklearn._likelihoods import gaussian_nll
-from sivae_sklearn._model import kl_standard_normal, l2_term
-from sivae_sklearn._network import DenseStack, GaussianEncoder
-from sivae_sklearn._training import Adam
+from sivae_sklearn._engine.likelihoods import gaussian_nll
+from sivae_sklearn._engine.model import kl_standard_normal, l2_term
+from sivae_sklearn._engine.network import DenseStack, GaussianEncoder
+from sivae_sklearn._engine.training import Adam
 
 
 # ------------------------------------------------------------------------ data
@@ -201,7 +202,7 @@ class EpochTimes:
     """
 
     def __enter__(self):
-        from sivae_sklearn import _estimator
+        from sivae_sklearn._estimator import sivae as _estimator
 
         self._module, self._train, self.results = _estimator, _estimator.train, []
 

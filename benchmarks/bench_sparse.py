@@ -37,8 +37,8 @@ import scipy.sparse as sp
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sivae_sklearn import SiVAE  # noqa: E402
-from sivae_sklearn._network import NetworkConfig, SiVAENetwork  # noqa: E402
-from sivae_sklearn._training import TrainingConfig, TrainingData, train  # noqa: E402
+from sivae_sklearn._engine.network import NetworkConfig, SiVAENetwork  # noqa: E402
+from sivae_sklearn._engine.training import TrainingConfig, TrainingData, train  # noqa: E402
 
 MODEL = dict(
     n_components=10,

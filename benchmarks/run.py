@@ -46,9 +46,9 @@ from _common import (  # noqa: E402
 )
 
 from sivae_sklearn import SiVAE  # noqa: E402
-from sivae_sklearn._feature_inputs import make_feature_inputs  # noqa: E402
-from sivae_sklearn._network import NetworkConfig, SiVAENetwork  # noqa: E402
-from sivae_sklearn._training import TrainingConfig, TrainingData, train  # noqa: E402
+from sivae_sklearn._arrays.feature_inputs import make_feature_inputs  # noqa: E402
+from sivae_sklearn._engine.network import NetworkConfig, SiVAENetwork  # noqa: E402
+from sivae_sklearn._engine.training import TrainingConfig, TrainingData, train  # noqa: E402
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 HIDDEN = (512, 128)

@@ -22,7 +22,7 @@ from ._errors import ModelFileError, TrainingDivergedError
 from ._version import __version__
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time these load on first use
-    from ._estimator import SiVAE, load
+    from ._estimator.sivae import SiVAE, load
 
 # Messages go to the "sivae_sklearn" logger; the application decides where they are shown.
 logging.getLogger(__name__).addHandler(logging.NullHandler())
@@ -35,7 +35,7 @@ __all__ = ["SiVAE", "load", "ModelFileError", "TrainingDivergedError", "__versio
 
 def __getattr__(name):
     if name in _ESTIMATOR:
-        return getattr(importlib.import_module(f"{__name__}._estimator"), name)
+        return getattr(importlib.import_module(f"{__name__}._estimator.sivae"), name)
     if name in _SUBMODULES:
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -115,7 +115,7 @@ def defaults() -> dict:
     scanpy's PCA). The test suite checks them against ``SiVAE().get_params()``
     and ``inspect.signature(tl.sivae)``.
     """
-    return {**_signature("_estimator.py", "SiVAE")[0], **_signature("tl.py", "sivae")[0]}
+    return {**_signature("_estimator/sivae.py", "SiVAE")[0], **_signature("tl.py", "sivae")[0]}
 
 
 def _help(description: str) -> str:
@@ -305,7 +305,7 @@ def _command(commands, name: str, run, common, help_text: str, description: str 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``sivae`` argument parser, built without importing TensorFlow, scikit-learn or pandas."""
-    estimator_defaults, estimator_docs = _signature("_estimator.py", "SiVAE")
+    estimator_defaults, estimator_docs = _signature("_estimator/sivae.py", "SiVAE")
     tool_defaults, tool_docs = _signature("tl.py", "sivae")
     default = {**estimator_defaults, **tool_defaults}
     parser = argparse.ArgumentParser(
@@ -454,7 +454,7 @@ def _run_fit(args) -> int:
     from .tl import sivae
 
     adata = _read_h5ad(source, backed=args.backed)
-    names = set(_signature("_estimator.py", "SiVAE")[0]) - _NOT_OPTIONS - {"n_components"}
+    names = set(_signature("_estimator/sivae.py", "SiVAE")[0]) - _NOT_OPTIONS - {"n_components"}
     params = {name: getattr(args, name) for name in names}
     model = sivae(
         adata, args.n_components, batch_key=args.batch_key, verbose=args.verbose, **_data_keywords(args), **params
@@ -475,7 +475,7 @@ def _run_transform(args) -> int:
     source = _input_file(args.input)
     _output_folder(args.output, "the output file")
     _quiet_tensorflow()
-    from ._estimator import load
+    from ._estimator.sivae import load
     from .tl import sivae_transform
 
     model = load(model_path)

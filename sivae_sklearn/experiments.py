@@ -41,8 +41,8 @@ from typing import Any
 
 from sklearn.utils.validation import check_is_fitted
 
-from ._estimator import SiVAE
-from ._estimator import load as _load_model
+from ._estimator.sivae import SiVAE
+from ._estimator.sivae import load as _load_model
 from ._plain import plain_params, to_plain
 
 RECORD_VERSION = 1

@@ -24,7 +24,7 @@ import numpy as np
 from scipy.stats import norm
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import (
+from ._estimator.validation import (
     check_array_like,
     check_data,
     check_finite_number,

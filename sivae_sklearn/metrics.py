@@ -26,7 +26,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
-from ._validation import check_finite_number
+from ._estimator.validation import check_finite_number
 
 
 def knn_accuracy(Z, labels, *, n_neighbors: int | None = None, n_splits: int = 5, random_state=0) -> float:

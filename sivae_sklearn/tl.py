@@ -42,11 +42,11 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from ._data import is_lazy, iter_row_chunks, select_columns
-from ._estimator import SiVAE
-from ._likelihoods import LIKELIHOODS
+from ._arrays.rows import is_lazy, iter_row_chunks, select_columns
+from ._engine.likelihoods import LIKELIHOODS
+from ._estimator.sivae import SiVAE
+from ._estimator.validation import check_boolean_column, check_data
 from ._plain import to_plain
-from ._validation import check_boolean_column, check_data
 
 __all__ = ["sivae", "sivae_transform", "result_keys"]
 

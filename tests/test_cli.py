@@ -129,9 +129,9 @@ def test_defaults_are_read_from_the_source_of_the_estimator_and_tl_sivae():
 
 def test_every_offered_parameter_reaches_the_estimator_with_its_default():
     from sivae_sklearn import SiVAE
-    from sivae_sklearn._feature_inputs import FEATURE_INPUT_METHODS
-    from sivae_sklearn._likelihoods import LIKELIHOODS
-    from sivae_sklearn._training import SCHEDULES
+    from sivae_sklearn._arrays.feature_inputs import FEATURE_INPUT_METHODS
+    from sivae_sklearn._engine.likelihoods import LIKELIHOODS
+    from sivae_sklearn._engine.training import SCHEDULES
     from sivae_sklearn.cli import build_parser
 
     parser = build_parser()

@@ -107,7 +107,7 @@ def test_sparse_fit_equals_dense_fit(counts, fmt, likelihood):
 
 @pytest.mark.parametrize("size", [10, 50])  # 50 = all genes: the dense-like covariance solver
 def test_sparse_pca_feature_inputs_match_dense(counts, size):
-    from sivae_sklearn._feature_inputs import make_feature_inputs
+    from sivae_sklearn._arrays.feature_inputs import make_feature_inputs
 
     X = np.log1p(counts[0])
     dense = make_feature_inputs(X, "pca", size, np.random.RandomState(0))
@@ -121,7 +121,7 @@ def test_sparse_pca_feature_inputs_match_dense(counts, size):
 
 def test_sparse_feature_pca_does_not_densify(counts, monkeypatch):
     """The feature-input PCA must get the sparse matrix itself (arpack / covariance), never a dense copy."""
-    from sivae_sklearn import _feature_inputs
+    from sivae_sklearn._arrays import feature_inputs as _feature_inputs
 
     seen = []
     real_fit = _feature_inputs.PCA.fit

@@ -94,7 +94,7 @@ def test_fit_reads_only_chunks(counts):
 
 def test_fit_holds_nothing_as_long_as_the_data(counts, monkeypatch):
     """The fitted statistics come from running moments: no embedding of every row is built during fit."""
-    from sivae_sklearn._inference import CompiledModel
+    from sivae_sklearn._engine.inference import CompiledModel
 
     monkeypatch.setattr(CompiledModel, "embed", lambda *a: pytest.fail("fit embedded every row at once"))
     model = SiVAE(**PARAMS).fit(da.from_array(counts, chunks=(50, 20)))
@@ -147,7 +147,7 @@ def test_every_chunk_is_checked_before_training(counts, change, match, monkeypat
     X = counts.copy()
     change(X)
     calls = []
-    monkeypatch.setattr("sivae_sklearn._estimator.train", lambda *a, **k: calls.append(1))
+    monkeypatch.setattr("sivae_sklearn._estimator.sivae.train", lambda *a, **k: calls.append(1))
     with pytest.raises(ValueError, match=match):
         SiVAE(**PARAMS).fit(da.from_array(X, chunks=(100, 20)))
     assert not calls

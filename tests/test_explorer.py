@@ -312,17 +312,17 @@ def test_cli_reports_bad_input_without_a_traceback(model, digits, tmp_path, caps
     model.save(tmp_path / "m.sivae")
     np.save(tmp_path / "x.npy", X)
     np.save(tmp_path / "narrow.npy", X[:, :10])
-    assert main([str(tmp_path / "missing.sivae"), str(tmp_path / "x.npy")]) == 2
-    assert "No model file at" in capsys.readouterr().err
-    assert main([str(tmp_path / "m.sivae"), str(tmp_path / "narrow.npy")]) == 2
+    assert main([str(tmp_path / "missing.sivae"), str(tmp_path / "x.npy")]) == 1
+    assert "does not exist" in capsys.readouterr().err
+    assert main([str(tmp_path / "m.sivae"), str(tmp_path / "narrow.npy")]) == 1
     assert "fitted on 64 features but the data have 10 columns" in capsys.readouterr().err
-    assert main([str(tmp_path / "m.sivae"), str(tmp_path / "x.npy"), "--image-shape", "4", "4"]) == 2
+    assert main([str(tmp_path / "m.sivae"), str(tmp_path / "x.npy"), "--image-shape", "4", "4"]) == 1
     assert "height * width must equal 64" in capsys.readouterr().err
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen(1)
         port = busy.getsockname()[1]
-        assert main([str(tmp_path / "m.sivae"), str(tmp_path / "x.npy"), "--port", str(port)]) == 2
+        assert main([str(tmp_path / "m.sivae"), str(tmp_path / "x.npy"), "--port", str(port)]) == 1
     err = capsys.readouterr().err
     assert "already in use" in err and "Traceback" not in err
 
@@ -343,12 +343,22 @@ def test_cli_errors_are_one_line_naming_the_problem_and_debug_raises(model, digi
         (["m.sivae", "objects.npy"], "never Python objects"),
     ]
     for argv, message in cases:
-        assert main([str(tmp_path / a) for a in argv]) == 2
+        assert main([str(tmp_path / a) for a in argv]) == 1
         err = capsys.readouterr().err
-        assert err.count("\n") == 1 and err.startswith("error: ") and message in err, err
+        assert err.count("\n") == 1 and err.startswith("sivae: error: ") and message in err, err
         assert "Traceback" not in err and "allow_pickle" not in err
-    with pytest.raises(ExplorerInputError, match="beyond float32 range"):
-        main([str(tmp_path / "m.sivae"), str(tmp_path / "big.npy"), "--debug"])
+    assert main([str(tmp_path / "m.sivae"), str(tmp_path / "big.npy"), "--debug"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "ExplorerInputError" in err and "beyond float32 range" in err
+
+
+def test_module_and_sivae_explore_are_one_command_line(capsys):
+    assert main(["--help"]) == 0
+    module_help = capsys.readouterr().out
+    from sivae_sklearn.cli import main as sivae
+
+    assert sivae(["explore", "--help"]) == 0
+    assert module_help == capsys.readouterr().out and "--image-shape" in module_help
 
 
 def test_cli_run_as_a_module_prints_no_traceback(tmp_path):
@@ -357,8 +367,8 @@ def test_cli_run_as_a_module_prints_no_traceback(tmp_path):
     np.save(tmp_path / "x.npy", np.zeros((3, 4)))
     args = [sys.executable, "-m", "sivae_sklearn.explorer", str(tmp_path / "noise.sivae"), str(tmp_path / "x.npy")]
     out = subprocess.run(args, capture_output=True, text=True, timeout=300)
-    assert out.returncode == 2 and "Traceback" not in out.stderr
-    assert out.stderr.strip().splitlines()[-1].startswith("error: ") and "Python pickle" in out.stderr
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert out.stderr.strip().splitlines()[-1].startswith("sivae: error: ") and "Python pickle" in out.stderr
     debug = subprocess.run([*args, "--debug"], capture_output=True, text=True, timeout=300)
     assert debug.returncode == 1 and "Traceback" in debug.stderr and "ModelFileError" in debug.stderr
 

@@ -104,7 +104,7 @@ def test_cycle_finder_finds_a_cycle_hidden_in_a_function():
 
 def test_no_import_cycles_not_even_inside_functions():
     graph = package_graph()
-    assert "sivae_sklearn._estimator" in graph["sivae_sklearn"] and "sivae_sklearn.tl" in graph["sivae_sklearn"]
+    assert "sivae_sklearn._estimator.sivae" in graph["sivae_sklearn"] and "sivae_sklearn.tl" in graph["sivae_sklearn"]
     assert find_cycle(graph) is None, " -> ".join(find_cycle(graph))
 
 
@@ -115,8 +115,56 @@ def test_no_module_imports_the_package_root():
 
 def test_the_file_format_knows_nothing_of_the_estimator():
     graph = package_graph()
-    for module in ("sivae_sklearn._serialization", "sivae_sklearn._errors", "sivae_sklearn._plain"):
+    for module in ("sivae_sklearn._modelfile.format", "sivae_sklearn._errors", "sivae_sklearn._plain"):
         assert graph[module] <= {"sivae_sklearn._errors", "sivae_sklearn._plain", "sivae_sklearn._version"}, module
+
+
+# ------------------------------------------------------------------ layers
+FOUNDATION = {"sivae_sklearn._errors", "sivae_sklearn._plain", "sivae_sklearn._version"}
+LAYERS = {  # sub-package: the package modules it may import, besides its own and the foundation
+    "sivae_sklearn._arrays": set(),
+    "sivae_sklearn._modelfile": set(),
+    "sivae_sklearn._engine": {"sivae_sklearn._arrays"},
+    "sivae_sklearn._estimator": {"sivae_sklearn._arrays", "sivae_sklearn._engine", "sivae_sklearn._modelfile"},
+}
+
+
+def layer_violations(graph: dict[str, set[str]]) -> list[str]:
+    """Imports that go up or sideways between the layer sub-packages."""
+    hits = []
+    for layer, allowed in LAYERS.items():
+        for module in (m for m in graph if m == layer or m.startswith(layer + ".")):
+            for target in sorted(graph[module] - FOUNDATION):
+                if not any(target == ok or target.startswith(ok + ".") for ok in (layer, *allowed)):
+                    hits.append(f"{module} -> {target}")
+    return hits
+
+
+def test_layer_checker_catches_an_engine_that_imports_the_estimator():
+    graph = {"sivae_sklearn._engine.model": {"sivae_sklearn._estimator.sivae", "sivae_sklearn._arrays.rows"}}
+    assert layer_violations(graph) == ["sivae_sklearn._engine.model -> sivae_sklearn._estimator.sivae"]
+
+
+def test_layers_import_only_downwards():
+    graph = package_graph()
+    assert {m.rsplit(".", 1)[0] for m in graph if m.count(".") == 2} >= set(LAYERS)
+    assert layer_violations(graph) == []
+
+
+def imports_tensorflow(source: str) -> bool:
+    for node in ast.walk(ast.parse(source)):
+        names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module]
+        if any(n == "tensorflow" or n.startswith(("tensorflow.", "keras")) for n in names):
+            return True
+    return False
+
+
+def test_arrays_and_the_model_file_need_no_tensorflow():
+    assert imports_tensorflow("def f():\n    import tensorflow as tf\n")
+    light = [p for sub in ("_arrays", "_modelfile") for p in (PACKAGE / sub).glob("*.py")]
+    assert light and [str(p.relative_to(ROOT)) for p in light if imports_tensorflow(p.read_text())] == []
 
 
 # ------------------------------------------------------- private reach-ins
@@ -205,7 +253,7 @@ def test_likelihood_checker_catches_an_if_chain():
     ids=lambda p: str(p.relative_to(ROOT)),
 )
 def test_likelihoods_are_asked_through_their_registry(path):
-    if path.name == "_likelihoods.py":
+    if path == PACKAGE / "_engine" / "likelihoods.py":
         return
     assert likelihood_comparisons(path.read_text()) == []
 

@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from sivae_sklearn import SiVAE
 from sivae_sklearn import _model as M
-from sivae_sklearn._network import NetworkConfig, SiVAENetwork
+from sivae_sklearn._engine.network import NetworkConfig, SiVAENetwork
 
 WEIGHTS = M.LossWeights(
     beta=0.5,

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from sivae_sklearn._network import NetworkConfig, SiVAENetwork
+from sivae_sklearn._engine.network import NetworkConfig, SiVAENetwork
 
 
 @pytest.fixture

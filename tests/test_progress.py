@@ -11,7 +11,7 @@ import pytest
 from conftest import TINY
 
 from sivae_sklearn import SiVAE
-from sivae_sklearn._progress import TrainingProgress
+from sivae_sklearn._engine.progress import TrainingProgress
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -122,8 +122,9 @@ def test_verbose_0_fit_is_silent_and_logs_the_closing_line_at_debug(digits, caps
         SiVAE(**TINY).fit(X)
     captured = capsys.readouterr()
     assert captured.err == "" and captured.out == ""
-    assert [r.levelno for r in caplog.records if r.name == "sivae_sklearn"] == [logging.DEBUG]
-    assert "after 5 epochs" in caplog.records[-1].getMessage()
+    ours = [r for r in caplog.records if r.name == "sivae_sklearn"]
+    assert [r.levelno for r in ours] == [logging.DEBUG]
+    assert "after 5 epochs" in ours[-1].getMessage()
 
 
 def test_fit_reports_early_stopping_and_the_restored_epoch(digits, capsys):

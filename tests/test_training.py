@@ -8,9 +8,9 @@ import scipy.sparse as sp
 import tensorflow as tf
 
 from sivae_sklearn import SiVAE
-from sivae_sklearn._data import epoch_batches
-from sivae_sklearn._network import NetworkConfig, SiVAENetwork
-from sivae_sklearn._training import (
+from sivae_sklearn._arrays.rows import epoch_batches
+from sivae_sklearn._engine.network import NetworkConfig, SiVAENetwork
+from sivae_sklearn._engine.training import (
     Adam,
     PhaseSteps,
     TrainingConfig,

@@ -99,7 +99,7 @@ def test_a_zero_width_classifier_layer_is_refused_before_the_network_exists(X):
 
 @pytest.mark.parametrize("name", ["hidden_layer_sizes", "classifier_layer_sizes"])
 def test_a_network_beyond_memory_names_the_parameter(X, name):
-    from sivae_sklearn._validation import memory_limit
+    from sivae_sklearn._estimator.sivae.validation import memory_limit
 
     params = {**TINY, "classifier_weight": 1.0, name: (memory_limit(),)}
     with pytest.raises(ValueError, match=f"{name}=.*more than this machine's .* of memory"):
@@ -110,7 +110,7 @@ def test_non_finite_results_are_never_returned_quietly(X):
     """Valid input far outside the training range could overflow the network: an error, never NaN."""
     from unittest import mock
 
-    from sivae_sklearn._inference import CompiledModel
+    from sivae_sklearn._engine.inference import CompiledModel
 
     model = SiVAE(**TINY).fit(X)
     nan = np.full((30, 2), np.nan, np.float32)
@@ -160,7 +160,7 @@ def test_an_all_zero_or_constant_matrix_fits(value, sparse):
 def test_feature_inputs_of_a_matrix_of_low_rank_have_the_requested_width(rank):
     import scipy.sparse as sp
 
-    from sivae_sklearn._feature_inputs import make_feature_inputs
+    from sivae_sklearn._arrays.feature_inputs import make_feature_inputs
 
     rng = np.random.RandomState(0)
     X = sp.csr_matrix(rng.rand(40, rank) @ rng.rand(rank, 80))  # rank below the 20 axes asked for
@@ -210,16 +210,14 @@ def test_bools_and_floats_are_not_widths_or_counts(X, value):
 )
 def test_string_booleans_are_read_never_cast(column, expected):
     import pandas as pd
-
-    from sivae_sklearn._validation import check_boolean_column
+    from sivae_sklearn._estimator.sivae.validation import check_boolean_column
 
     assert check_boolean_column(pd.Series(column, dtype=object), "mask").tolist() == expected
 
 
 def test_a_boolean_column_with_other_values_is_refused():
     import pandas as pd
-
-    from sivae_sklearn._validation import check_boolean_column
+    from sivae_sklearn._estimator.sivae.validation import check_boolean_column
 
     for bad in (["True", "maybe"], [0, 2]):
         with pytest.raises(ValueError, match="mask must be boolean"):

@@ -22,7 +22,7 @@ True
 """
 
 from ._app import create_app
-from ._data import load_data
+from ._files import load_data
 from ._inputs import ExplorerInputError
 from ._models import ExplorerData, prepare
 from ._server import ExplorerServer, run, serve, startup_message

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._images import channel_view, intensity_range, is_colour, to_rgb
+from .._arrays.images import channel_view, intensity_range, is_colour, to_rgb
 from ._inputs import ExplorerInputError
 from ._models import ExplorerData
 from ._sliders import latent_vector

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .._validation import check_image_shape as _check_image_shape
+from .._estimator.validation import check_image_shape as _check_image_shape
 
 
 class ExplorerInputError(ValueError):

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._estimator import load
-from .._validation import check_categories, check_data
+from .._estimator.sivae import load
+from .._estimator.validation import check_categories, check_data
 from ._inputs import ExplorerInputError, check_fitted_model, check_image_shape
 
 

@@ -30,13 +30,13 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 
 from sivae_sklearn import SiVAE  # noqa: E402
-from sivae_sklearn._likelihoods import get_likelihood  # noqa: E402
+from sivae_sklearn._engine.likelihoods import get_likelihood  # noqa: E402
 
 OUTPUTS = HERE / "reference_outputs.npz"
 MODEL_FILE = HERE / "model_format1.sivae"
 MODEL_FILE_EXPECTED = HERE / "model_format1_expected.npz"
 
-from sivae_sklearn._model import ORIGINAL_OBJECTIVE  # noqa: E402
+from sivae_sklearn._engine.model import ORIGINAL_OBJECTIVE  # noqa: E402
 
 # The recorded fits use the original siVAE objective, named explicitly so that a change of defaults
 # cannot change them.

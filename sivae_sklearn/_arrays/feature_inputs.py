@@ -13,7 +13,7 @@ samples only (never the validation or test samples):
 Both are scaled to unit overall standard deviation. Sparse input is handled
 without densifying the whole matrix. The cost does not grow with n_samples: at
 most :data:`MAX_ROWS` training rows are read (on disk, during the one pass of
-:func:`~sivae_sklearn._data.split_training_rows`). Data without variance (all
+:func:`~sivae_sklearn._arrays.rows.split_training_rows`). Data without variance (all
 zeros, or every feature constant) gives all-zero inputs, never an error.
 """
 
@@ -35,7 +35,7 @@ def training_feature_inputs(split, method: str, size: int, random_state, transfo
     Parameters
     ----------
     split : TrainSplit
-        The rows of the fit (:func:`~sivae_sklearn._data.split_training_rows`);
+        The rows of the fit (:func:`~sivae_sklearn._arrays.rows.split_training_rows`);
         the validation rows never reach the feature encoder.
     method, size
         See :func:`make_feature_inputs`.

@@ -7,7 +7,7 @@ baseline, plus the public resolvers :meth:`~InterpretationMixin.resolve_dimensio
 and :meth:`~InterpretationMixin.resolve_feature` that every other module (plots,
 generation, explorer) uses to turn a user's ``dim`` or ``feature`` into an index.
 The methods validate, label and delegate; the math is in
-:mod:`~sivae_sklearn._interpret`.
+:mod:`~sivae_sklearn._arrays.feature_scores`.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from numbers import Integral
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from . import _interpret
-from ._data import column_moments
-from ._likelihoods import get_likelihood
-from ._validation import check_fitted_input, check_positive_int
+from .._arrays import feature_scores as _interpret
+from .._arrays.rows import column_moments
+from .._engine.likelihoods import get_likelihood
+from .validation import check_fitted_input, check_positive_int
 
 
 class InterpretationMixin:

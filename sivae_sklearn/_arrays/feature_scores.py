@@ -2,9 +2,9 @@
 
 Nothing here trains anything or imports TensorFlow. The functions take plain
 arrays, or the compiled inference functions of a trained model
-(:class:`~sivae_sklearn._inference.CompiledModel`) where they need the decoder,
+(:class:`~sivae_sklearn._engine.inference.CompiledModel`) where they need the decoder,
 and return NumPy arrays. The labelled, validated user API is
-:class:`~sivae_sklearn._interpretation.InterpretationMixin`.
+:class:`~sivae_sklearn._estimator.sivae.interpretation.InterpretationMixin`.
 
 Feature awareness (Choi, Li & Quon 2023). For a decoder level ``l`` pair the
 sample-side activations ``S(l)`` with the feature-side activations ``F(l)`` of
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._data import iter_row_batches
+from .rows import iter_row_batches
 
 
 def resolve_level(level: int, n_levels: int) -> int:
@@ -217,7 +217,7 @@ def latent_attributions(jacobian: np.ndarray, Z: np.ndarray, method: str = "sali
     ``z[c, d]`` (``"gradient_x_input"``). This is the gradient baseline the
     original siVAE compared its loadings with; the Jacobian costs one backward
     pass per output feature
-    (:meth:`~sivae_sklearn._inference.CompiledModel.latent_jacobian`).
+    (:meth:`~sivae_sklearn._engine.inference.CompiledModel.latent_jacobian`).
 
     Parameters
     ----------

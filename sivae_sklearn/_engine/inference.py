@@ -1,7 +1,7 @@
 """Compiled inference on a trained network: embed, decode, ELBO, per-level fits, attributions.
 
 Thin wrappers: every function runs a method of
-:class:`~sivae_sklearn._model.SiVAEModel` on minibatches of rows, densifying
+:class:`~sivae_sklearn._engine.model.SiVAEModel` on minibatches of rows, densifying
 sparse input one batch at a time, and returns NumPy arrays. The TensorFlow
 functions are compiled once per model with a fixed input signature, so calls
 with different batch sizes never retrace; batches are padded to a multiple of 8
@@ -13,15 +13,15 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from ._data import PREDICT_BATCH_SIZE, iter_row_batches, pad_rows
-from ._model import SiVAEModel
+from .._arrays.rows import PREDICT_BATCH_SIZE, iter_row_batches, pad_rows
+from .model import SiVAEModel
 
 _JACOBIAN_BATCH_SIZE = 256
 _CLASSIFIER_BATCH_SIZE = 4096
 
 
 class CompiledModel:
-    """Inference functions of one trained :class:`~sivae_sklearn._network.SiVAENetwork`.
+    """Inference functions of one trained :class:`~sivae_sklearn._engine.network.SiVAENetwork`.
 
     Parameters
     ----------

@@ -46,9 +46,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from numpy.lib import format as npy_format
 
-from ._errors import ModelFileError
-from ._plain import to_plain
-from ._version import __version__
+from .._errors import ModelFileError
+from .._plain import to_plain
+from .._version import __version__
 
 FORMAT_NAME = "sivae_sklearn"
 FORMAT_VERSION = 1

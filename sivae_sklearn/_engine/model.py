@@ -1,8 +1,8 @@
 """The siVAE model: the forward pass and the loss, in one place.
 
 :class:`SiVAEModel` joins the sub-networks of a
-:class:`~sivae_sklearn._network.SiVAENetwork` with a likelihood from
-:mod:`~sivae_sklearn._likelihoods`:
+:class:`~sivae_sklearn._engine.network.SiVAENetwork` with a likelihood from
+:mod:`~sivae_sklearn._engine.likelihoods`:
 
 * **encode**: a row ``x_c`` is read through the likelihood's encoder input and
   encoded to ``q(z_c) = N(z_mean, z_std^2)``; every feature's reduced column to
@@ -56,7 +56,7 @@ from functools import cached_property
 
 import tensorflow as tf
 
-from ._likelihoods import _sum_features, get_likelihood
+from .likelihoods import _sum_features, get_likelihood
 
 PHASES = ("joint", "sample", "feature")
 

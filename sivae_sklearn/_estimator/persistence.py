@@ -1,7 +1,7 @@
-"""Pickling and saving a fitted estimator: its state to a :class:`~._serialization.ModelFile` and back.
+"""Pickling and saving a fitted estimator: its state to a :class:`~sivae_sklearn._modelfile.format.ModelFile` and back.
 
 The network is never pickled as a TensorFlow object: pickles carry its weights
-as NumPy arrays, and model files (:mod:`~sivae_sklearn._serialization`) carry
+as NumPy arrays, and model files (:mod:`~sivae_sklearn._modelfile.format`) carry
 them as arrays beside the parameters and fitted attributes.
 """
 
@@ -14,14 +14,14 @@ from dataclasses import fields as dataclass_fields
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from ._inference import CompiledModel
-from ._likelihoods import ENCODER_INPUTS, get_likelihood
-from ._model import ORIGINAL_OBJECTIVE
-from ._network import NetworkConfig, SiVAENetwork, weight_shapes
-from ._plain import plain_params
-from ._serialization import ArraySpec, ModelFile, write_model_file
-from ._validation import LayerSizes, check_network_memory
-from ._version import __version__
+from .._engine.inference import CompiledModel
+from .._engine.likelihoods import ENCODER_INPUTS, get_likelihood
+from .._engine.model import ORIGINAL_OBJECTIVE
+from .._engine.network import NetworkConfig, SiVAENetwork, weight_shapes
+from .._modelfile.format import ArraySpec, ModelFile, write_model_file
+from .._plain import plain_params
+from .._version import __version__
+from .validation import LayerSizes, check_network_memory
 
 
 class PersistenceMixin:

@@ -12,10 +12,10 @@
    feature posterior means (the loadings); feature awareness and the variance
    explained come from :mod:`._interpretation`.
 
-Interpretation (:class:`~._interpretation.InterpretationMixin`), supervision
-(:class:`~._supervision.SupervisionMixin`) and persistence
-(:class:`~._persistence.PersistenceMixin`) are mixins; the compiled inference
-functions are :class:`~._inference.CompiledModel`'s.
+Interpretation (:class:`~sivae_sklearn._estimator.interpretation.InterpretationMixin`), supervision
+(:class:`~sivae_sklearn._estimator.supervision.SupervisionMixin`) and persistence
+(:class:`~sivae_sklearn._estimator.persistence.PersistenceMixin`) are mixins; the compiled inference
+functions are :class:`~sivae_sklearn._engine.inference.CompiledModel`'s.
 """
 
 from __future__ import annotations
@@ -33,18 +33,18 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._data import split_training_rows
-from ._feature_inputs import FEATURE_INPUT_METHODS, MAX_ROWS, training_feature_inputs
-from ._inference import CompiledModel
-from ._interpretation import InterpretationMixin
-from ._likelihoods import LIKELIHOODS, get_likelihood
-from ._model import FEATURE_KL_WEIGHTS
-from ._network import NetworkConfig, SiVAENetwork
-from ._persistence import PersistenceMixin
-from ._serialization import read_model_file
-from ._supervision import SupervisionMixin
-from ._training import SCHEDULES, TrainingConfig, TrainingData, check_workers_agree, train
-from ._validation import (
+from .._arrays.feature_inputs import FEATURE_INPUT_METHODS, MAX_ROWS, training_feature_inputs
+from .._arrays.rows import split_training_rows
+from .._engine.inference import CompiledModel
+from .._engine.likelihoods import LIKELIHOODS, get_likelihood
+from .._engine.model import FEATURE_KL_WEIGHTS
+from .._engine.network import NetworkConfig, SiVAENetwork
+from .._engine.training import SCHEDULES, TrainingConfig, TrainingData, check_workers_agree, train
+from .._modelfile.format import read_model_file
+from .interpretation import InterpretationMixin
+from .persistence import PersistenceMixin
+from .supervision import SupervisionMixin
+from .validation import (
     LayerSizes,
     Numbers,
     check_finite_result,

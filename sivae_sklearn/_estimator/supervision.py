@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils.metaestimators import available_if
 
-from ._validation import check_categories, check_class_labels, check_fitted_data, check_output_size
+from .validation import check_categories, check_class_labels, check_fitted_data, check_output_size
 
 
 def encode_categories(values, n_samples: int, name: str) -> tuple[np.ndarray, np.ndarray]:

@@ -1,7 +1,7 @@
 """The TensorFlow networks of siVAE: a sample-wise and a feature-wise VAE.
 
 The weights and the sub-networks; how they combine into the forward pass and
-the loss is :mod:`~sivae_sklearn._model`'s business.
+the loss is :mod:`~sivae_sklearn._engine.model`'s business.
 This module knows nothing of scikit-learn, AnnData or plotting. It builds plain
 ``tf.Module`` objects holding ``tf.Variable`` weights, so that no Keras global state
 (name counters, sessions, global seeds) is touched and weights can be moved in and
@@ -56,7 +56,7 @@ class NetworkConfig:
         Hidden widths of the classifier head.
     input_transform : {"none", "log1p"}
         Name of the likelihood's encoder input (see
-        :mod:`~sivae_sklearn._likelihoods`): the data as given, or
+        :mod:`~sivae_sklearn._engine.likelihoods`): the data as given, or
         ``log1p(1e4 * x / library_size)`` for raw counts. Kept in model files.
     """
 

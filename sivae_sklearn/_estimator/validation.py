@@ -42,9 +42,9 @@ from sklearn.utils._param_validation import Interval, Options
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from ._data import as_disk_rows, as_rows, is_lazy
-from ._likelihoods import count_likelihoods, get_likelihood
-from ._network import NetworkConfig, weight_shapes
+from .._arrays.rows import as_disk_rows, as_rows, is_lazy
+from .._engine.likelihoods import count_likelihoods, get_likelihood
+from .._engine.network import NetworkConfig, weight_shapes
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
@@ -112,7 +112,7 @@ def check_network_memory(config: NetworkConfig, sizes: dict[str, object], where:
     """Raise a ValueError naming the responsible parameter when the network of ``config`` cannot fit in memory.
 
     The estimate counts :data:`BYTES_PER_WEIGHT` bytes per weight, from the
-    shapes of :func:`~._network.weight_shapes` (nothing is allocated).
+    shapes of :func:`~sivae_sklearn._engine.network.weight_shapes` (nothing is allocated).
 
     Parameters
     ----------
@@ -480,8 +480,8 @@ def check_training_input(estimator, X):
     """:func:`check_training_data` for data in memory; for data on disk, the same rules chunk by chunk.
 
     Data on disk or computed lazily (dask arrays, zarr and h5py arrays,
-    anndata's backed matrices: see :func:`~sivae_sklearn._data.is_lazy`) is
-    not read here: it comes back as :class:`~sivae_sklearn._data.DiskRows`
+    anndata's backed matrices: see :func:`~sivae_sklearn._arrays.rows.is_lazy`) is
+    not read here: it comes back as :class:`~sivae_sklearn._arrays.rows.DiskRows`
     whose every chunk goes through :func:`check_training_data` when it is read
     (``fit`` reads every chunk once before training starts). The shape (rows,
     ``n_components`` against the features, the network's memory) is checked

@@ -1,8 +1,8 @@
 """The training loop: a prefetching input pipeline, a compiled epoch, early stopping.
 
 Knows nothing of scikit-learn. :func:`train` takes a built
-:class:`~sivae_sklearn._network.SiVAENetwork`, training (and optional
-validation) data (dense, CSR, or on disk as :class:`~sivae_sklearn._data.DiskRows`)
+:class:`~sivae_sklearn._engine.network.SiVAENetwork`, training (and optional
+validation) data (dense, CSR, or on disk as :class:`~sivae_sklearn._arrays.rows.DiskRows`)
 and a :class:`TrainingConfig`; it updates the network in place and returns a
 :class:`TrainingResult`.
 
@@ -15,16 +15,16 @@ strategy is a strategy with one replica.
 
 Follow one minibatch:
 
-1. :func:`~sivae_sklearn._data.epoch_batches` picks its rows (a full shuffle
+1. :func:`~sivae_sklearn._arrays.rows.epoch_batches` picks its rows (a full shuffle
    in memory; shuffled chunks on disk);
 2. a ``tf.data`` generator densifies this worker's part of them (the rows are
    split evenly over the replicas) while the previous step runs (prefetch);
 3. the compiled epoch loop (one ``tf.function`` call per epoch, no Python per
    step) runs ``strategy.run`` on every replica:
-   :meth:`SiVAEModel.loss <sivae_sklearn._model.SiVAEModel.loss>` (noise
+   :meth:`SiVAEModel.loss <sivae_sklearn._engine.model.SiVAEModel.loss>` (noise
    seeded by ``(seed, step)``, folded with the replica's id), the replica's
    part of the global batch's objective
-   (:meth:`~sivae_sklearn._model.LossTerms.objective`), gradients summed over
+   (:meth:`~sivae_sklearn._engine.model.LossTerms.objective`), gradients summed over
    the replicas, and a small Adam owned by this run (no Keras state);
 4. the loss terms are summed on the device and read once per epoch, when the
    divergence check, the validation loss and early stopping look at them.
@@ -42,10 +42,10 @@ import numpy as np
 import scipy.sparse as sp
 import tensorflow as tf
 
-from ._data import DiskRows, Rows, RowSubset, epoch_batches
-from ._errors import TrainingDivergedError
-from ._model import LossTerms, LossWeights, SiVAEModel
-from ._progress import TrainingProgress
+from .._arrays.rows import DiskRows, Rows, RowSubset, epoch_batches
+from .._errors import TrainingDivergedError
+from .model import LossTerms, LossWeights, SiVAEModel
+from .progress import TrainingProgress
 
 SCHEDULES = ("joint", "stepwise")
 TERMS = ("loss", *(f.name for f in fields(LossTerms)))
@@ -483,7 +483,7 @@ def train(
 ) -> TrainingResult:
     """Fit ``network`` in place and return the per-epoch history.
 
-    The objective is :meth:`SiVAEModel.loss <sivae_sklearn._model.SiVAEModel.loss>`:
+    The objective is :meth:`SiVAEModel.loss <sivae_sklearn._engine.model.SiVAEModel.loss>`:
     the mean over samples of the negative ELBO plus the interpretability, L2
     and classification terms. ``beta`` rises linearly over the first
     ``kl_warmup_steps`` steps of the whole run (whatever the schedule, so it
@@ -519,7 +519,7 @@ def train(
 def run_phase(phase, network, train_data, val_data, config, n_epochs, rng, state, result, strategy=None) -> None:
     """Train ``network`` for up to ``n_epochs`` epochs of one phase, appending to ``result``.
 
-    See :meth:`SiVAEModel.loss <sivae_sklearn._model.SiVAEModel.loss>` for the
+    See :meth:`SiVAEModel.loss <sivae_sklearn._engine.model.SiVAEModel.loss>` for the
     phases. Early stopping restores the best monitored epoch's weights.
     """
     steps = PhaseSteps(network, config, phase, strategy or tf.distribute.get_strategy())
