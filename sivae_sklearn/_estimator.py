@@ -389,7 +389,7 @@ class SiVAE(
             split = split_training_rows(X, validation_fraction, rng, MAX_ROWS)
         check_validation_rows(0 if split.val is None else split.val.shape[0], X.shape[0], validation_fraction)
         encoder_input = get_likelihood(self.likelihood).encoder_input
-        feature_inputs = training_feature_inputs(
+        feature_reducer, feature_inputs = training_feature_inputs(
             split, self.feature_input, self.feature_input_size, rng, encoder_input.numpy
         )
 
@@ -420,6 +420,7 @@ class SiVAE(
         )
         self._network_config = config
         self._network = network
+        self.feature_reducer_ = feature_reducer
         self._model = CompiledModel(network, self.likelihood)
         self.history_ = result.history
         self.n_iter_ = result.n_iter
