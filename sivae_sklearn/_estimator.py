@@ -224,6 +224,13 @@ class SiVAE(
         Per-feature variance of the training data (as the encoder sees it).
     mean_ : ndarray of shape (n_features,)
         Per-feature mean of the training data (as the encoder sees it).
+    feature_reducer_ : FeatureReducer
+        The fitted reduction of each feature (column) to the feature-wise
+        encoder's input: the training rows it read (``rows_``), the PCA's
+        left singular vectors (``axes_``) and the scale. Its ``transform``
+        reduces columns that were not in training, given on the rows of the
+        fit, as the training columns were (see ``docs/design.md``). Absent
+        on a model loaded from a format-1 model file.
     n_components_ : int
         Number of latent dimensions.
     n_features_in_ : int
@@ -614,4 +621,4 @@ def load(path) -> SiVAE:
     >>> np.allclose(load(path).transform(X), model.transform(X))
     True
     """
-    return SiVAE._from_model_file(read_model_file(path, check=SiVAE._check_model_file))
+    return SiVAE._from_model_file(read_model_file(path, check=SiVAE._check_model_file), path)

@@ -7,6 +7,7 @@ them as arrays beside the parameters and fitted attributes.
 
 from __future__ import annotations
 
+import os
 import warnings
 from dataclasses import asdict
 from dataclasses import fields as dataclass_fields
@@ -205,8 +206,11 @@ class PersistenceMixin:
         return self
 
     @classmethod
-    def _from_model_file(cls, contents: ModelFile):
-        """A fitted estimator from a model file's contents, validated by :meth:`_check_model_file`."""
+    def _from_model_file(cls, contents: ModelFile, path=None):
+        """A fitted estimator from a model file's contents, validated by :meth:`_check_model_file`.
+
+        ``path`` names the file in the error raised for values that only the read arrays show.
+        """
         estimator = cls._estimator_from_params(contents)
         estimator._network_config = _network_config(contents.network_config)
         for key, value in contents.attributes.items():
@@ -215,7 +219,8 @@ class PersistenceMixin:
             try:
                 estimator.feature_reducer_ = reducer_from_state(contents.feature_reducer)
             except ValueError as exc:
-                raise ModelFileError(f"The model file is not a valid sivae_sklearn model file: {exc}.") from None
+                where = "The model file" if path is None else repr(os.fspath(path))
+                raise ModelFileError(f"{where} is not a valid sivae_sklearn model file: {exc}.") from None
         estimator._restore_network(contents.weights)
         if "components_std_" not in contents.attributes:  # files written before it was a fitted attribute
             estimator.components_std_ = estimator._model.feature_embedding()[1].T.astype(np.float64)

@@ -601,8 +601,9 @@ def test_an_edited_feature_reducer_is_refused_before_anything_is_built(saved_red
 def test_feature_reducer_rows_outside_the_fit_are_refused(saved_reducer, tmp_path, edit):
     _, _, path = saved_reducer
     out = _edit_reducer_file(path, tmp_path / "edited.sivae", REDUCER_VALUE_EDITS[edit])
-    with pytest.raises(ModelFileError, match="rows must be sorted"):
+    with never_built(), pytest.raises(ModelFileError, match="rows must be sorted") as info:
         load(out)
+    assert str(out) in str(info.value)
 
 
 def test_edited_pca_axes_are_refused(saved_reducer, tmp_path):
