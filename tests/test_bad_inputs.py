@@ -17,11 +17,11 @@ import pytest
 import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sivae_sklearn._estimator.sivae.validation import memory_limit
 
 from sivae_sklearn import SiVAE, generation, metrics, tl
-from sivae_sklearn import _estimator as estimator_module
 from sivae_sklearn._engine.inference import CompiledModel
+from sivae_sklearn._estimator import sivae as estimator_module
+from sivae_sklearn._estimator.validation import memory_limit
 
 FAST = dict(hidden_layer_sizes=(8,), max_epochs=1, kl_warmup_steps=1, batch_size=16, random_state=0)
 N, G = 24, 5

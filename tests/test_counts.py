@@ -124,13 +124,13 @@ def test_sparse_feature_pca_does_not_densify(counts, monkeypatch):
     from sivae_sklearn._arrays import feature_inputs as _feature_inputs
 
     seen = []
-    real_fit = _feature_inputs.PCA.fit
+    real_fit = _feature_inputs.PCA.fit_transform  # fit_transform: the reducer keeps U from the same SVD
 
     def spy(self, X, y=None):
         seen.append((sp.issparse(X), self.svd_solver))
         return real_fit(self, X, y)
 
-    monkeypatch.setattr(_feature_inputs.PCA, "fit", spy)
+    monkeypatch.setattr(_feature_inputs.PCA, "fit_transform", spy)
     rng = np.random.RandomState(0)
     X = sp.random(120, 80, density=0.1, format="csr", random_state=rng, dtype=np.float32)
     with warnings.catch_warnings():

@@ -14,7 +14,7 @@ import scipy.sparse as sp
 from conftest import GENOMICS, make_counts
 
 from sivae_sklearn import SiVAE, tl
-from sivae_sklearn import _data as D
+from sivae_sklearn._arrays import rows as D
 from sivae_sklearn.cli import main
 
 da = pytest.importorskip("dask.array")

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy import stats
 
-from sivae_sklearn import _likelihoods as L
+from sivae_sklearn._engine import likelihoods as L
 
 
 def test_gaussian_nll_matches_scipy(rng):

@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from sivae_sklearn import SiVAE
-from sivae_sklearn import _model as M
+from sivae_sklearn._engine import model as M
 from sivae_sklearn._engine.network import NetworkConfig, SiVAENetwork
 
 WEIGHTS = M.LossWeights(

@@ -19,12 +19,13 @@ import pytest
 from conftest import TINY
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sivae_sklearn._estimator.sivae.validation import memory_limit
 
 from sivae_sklearn import ModelFileError, SiVAE, load
-from sivae_sklearn import _persistence as persistence
 from sivae_sklearn._engine.likelihoods import LIKELIHOODS
 from sivae_sklearn._engine.network import NetworkConfig, SiVAENetwork, weight_shapes
+from sivae_sklearn._estimator import persistence
+from sivae_sklearn._estimator.validation import memory_limit
+from sivae_sklearn._modelfile.format import FORMAT_VERSION
 
 
 @pytest.fixture(scope="module")
@@ -192,6 +193,10 @@ def test_committed_format1_file_loads_and_answers_as_recorded():
     assert {key: params[key] for key in ORIGINAL_OBJECTIVE} == ORIGINAL_OBJECTIVE
     assert params["feature_kl_weight"] != SiVAE().get_params()["feature_kl_weight"]  # not the present default
     np.testing.assert_array_equal(model.components_std_, model._model.feature_embedding()[1].T)
+    # format 1 did not hold the feature reducer: the model loads, and what needs the reducer says why it cannot
+    assert not hasattr(model, "feature_reducer_")
+    with pytest.raises(AttributeError, match="no fitted feature reducer.*format 1.*refit"):
+        model._feature_reducer()
 
 
 # ------------------------------------------------------------------ edited files
@@ -346,8 +351,9 @@ def test_an_edited_description_is_refused_before_anything_is_built(workdir, edit
 
 
 def test_a_newer_format_version_asks_for_an_upgrade(workdir):
-    path = edited_copy(workdir / "newer.sivae", change_meta=lambda m: m.update(format_version=2))
-    assert_refused_file(path, match="format 2.*Upgrade sivae_sklearn")
+    newer = FORMAT_VERSION + 1
+    path = edited_copy(workdir / "newer.sivae", change_meta=lambda m: m.update(format_version=newer))
+    assert_refused_file(path, match=f"format {newer}.*Upgrade sivae_sklearn")
 
 
 @st.composite
@@ -514,4 +520,100 @@ def test_every_fitted_attribute_is_in_the_file_schema():
     y = np.repeat(["u", "v"], 20)
     model = SiVAE(**{**TINY, "max_epochs": 1, "conditional": True, "classifier_weight": 1.0}).fit(X, y)
     fitted = {name for name in vars(model) if name.endswith("_") and not name.startswith("_")}
-    assert fitted == set(persistence.FITTED_ATTRIBUTES)
+    # the feature reducer is stored apart, as the description's feature_reducer and reducer/ arrays
+    assert fitted == set(persistence.FITTED_ATTRIBUTES) | {"feature_reducer_"}
+
+
+# ------------------------------------------------------------------ the feature reducer
+def assert_same_reducer(a, b):
+    for name in ("method", "size", "width_", "n_samples_fit_", "scale_"):
+        assert getattr(a, name) == getattr(b, name), name
+    np.testing.assert_array_equal(a.rows_, b.rows_)
+    if a.axes_ is None:
+        assert b.axes_ is None
+    else:
+        np.testing.assert_array_equal(a.axes_, b.axes_)
+
+
+@pytest.fixture(scope="module", params=["pca", "subsample"])
+def saved_reducer(request, tmp_path_factory):
+    X = np.random.RandomState(1).normal(size=(40, 5))
+    model = SiVAE(**{**TINY, "max_epochs": 1, "feature_input": request.param, "feature_input_size": 4}).fit(X)
+    path = tmp_path_factory.mktemp("reducer") / f"{request.param}.sivae"
+    model.save(path)
+    return model, X, path
+
+
+def test_the_feature_reducer_survives_save_load_and_pickle(saved_reducer):
+    model, X, path = saved_reducer
+    new_column = X[:, :2] * 2.0 - 1.0
+    for clone in (load(path), pickle.loads(pickle.dumps(model))):
+        assert_same_reducer(clone._feature_reducer(), model.feature_reducer_)
+        np.testing.assert_array_equal(
+            clone._feature_reducer().transform(new_column), model.feature_reducer_.transform(new_column)
+        )
+    meta, arrays = read_members(path)
+    assert meta["format_version"] == FORMAT_VERSION and meta["feature_reducer"]["method"] == model.feature_input
+    assert {k for k in arrays if k.startswith("reducer/")} == {"reducer/rows"} | (
+        {"reducer/axes"} if model.feature_input == "pca" else set()
+    )
+
+
+REDUCER_EDITS = {
+    "width": lambda m, a: m["feature_reducer"].update(width=m["feature_reducer"]["width"] + 1),
+    "size": lambda m, a: m["feature_reducer"].update(size=99),
+    "method": lambda m, a: m["feature_reducer"].update(method="tsne"),
+    "scale_zero": lambda m, a: m["feature_reducer"].update(scale=0.0),
+    "scale_text": lambda m, a: m["feature_reducer"].update(scale="1"),
+    "samples_bool": lambda m, a: m["feature_reducer"].update(n_samples_fit=True),
+    "no_reducer_but_arrays": lambda m, a: m.update(feature_reducer=None),
+    "extra_value": lambda m, a: m["feature_reducer"].update(extra=1),
+    "drop_rows": lambda m, a: a.pop("reducer/rows"),
+    "rows_2d": lambda m, a: a.update({"reducer/rows": a["reducer/rows"][:, None]}),
+    "rows_float": lambda m, a: a.update({"reducer/rows": a["reducer/rows"].astype(np.float64)}),
+    "rows_too_many": lambda m, a: a.update({"reducer/rows": np.arange(m["feature_reducer"]["n_samples_fit"] + 1)}),
+    "rows_object": lambda m, a: a.update({"reducer/rows": a["reducer/rows"].astype(object)}),
+    "reducer_not_a_dict": lambda m, a: m.update(feature_reducer=[1]),
+    "lacks_reducer_key": lambda m, a: m.pop("feature_reducer"),
+}
+REDUCER_VALUE_EDITS = {  # only visible once the arrays are read
+    "rows_beyond_the_fit": lambda m, a: np.put(a["reducer/rows"], -1, m["feature_reducer"]["n_samples_fit"]),
+    "rows_unsorted": lambda m, a: a.update({"reducer/rows": a["reducer/rows"][::-1].copy()}),
+    "rows_negative": lambda m, a: np.put(a["reducer/rows"], 0, -1),
+}
+
+
+def _edit_reducer_file(path, out, edit, allow_pickle=False):
+    meta, arrays = read_members(path)
+    edit(meta, arrays)
+    write_members(out, meta, arrays, allow_pickle=allow_pickle)
+    return out
+
+
+@pytest.mark.parametrize("edit", sorted(REDUCER_EDITS))
+def test_an_edited_feature_reducer_is_refused_before_anything_is_built(saved_reducer, tmp_path, edit):
+    _, _, path = saved_reducer
+    out = _edit_reducer_file(path, tmp_path / "edited.sivae", REDUCER_EDITS[edit], allow_pickle=edit == "rows_object")
+    assert_refused_file(out)
+
+
+@pytest.mark.parametrize("edit", sorted(REDUCER_VALUE_EDITS))
+def test_feature_reducer_rows_outside_the_fit_are_refused(saved_reducer, tmp_path, edit):
+    _, _, path = saved_reducer
+    out = _edit_reducer_file(path, tmp_path / "edited.sivae", REDUCER_VALUE_EDITS[edit])
+    with never_built(), pytest.raises(ModelFileError, match="rows must be sorted") as info:
+        load(out)
+    assert str(out) in str(info.value)
+
+
+def test_edited_pca_axes_are_refused(saved_reducer, tmp_path):
+    model, _, path = saved_reducer
+    if model.feature_input != "pca":
+        pytest.skip("only the PCA keeps axes")
+    for name, edit in {
+        "shape": lambda m, a: a.update({"reducer/axes": a["reducer/axes"][1:]}),
+        "nonfinite": lambda m, a: np.put(a["reducer/axes"], 3, np.nan),
+        "int": lambda m, a: a.update({"reducer/axes": a["reducer/axes"].astype(np.int64)}),
+        "drop": lambda m, a: a.pop("reducer/axes"),
+    }.items():
+        assert_refused_file(_edit_reducer_file(path, tmp_path / f"{name}.sivae", edit))

@@ -99,7 +99,7 @@ def test_a_zero_width_classifier_layer_is_refused_before_the_network_exists(X):
 
 @pytest.mark.parametrize("name", ["hidden_layer_sizes", "classifier_layer_sizes"])
 def test_a_network_beyond_memory_names_the_parameter(X, name):
-    from sivae_sklearn._estimator.sivae.validation import memory_limit
+    from sivae_sklearn._estimator.validation import memory_limit
 
     params = {**TINY, "classifier_weight": 1.0, name: (memory_limit(),)}
     with pytest.raises(ValueError, match=f"{name}=.*more than this machine's .* of memory"):
@@ -210,14 +210,16 @@ def test_bools_and_floats_are_not_widths_or_counts(X, value):
 )
 def test_string_booleans_are_read_never_cast(column, expected):
     import pandas as pd
-    from sivae_sklearn._estimator.sivae.validation import check_boolean_column
+
+    from sivae_sklearn._estimator.validation import check_boolean_column
 
     assert check_boolean_column(pd.Series(column, dtype=object), "mask").tolist() == expected
 
 
 def test_a_boolean_column_with_other_values_is_refused():
     import pandas as pd
-    from sivae_sklearn._estimator.sivae.validation import check_boolean_column
+
+    from sivae_sklearn._estimator.validation import check_boolean_column
 
     for bad in (["True", "maybe"], [0, 2]):
         with pytest.raises(ValueError, match="mask must be boolean"):

@@ -4,7 +4,7 @@ Nothing here trains anything or imports TensorFlow. The functions take plain
 arrays, or the compiled inference functions of a trained model
 (:class:`~sivae_sklearn._engine.inference.CompiledModel`) where they need the decoder,
 and return NumPy arrays. The labelled, validated user API is
-:class:`~sivae_sklearn._estimator.sivae.interpretation.InterpretationMixin`.
+:class:`~sivae_sklearn._estimator.interpretation.InterpretationMixin`.
 
 Feature awareness (Choi, Li & Quon 2023). For a decoder level ``l`` pair the
 sample-side activations ``S(l)`` with the feature-side activations ``F(l)`` of

@@ -337,6 +337,8 @@ class TrainSplit:
     sample : ndarray, CSR matrix or None
         On-disk data: at most ``sample_rows`` training rows read during the
         split, for the feature-wise input (in memory, the rows are drawn later).
+    sample_rows : ndarray or None
+        Which rows of ``X`` the ``sample`` holds (sorted).
     """
 
     X: object
@@ -345,6 +347,7 @@ class TrainSplit:
     train_rows: np.ndarray
     val_rows: np.ndarray
     sample: object = None
+    sample_rows: np.ndarray | None = None
 
 
 def split_training_rows(X, validation_fraction: float, rng: np.random.RandomState, sample_rows: int) -> TrainSplit:
@@ -388,6 +391,7 @@ def split_training_rows(X, validation_fraction: float, rng: np.random.RandomStat
         keep,
         val_idx,
         sample=_stack(sample_parts) if sample_parts else None,
+        sample_rows=sample_idx.astype(np.int64) if sample_parts else None,
     )
 
 

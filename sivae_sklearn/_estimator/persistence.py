@@ -7,6 +7,7 @@ them as arrays beside the parameters and fitted attributes.
 
 from __future__ import annotations
 
+import os
 import warnings
 from dataclasses import asdict
 from dataclasses import fields as dataclass_fields
@@ -14,10 +15,12 @@ from dataclasses import fields as dataclass_fields
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from .._arrays.feature_inputs import FeatureReducer, check_reducer_state, reducer_from_state, reducer_state
 from .._engine.inference import CompiledModel
 from .._engine.likelihoods import ENCODER_INPUTS, get_likelihood
 from .._engine.model import ORIGINAL_OBJECTIVE
 from .._engine.network import NetworkConfig, SiVAENetwork, weight_shapes
+from .._errors import ModelFileError
 from .._modelfile.format import ArraySpec, ModelFile, write_model_file
 from .._plain import plain_params
 from .._version import __version__
@@ -42,6 +45,18 @@ class PersistenceMixin:
         super().__setstate__(state)
         if weights is not None:
             self._restore_network(weights)
+
+    def _feature_reducer(self) -> FeatureReducer:
+        """The fitted feature reducer; a clear error for a model loaded from a file that did not hold one."""
+        check_is_fitted(self)
+        reducer = getattr(self, "feature_reducer_", None)
+        if reducer is None:
+            raise AttributeError(
+                "This model has no fitted feature reducer (feature_reducer_): it was loaded from a model file of "
+                "format 1 (or a pickle) written before models kept it, so columns that were not in training cannot "
+                "be reduced. Everything else works; refit the model on its training data to get one."
+            )
+        return reducer
 
     def _restore_network(self, weights) -> None:
         network = SiVAENetwork(self._network_config, seed=0)
@@ -71,6 +86,7 @@ class PersistenceMixin:
                 stacklevel=2,
             )
         fitted = {k: v for k, v in vars(self).items() if k.endswith("_") and not k.startswith("_")}
+        reducer = fitted.pop("feature_reducer_", None)
         write_model_file(
             path,
             ModelFile(
@@ -79,6 +95,7 @@ class PersistenceMixin:
                 network_config=asdict(self._network_config),
                 attributes=fitted,
                 weights=self._network.get_weights(),
+                feature_reducer=None if reducer is None else reducer_state(reducer),
             ),
         )
 
@@ -143,6 +160,8 @@ class PersistenceMixin:
                 f"network_config['n_feature_inputs']={config.n_feature_inputs} is outside "
                 f"[1, feature_input_size={params['feature_input_size']}]"
             )
+        if contents.feature_reducer is not None:
+            check_reducer_state(contents.feature_reducer, config.n_feature_inputs, params["feature_input_size"])
         if attributes["n_components_"] != config.n_components:
             raise ValueError(f"n_components_={attributes['n_components_']} disagrees with n_components")
         check_network_memory(config, params)
@@ -187,12 +206,21 @@ class PersistenceMixin:
         return self
 
     @classmethod
-    def _from_model_file(cls, contents: ModelFile):
-        """A fitted estimator from a model file's contents, validated by :meth:`_check_model_file`."""
+    def _from_model_file(cls, contents: ModelFile, path=None):
+        """A fitted estimator from a model file's contents, validated by :meth:`_check_model_file`.
+
+        ``path`` names the file in the error raised for values that only the read arrays show.
+        """
         estimator = cls._estimator_from_params(contents)
         estimator._network_config = _network_config(contents.network_config)
         for key, value in contents.attributes.items():
             setattr(estimator, key, value)
+        if contents.feature_reducer is not None:
+            try:
+                estimator.feature_reducer_ = reducer_from_state(contents.feature_reducer)
+            except ValueError as exc:
+                where = "The model file" if path is None else repr(os.fspath(path))
+                raise ModelFileError(f"{where} is not a valid sivae_sklearn model file: {exc}.") from None
         estimator._restore_network(contents.weights)
         if "components_std_" not in contents.attributes:  # files written before it was a fitted attribute
             estimator.components_std_ = estimator._model.feature_embedding()[1].T.astype(np.float64)

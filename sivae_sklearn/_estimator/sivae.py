@@ -2,15 +2,15 @@
 
 ``fit(X)`` in five steps, each in its own module:
 
-1. validate ``X`` and the parameters (:mod:`._validation`);
+1. validate ``X`` and the parameters (:mod:`.validation`);
 2. split off a validation set and reduce every feature to a fixed-width input
-   for the feature-wise encoder (:mod:`._data`, :mod:`._feature_inputs`);
-3. build the sample-wise and feature-wise VAEs (:mod:`._network`);
-4. train them with minibatches and a compiled step (:mod:`._training`); the
-   forward pass and the loss are :mod:`._model`'s;
+   for the feature-wise encoder (:mod:`sivae_sklearn._arrays.rows`, :mod:`sivae_sklearn._arrays.feature_inputs`);
+3. build the sample-wise and feature-wise VAEs (:mod:`sivae_sklearn._engine.network`);
+4. train them with minibatches and a compiled step (:mod:`sivae_sklearn._engine.training`); the
+   forward pass and the loss are :mod:`sivae_sklearn._engine.model`'s;
 5. read the fitted attributes off the trained network: ``components_`` are the
    feature posterior means (the loadings); feature awareness and the variance
-   explained come from :mod:`._interpretation`.
+   explained come from :mod:`.interpretation`.
 
 Interpretation (:class:`~sivae_sklearn._estimator.interpretation.InterpretationMixin`), supervision
 (:class:`~sivae_sklearn._estimator.supervision.SupervisionMixin`) and persistence
@@ -224,6 +224,13 @@ class SiVAE(
         Per-feature variance of the training data (as the encoder sees it).
     mean_ : ndarray of shape (n_features,)
         Per-feature mean of the training data (as the encoder sees it).
+    feature_reducer_ : FeatureReducer
+        The fitted reduction of each feature (column) to the feature-wise
+        encoder's input: the training rows it read (``rows_``), the PCA's
+        left singular vectors (``axes_``) and the scale. Its ``transform``
+        reduces columns that were not in training, given on the rows of the
+        fit, as the training columns were (see ``docs/design.md``). Absent
+        on a model loaded from a format-1 model file.
     n_components_ : int
         Number of latent dimensions.
     n_features_in_ : int
@@ -389,7 +396,7 @@ class SiVAE(
             split = split_training_rows(X, validation_fraction, rng, MAX_ROWS)
         check_validation_rows(0 if split.val is None else split.val.shape[0], X.shape[0], validation_fraction)
         encoder_input = get_likelihood(self.likelihood).encoder_input
-        feature_inputs = training_feature_inputs(
+        feature_reducer, feature_inputs = training_feature_inputs(
             split, self.feature_input, self.feature_input_size, rng, encoder_input.numpy
         )
 
@@ -420,6 +427,7 @@ class SiVAE(
         )
         self._network_config = config
         self._network = network
+        self.feature_reducer_ = feature_reducer
         self._model = CompiledModel(network, self.likelihood)
         self.history_ = result.history
         self.n_iter_ = result.n_iter
@@ -613,4 +621,4 @@ def load(path) -> SiVAE:
     >>> np.allclose(load(path).transform(X), model.transform(X))
     True
     """
-    return SiVAE._from_model_file(read_model_file(path, check=SiVAE._check_model_file))
+    return SiVAE._from_model_file(read_model_file(path, check=SiVAE._check_model_file), path)

@@ -8,12 +8,15 @@ The file is a NumPy zip archive of ``.npy`` members:
 * ``weights/<name>``: each network variable as a float32 array;
 * ``attr/<name>``: each array-valued fitted attribute (arrays of Python
   objects, such as feature names, are stored as strings and listed in
-  ``object_attributes``).
+  ``object_attributes``);
+* ``reducer/<name>``: the arrays of the fitted feature reducer (its plain
+  values are the description's ``feature_reducer``; format 2 on; a format-1
+  file has none).
 
 Reading validates the file before it allocates anything the file asks for:
 
 1. the file is a zip archive whose members are ``__meta__.npy``,
-   ``weights/<name>.npy`` and ``attr/<name>.npy`` (names are identifiers), each
+   ``weights/<name>.npy``, ``attr/<name>.npy`` and ``reducer/<name>.npy`` (names are identifiers), each
    once;
 2. every member's ``.npy`` header (shape and dtype, no data) is read: the
    description is bytes, the weights are float32, the attributes numbers or
@@ -51,10 +54,10 @@ from .._plain import to_plain
 from .._version import __version__
 
 FORMAT_NAME = "sivae_sklearn"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _META = "__meta__"
 _MAX_META_BYTES = 64 * 2**20
-_MEMBER = re.compile(r"(weights|attr)/([A-Za-z_][A-Za-z0-9_]*)\.npy")
+_MEMBER = re.compile(r"(weights|attr|reducer)/([A-Za-z_][A-Za-z0-9_]*)\.npy")
 _META_TYPES = {
     "format": str,
     "format_version": int,
@@ -65,8 +68,11 @@ _META_TYPES = {
     "attributes": dict,
     "object_attributes": list,
     "private_attributes": dict,
+    "feature_reducer": (dict, type(None)),
 }
-_ARRAY_KINDS = {"weights": "f", "attr": "fiubU"}
+_SINCE_VERSION = {"feature_reducer": 2}
+"""Description keys that files of an older format version lack."""
+_ARRAY_KINDS = {"weights": "f", "attr": "fiubU", "reducer": "fiu"}
 _DAMAGED = (
     ValueError,
     TypeError,
@@ -102,6 +108,9 @@ class ModelFile:
         Private attributes the estimator asked to keep, in plain form.
     weights : dict of str to ndarray
         Network variables by name.
+    feature_reducer : dict or None
+        The fitted feature reducer's state: plain values and arrays
+        (``None`` in a format-1 file, which did not hold it).
     package_version : str
         Version of sivae_sklearn that wrote the file.
     """
@@ -112,6 +121,7 @@ class ModelFile:
     attributes: dict
     private_attributes: dict = field(default_factory=dict)
     weights: dict = field(default_factory=dict)
+    feature_reducer: dict | None = None
     package_version: str = __version__
 
 
@@ -148,12 +158,21 @@ def write_model_file(path, model: ModelFile) -> None:
         "attributes": json_attrs,
         "object_attributes": object_attrs,
         "private_attributes": to_plain(model.private_attributes),
+        "feature_reducer": None,
     }
+    reducer_arrays = {}
+    if model.feature_reducer is not None:
+        meta["feature_reducer"] = {
+            k: to_plain(v) for k, v in model.feature_reducer.items() if not isinstance(v, np.ndarray)
+        }
+        reducer_arrays = {k: v for k, v in model.feature_reducer.items() if isinstance(v, np.ndarray)}
     arrays = {_META: np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)}
     for key, value in model.weights.items():
         arrays[f"weights/{key}"] = value
     for key, value in array_attrs.items():
         arrays[f"attr/{key}"] = value
+    for key, value in reducer_arrays.items():
+        arrays[f"reducer/{key}"] = value
     with open(os.fspath(path), "wb") as fh:
         np.savez_compressed(fh, **arrays)
 
@@ -278,14 +297,19 @@ def _check_meta(path: str, meta: dict) -> None:
             f"{meta.get('package_version')}; this sivae_sklearn ({__version__}) reads "
             f"format <= {FORMAT_VERSION}. Upgrade sivae_sklearn to load it."
         )
-    unknown, missing = sorted(set(meta) - set(_META_TYPES)), sorted(set(_META_TYPES) - set(meta))
+    known = {key for key in _META_TYPES if _SINCE_VERSION.get(key, 1) <= version}
+    unknown, missing = sorted(set(meta) - known), sorted(known - set(meta))
     if unknown or missing:
         raise ValueError(f"the description has unknown keys {unknown} or lacks {missing}")
-    for key, kind in _META_TYPES.items():
+    for key in known:
+        kind = _META_TYPES[key]
         if not isinstance(meta[key], kind):
-            raise ValueError(f"{key} must be a JSON {kind.__name__}, got {type(meta[key]).__name__}")
-    for key in ("params", "network_config", "attributes", "private_attributes"):
-        for name, value in meta[key].items():
+            name = " or ".join(
+                "null" if k is type(None) else k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,))
+            )
+            raise ValueError(f"{key} must be a JSON {name}, got {type(meta[key]).__name__}")
+    for key in ("params", "network_config", "attributes", "private_attributes", "feature_reducer"):
+        for name, value in (meta.get(key) or {}).items():
             if not _is_plain(value, nested=key in ("attributes", "private_attributes")):
                 raise ValueError(f"{key}[{name!r}] is not a plain value: {value!r:.80}")
     if not all(isinstance(name, str) for name in meta["object_attributes"]):
@@ -315,6 +339,14 @@ def _contents(meta: dict, specs: dict[str, ArraySpec]) -> ModelFile:
     for name in meta["object_attributes"]:
         if not isinstance(attributes.get(name), ArraySpec) or attributes[name].dtype.kind != "U":
             raise ValueError(f"object attribute {name!r} is not a stored array of text")
+    reducer_specs = {key.partition("/")[2]: spec for key, spec in specs.items() if key.startswith("reducer/")}
+    reducer = meta.get("feature_reducer")
+    if reducer is None and reducer_specs:
+        raise ValueError("the archive holds feature reducer arrays but the description no feature reducer")
+    if reducer is not None:
+        if set(reducer) & set(reducer_specs):
+            raise ValueError(f"feature reducer values {sorted(set(reducer) & set(reducer_specs))} are stored twice")
+        reducer = {**reducer, **reducer_specs}
     return ModelFile(
         class_name=meta["class"],
         params=dict(meta["params"]),
@@ -322,6 +354,7 @@ def _contents(meta: dict, specs: dict[str, ArraySpec]) -> ModelFile:
         attributes=attributes,
         private_attributes=dict(meta["private_attributes"]),
         weights={key.partition("/")[2]: spec for key, spec in specs.items() if key.startswith("weights/")},
+        feature_reducer=reducer,
         package_version=meta["package_version"],
     )
 
@@ -346,4 +379,9 @@ def _read_arrays(archive: zipfile.ZipFile, contents: ModelFile, objects: list[st
     }
     for name in objects:
         attributes[name] = attributes[name].astype(object)
-    return replace(contents, weights=weights, attributes=attributes)
+    reducer = contents.feature_reducer
+    if reducer is not None:
+        reducer = {
+            name: read(f"reducer/{name}") if isinstance(value, ArraySpec) else value for name, value in reducer.items()
+        }
+    return replace(contents, weights=weights, attributes=attributes, feature_reducer=reducer)
