@@ -413,13 +413,17 @@ def defaults() -> dict[str, Any]:
 def signature_text(first_positional: int = 1) -> str:
     """``SiVAE(...)`` as the README writes it: one parameter a line, ``*`` after the positional ones.
 
-    >>> print(signature_text().splitlines()[1])
+    >>> print("\\n".join(signature_text().splitlines()[:4]))
+    SiVAE(
         n_components=2,
+        *,
+        hidden_layer_sizes=(512, 128),
     """
     lines = ["SiVAE("]
     for i, (name, p) in enumerate(PARAMETERS.items()):
         if i == first_positional:
             lines.append("    *,")
-        lines.append(f"    {name}={p.default!r},")
+        value = f'"{p.default}"' if isinstance(p.default, str) else repr(p.default)
+        lines.append(f"    {name}={value},")
     lines.append(")")
     return "\n".join(lines)

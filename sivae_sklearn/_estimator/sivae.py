@@ -46,6 +46,7 @@ from .validation import (
     check_fitted_input,
     check_latent_points,
     check_library_size,
+    check_network_memory,
     check_output_size,
     check_positive_int,
     check_training_input,
@@ -361,16 +362,14 @@ class SiVAE(
             split, self.feature_input, self.feature_input_size, rng, encoder_input.numpy
         )
 
-        config = NetworkConfig(
+        config = NetworkConfig.from_params(
+            self.get_params(deep=False),
             n_features=X.shape[1],
             n_feature_inputs=feature_inputs.shape[1],
-            n_components=self.n_components,
-            hidden_layer_sizes=tuple(int(h) for h in self.hidden_layer_sizes),
             n_conditions=0 if cond_onehot is None else cond_onehot.shape[1],
             n_classes=0 if labels is None else len(self.classes_),
-            classifier_layer_sizes=tuple(int(h) for h in self.classifier_layer_sizes) if labels is not None else (),
-            input_transform=encoder_input.name,
         )
+        check_network_memory(config, self.get_params(deep=False))
         network = SiVAENetwork(config, seed=seed)
         network.feature_inputs.assign(feature_inputs)
 
