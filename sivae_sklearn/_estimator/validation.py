@@ -13,9 +13,10 @@ rules are the same at fit time and after it:
   computes in float32) and within the likelihood's support (Bernoulli: [0, 1];
   counts: non-negative);
 * **latent points** follow the same rules, with ``n_components`` columns;
-* **parameters** are declared in ``SiVAE._parameter_constraints`` with the
-  constraints defined here (:class:`Numbers`, :class:`LayerSizes`:
-  never a bool where a number is meant) and checked by
+* **parameters** are declared in the table of parameters
+  (:mod:`~sivae_sklearn._parameters`), whose constraints become the classes
+  defined here (:class:`Numbers`, :class:`LayerSizes`: never a bool where a
+  number is meant) in ``SiVAE._parameter_constraints``, checked by
   scikit-learn's ``_fit_context``; a network too large for this machine's
   memory is refused naming the parameter, before anything is allocated;
 * **categories** (conditions, class labels) hold one kind of value, numbers or
