@@ -7,9 +7,10 @@ applies a saved model through :func:`sivae_sklearn.tl.sivae_transform`;
 ``sivae explore model.sivae data.h5ad`` serves the explorer.
 
 ``sivae --help`` and ``sivae --version`` import neither TensorFlow nor
-scikit-learn nor pandas: the options and their defaults are read from the
-source of ``SiVAE.__init__`` and ``tl.sivae`` (their signatures and numpydoc
-parameter lines), the single place where the defaults live.
+scikit-learn nor pandas: the model options, their types, defaults and help
+come from the table of parameters (:data:`~sivae_sklearn._estimator.parameters.PARAMETERS`),
+the data options from :data:`TOOL_OPTIONS` (``tl.sivae``'s keywords; the test
+suite checks both against the signatures of ``SiVAE`` and ``tl.sivae``).
 
 Exit status (:data:`EXIT_CODES`): 0 success; 1 the input could not be used or
 the run failed (a missing or unreadable file, bad data, a diverging fit, a
@@ -27,17 +28,16 @@ sivae ...
 from __future__ import annotations
 
 import argparse
-import ast
 import contextlib
 import logging
 import os
-import re
 import sys
 import traceback
 import warnings
-from functools import cache
 from pathlib import Path
 
+from ._estimator.parameters import PARAMETERS, Parameter
+from ._estimator.parameters import defaults as parameter_defaults
 from ._version import __version__
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -49,84 +49,37 @@ EXIT_CODES = {
     EXIT_INTERRUPTED: "interrupted (Ctrl+C)",
 }
 
-_PACKAGE = Path(__file__).resolve().parent
+
+def fit_options() -> list[Parameter]:
+    """The rows of the table of parameters that ``sivae fit`` offers as options, in signature order."""
+    return [p for p in PARAMETERS.values() if p.option]
 
 
-# ------------------------------------------------- defaults, read from the source
-def _definition(path: Path, name: str):
-    """The ``def`` of function ``name``, or of ``__init__`` and the docstring of class ``name``, in ``path``."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef) and node.name == name:
-            return node, ast.get_docstring(node)
-        if isinstance(node, ast.ClassDef) and node.name == name:
-            init = next(n for n in node.body if isinstance(n, ast.FunctionDef) and n.name == "__init__")
-            return init, ast.get_docstring(node)
-    raise LookupError(f"{name} is not defined in {path}")  # pragma: no cover - the package's own source
-
-
-def _literal_defaults(function: ast.FunctionDef) -> dict:
-    args = function.args
-    positional = args.posonlyargs + args.args
-    pairs = list(zip(positional[len(positional) - len(args.defaults) :], args.defaults))
-    pairs += [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None]
-    return {arg.arg: ast.literal_eval(default) for arg, default in pairs}
-
-
-_ENTRY = re.compile(r"^(\w+) : (.*)$")
-
-
-def parameter_docs(docstring: str) -> dict[str, tuple[str, str]]:
-    """``{name: (type line, description)}`` of a numpydoc ``Parameters`` section.
-
-    >>> parameter_docs("Title.\\n\\nParameters\\n----------\\nn : int, default=2\\n    How many.\\n")
-    {'n': ('int, default=2', 'How many.')}
-    """
-    lines = docstring.splitlines()
-    try:
-        start = next(i for i, line in enumerate(lines[:-1]) if line == "Parameters" and lines[i + 1].startswith("---"))
-    except StopIteration:
-        return {}
-    docs: dict[str, tuple[str, str]] = {}
-    name = None
-    for i, line in enumerate(lines[start + 2 :], start + 2):
-        if line and not line.startswith(" ") and i + 1 < len(lines) and lines[i + 1].startswith("---"):
-            break  # the next section
-        entry = _ENTRY.match(line)
-        if entry:
-            name = entry.group(1)
-            docs[name] = (entry.group(2), "")
-        elif name is not None and line.strip():
-            kind, text = docs[name]
-            docs[name] = (kind, f"{text} {line.strip()}".strip())
-    return docs
-
-
-@cache
-def _signature(module: str, name: str) -> tuple[dict, dict]:
-    function, docstring = _definition(_PACKAGE / module, name)
-    return _literal_defaults(function), parameter_docs(docstring or "")
+# ------------------------------------------------------------ options
+TOOL_OPTIONS: dict[str, tuple[object, str]] = {
+    "n_components": (10, "Latent dimensions K"),
+    "layer": (None, "Fit on adata.layers[layer] instead of adata.X (e.g. raw counts for likelihood=nb)"),
+    "use_highly_variable": (None, "use only genes with var['highly_variable']; auto: when that column exists"),
+    "key_added": ("sivae", "Names of the results: obsm['X_<key>'], varm['<key>_loadings'], ..."),
+    "batch_key": (None, "obs column holding each cell's batch: fit a conditional model corrected for it"),
+}
+"""``tl.sivae``'s keywords that ``sivae fit`` offers: name -> (default, help). ``n_components``
+defaults to 10 there, as scanpy's PCA, not to ``SiVAE``'s 2."""
 
 
 def defaults() -> dict:
-    """Default value of every parameter of ``SiVAE`` and ``tl.sivae``, read from their source without importing them.
+    """Default value of every parameter of ``SiVAE`` and of the ``tl.sivae`` keywords the command line offers.
 
     ``tl.sivae``'s defaults win where both have one (``n_components``: 10, as
-    scanpy's PCA). The test suite checks them against ``SiVAE().get_params()``
-    and ``inspect.signature(tl.sivae)``.
+    scanpy's PCA). Nothing is imported: the test suite checks them against
+    ``SiVAE().get_params()`` and ``inspect.signature(tl.sivae)``.
+
+    >>> defaults()["n_components"], defaults()["batch_size"]
+    (10, 128)
     """
-    return {**_signature("_estimator/sivae.py", "SiVAE")[0], **_signature("tl.py", "sivae")[0]}
+    return {**parameter_defaults(), **{name: default for name, (default, _) in TOOL_OPTIONS.items()}}
 
 
-def _help(description: str) -> str:
-    """The first sentence of a numpydoc description, without reST markup."""
-    text = re.sub(r":\w+:`~?([^`<]+?)(?:\s*<[^>]+>)?`", lambda m: m.group(1).rsplit(".", 1)[-1], description)
-    text = text.replace("``", "").replace("%", "%%")
-    sentence = re.split(r"(?<=[.:;])\s+(?=[A-Z(`'])", text, maxsplit=1)[0]
-    return sentence.rstrip(".:;")
-
-
-# --------------------------------------------------------------- option types
 def _number(kind, minimum: float, strict: bool, what: str):
     """An argparse type: ``kind(text)`` above ``minimum`` (or at least it, when not ``strict``)."""
 
@@ -145,40 +98,17 @@ def _number(kind, minimum: float, strict: bool, what: str):
 
 _positive_int = _number(int, 0, True, "a positive integer")
 _non_negative_int = _number(int, 0, False, "a non-negative integer")
-_non_negative_float = _number(float, 0.0, False, "a non-negative number")
-
-
-def _layer_sizes(text: str) -> tuple[int, ...]:
-    if text.strip().lower() in ("", "none", "linear"):
-        return ()
-    try:
-        sizes = tuple(int(part) for part in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated positive integers such as 512,128, got {text!r}"
-        ) from None
-    if any(s < 1 for s in sizes):
-        raise argparse.ArgumentTypeError(f"layer sizes must be positive, got {text!r}")
-    return sizes
-
-
-def _yes_no(text: str) -> bool:
-    # Explicit words, never bool(text): the original siVAE read the string "False" as true.
-    value = text.strip().lower()
-    if value in ("yes", "true", "1"):
-        return True
-    if value in ("no", "false", "0"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected yes or no, got {text!r}")
 
 
 def _tristate(text: str) -> bool | None:
     if text.strip().lower() == "auto":
         return None
-    try:
-        return _yes_no(text)
-    except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(f"expected auto, yes or no, got {text!r}") from None
+    value = text.strip().lower()
+    if value in ("yes", "true", "1"):
+        return True
+    if value in ("no", "false", "0"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected auto, yes or no, got {text!r}")
 
 
 def _shown(value) -> str:
@@ -189,58 +119,34 @@ def _shown(value) -> str:
     return "none" if value is None else str(value)
 
 
-def _choice_or_number(names: tuple[str, ...]):
-    """An argparse type for a parameter that is one of ``names`` or a non-negative number."""
-    what = f"{', '.join(names)} or a non-negative number"
+def _option_type(parameter: Parameter):
+    """``parameter.parse`` as an argparse type: a bad value is a usage error that says what is expected."""
 
-    def parse(text: str) -> str | float:
-        if text.strip().lower() in names:
-            return text.strip().lower()
+    def parse(text: str):
         try:
-            return _non_negative_float(text)
-        except argparse.ArgumentTypeError:
-            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+            return parameter.parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
 
-    parse.__name__ = what
+    parse.__name__ = parameter.expected()
     return parse
 
 
-_TYPES = {
-    "n_components": _positive_int,
-    "max_epochs": _positive_int,
-    "batch_size": _positive_int,
-    "random_state": _non_negative_int,
-    "hidden_layer_sizes": _layer_sizes,
-}
-"""Option types that are not read off the default value."""
-
-_NOT_OPTIONS = {"verbose", "conditional", "classifier_weight", "classifier_layer_sizes"}
-"""SiVAE parameters without an option: ``-v`` sets verbose, ``--batch-key`` makes the model conditional, and the
-classifier head needs labels, which the command line does not take."""
+def _add_parameter(group, parameter: Parameter, default=None, help_text: str | None = None) -> None:
+    """``--name`` for a row of the table of parameters: its type, default and help come from the row."""
+    default = parameter.default if default is None else default
+    text = (help_text or parameter.doc).rstrip(".").replace("%", "%%")
+    options: dict = {"default": default, "help": f"{text} (default: {_shown(default)})"}
+    if parameter.choices:
+        options["choices"] = parameter.choices
+    else:
+        options.update(type=_option_type(parameter), metavar=parameter.metavar)
+    group.add_argument(f"--{parameter.name.replace('_', '-')}", **options)
 
 
-def _add_parameter(group, name: str, default, kind: str, description: str, help_text: str | None = None) -> None:
-    options: dict = {"default": default, "help": help_text or _help(description)}
-    choices = re.match(r"\{(.*)\}", kind)
-    if choices and " or float" in kind:  # e.g. {"elbo", "mean"} or float
-        names = tuple(ast.literal_eval(f"[{choices.group(1)}]"))
-        options.update(type=_choice_or_number(names), metavar="{" + ",".join(names) + ",NUMBER}")
-    elif choices:
-        options["choices"] = tuple(ast.literal_eval(f"[{choices.group(1)}]"))
-    elif name in _TYPES:
-        options["type"] = _TYPES[name]
-    elif isinstance(default, bool):
-        options.update(type=_yes_no, metavar="{yes,no}")
-    elif isinstance(default, int):
-        options["type"] = _non_negative_int
-    elif isinstance(default, float):
-        options["type"] = _non_negative_float
-    elif isinstance(default, tuple):
-        options.update(type=_layer_sizes, metavar="N1,N2,...")
-    if name == "hidden_layer_sizes":
-        options["metavar"] = "N1,N2,..."
-    options["help"] += f" (default: {_shown(default)})"
-    group.add_argument(f"--{name.replace('_', '-')}", **options)
+def _add_tool_option(group, name: str) -> None:
+    default, text = TOOL_OPTIONS[name]
+    group.add_argument(f"--{name.replace('_', '-')}", default=default, help=f"{text} (default: {_shown(default)})")
 
 
 # --------------------------------------------------------------------- parser
@@ -274,18 +180,19 @@ def _common(debug_default) -> argparse.ArgumentParser:
     return common
 
 
-def _data_options(command, default: dict, docs: dict) -> None:
+def _data_options(command) -> None:
     """``--layer``, ``--use-highly-variable``, ``--key-added``, ``--overwrite``: shared by fit and transform."""
     command.add_argument("-o", "--output", required=True, metavar="OUTPUT.h5ad", help="where to write the result")
-    _add_parameter(command, "layer", default["layer"], "", docs["layer"][1])
+    _add_tool_option(command, "layer")
+    default, text = TOOL_OPTIONS["use_highly_variable"]
     command.add_argument(
         "--use-highly-variable",
         type=_tristate,
-        default=default["use_highly_variable"],
+        default=default,
         metavar="{auto,yes,no}",
-        help="use only genes with var['highly_variable']; auto: when that column exists (default: auto)",
+        help=f"{text} (default: auto)",
     )
-    _add_parameter(command, "key_added", default["key_added"], "", docs["key_added"][1])
+    _add_tool_option(command, "key_added")
     command.add_argument("--overwrite", action="store_true", help="replace results already stored under --key-added")
 
 
@@ -305,9 +212,6 @@ def _command(commands, name: str, run, common, help_text: str, description: str 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``sivae`` argument parser, built without importing TensorFlow, scikit-learn or pandas."""
-    estimator_defaults, estimator_docs = _signature("_estimator/sivae.py", "SiVAE")
-    tool_defaults, tool_docs = _signature("tl.py", "sivae")
-    default = {**estimator_defaults, **tool_defaults}
     parser = argparse.ArgumentParser(
         prog="sivae",
         description=_DESCRIPTION,
@@ -322,15 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     fit = _command(commands, "fit", _run_fit, common, "fit a SiVAE on an .h5ad file and write the annotated file")
     fit.add_argument("input", metavar="INPUT.h5ad", help="AnnData file to read (cells x genes)")
-    _data_options(fit, default, tool_docs)
-    _add_parameter(
-        fit,
-        "batch_key",
-        default["batch_key"],
-        "",
-        tool_docs["batch_key"][1],
-        "obs column holding each cell's batch: fit a conditional model corrected for it",
-    )
+    _data_options(fit)
+    _add_tool_option(fit, "batch_key")
     fit.add_argument("--save-model", metavar="PATH", default=None, help="also save the fitted model to PATH (.sivae)")
     fit.add_argument(
         "--backed",
@@ -341,11 +238,11 @@ def build_parser() -> argparse.ArgumentParser:
         "-v", "--verbose", action="count", default=0, help="show training progress on stderr (-vv: a line per epoch)"
     )
     model = fit.add_argument_group("model and training (SiVAE parameters)")
-    _add_parameter(model, "n_components", default["n_components"], "", tool_docs["n_components"][1])
-    for name, value in estimator_defaults.items():
-        if name not in _NOT_OPTIONS and name != "n_components":
-            kind, description = estimator_docs[name]
-            _add_parameter(model, name, value, kind, description)
+    for parameter in fit_options():
+        if parameter.name == "n_components":
+            _add_parameter(model, parameter, *TOOL_OPTIONS["n_components"])
+        else:
+            _add_parameter(model, parameter)
 
     transform = _command(
         commands,
@@ -358,7 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     transform.add_argument("model", metavar="MODEL.sivae", help="a model saved by 'sivae fit --save-model' or save()")
     transform.add_argument("input", metavar="INPUT.h5ad", help="AnnData file to read (cells x genes)")
-    _data_options(transform, default, tool_docs)
+    _data_options(transform)
 
     explore = _command(
         commands,
@@ -454,8 +351,7 @@ def _run_fit(args) -> int:
     from .tl import sivae
 
     adata = _read_h5ad(source, backed=args.backed)
-    names = set(_signature("_estimator/sivae.py", "SiVAE")[0]) - _NOT_OPTIONS - {"n_components"}
-    params = {name: getattr(args, name) for name in names}
+    params = {p.name: getattr(args, p.name) for p in fit_options() if p.name != "n_components"}
     model = sivae(
         adata, args.n_components, batch_key=args.batch_key, verbose=args.verbose, **_data_keywords(args), **params
     )

@@ -11,7 +11,7 @@ import scipy.sparse as sp
 from conftest import TINY, cli_options, make_counts
 
 from sivae_sklearn import load
-from sivae_sklearn.cli import main
+from sivae_sklearn.cli import build_parser, main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -70,20 +70,33 @@ def test_fit_nb_on_count_layer_writes_results_and_model(h5ad, tmp_path, capsys):
     assert main(["fit", str(out), "-o", str(out), "--key-added", "sv", "--overwrite"] + FAST) == 0
 
 
+def test_fit_takes_a_feature_batch_size(h5ad, tmp_path, capsys):
+    out, model_path = tmp_path / "out.h5ad", tmp_path / "m.sivae"
+    argv = ["fit", str(h5ad), "-o", str(out), "--n-components", "2", "--feature-batch-size", "4"]
+    assert main(argv + FAST + ["--save-model", str(model_path)]) == 0, capsys.readouterr().err
+    assert load(model_path).feature_batch_size == 4
+    assert ad.read_h5ad(out).uns["sivae"]["params"]["feature_batch_size"] == 4
+    parser = build_parser()
+    assert parser.parse_args(["fit", "i", "-o", "o", "--feature-batch-size", "none"]).feature_batch_size is None
+    assert parser.parse_args(["fit", "i", "-o", "o"]).feature_batch_size is None
+
+
 @pytest.mark.parametrize(
     ("argv", "status", "message"),
     [
         (["fit", "missing.h5ad", "-o", "x.h5ad"], 1, "does not exist"),
+        (["fit", "{in}", "-o", "x.h5ad", "--feature-batch-size", "0"], 2, "an integer >= 1 or none"),
+        (["fit", "{in}", "-o", "x.h5ad", "--feature-batch-size", "4.5"], 2, "an integer >= 1 or none"),
         (["fit", "{in}", "-o", "x.h5ad", "--layer", "nope"], 1, "Layer 'nope' not found"),
         (["fit", "{in}", "-o", "x.h5ad", "--batch-key", "nope"], 1, "not a column of adata.obs"),
         (["fit", "{in}", "-o", "x.h5ad", "--likelihood", "zip"], 2, "invalid choice"),
-        (["fit", "{in}", "-o", "x.h5ad", "--n-components", "0"], 2, "positive integer"),
+        (["fit", "{in}", "-o", "x.h5ad", "--n-components", "0"], 2, "expected an integer >= 1"),
         (["fit", "{in}", "-o", "x.h5ad", "--hidden-layer-sizes", "a,b"], 2, "comma-separated"),
         (["fit", "{in}", "-o", "x.h5ad", "--use-highly-variable", "maybe"], 2, "auto, yes or no"),
         (["fit", "{in}", "-o", "x.h5ad", "--use-highly-variable", "yes"], 1, "highly_variable"),
-        (["fit", "{in}", "-o", "x.h5ad", "--validation-fraction", "1.5"], 2, "'validation_fraction' parameter"),
+        (["fit", "{in}", "-o", "x.h5ad", "--validation-fraction", "1.5"], 2, "a number in [0, 1)"),
         (["fit", "{in}", "-o", "x.h5ad", "--early-stopping", "perhaps"], 2, "expected yes or no"),
-        (["fit", "{in}", "-o", "x.h5ad", "--beta", "-1"], 2, "non-negative number"),
+        (["fit", "{in}", "-o", "x.h5ad", "--beta", "-1"], 2, "expected a number >= 0"),
         (["fit", "{in}", "-o", "x.h5ad", "--likelihood", "nb", "--max-epochs", "1"], 0, "non-integer"),
         (["fit", "{in}"], 2, "-o/--output"),
         (["fit", "{in}", "-o", "/no/such/dir/x.h5ad"], 1, "folder of the output"),
@@ -115,15 +128,16 @@ def test_module_entry_point_runs_without_traceback(tmp_path):
     assert "sivae: error: input file" in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_defaults_are_read_from_the_source_of_the_estimator_and_tl_sivae():
+def test_defaults_are_those_of_the_estimator_and_tl_sivae():
     import inspect
 
     from sivae_sklearn import SiVAE, tl
-    from sivae_sklearn.cli import defaults
+    from sivae_sklearn.cli import TOOL_OPTIONS, defaults
 
     values = defaults()
     tool = {n: p.default for n, p in inspect.signature(tl.sivae).parameters.items() if p.default is not p.empty}
-    assert values == {**SiVAE().get_params(), **tool}
+    assert set(tool) - set(TOOL_OPTIONS) == {"copy", "overwrite"}  # not an option; a flag of its own
+    assert values == {**SiVAE().get_params(), **{k: v for k, v in tool.items() if k in TOOL_OPTIONS}}
     assert values["n_components"] == 10 != SiVAE().n_components  # scanpy's habit, as tl.sivae
 
 

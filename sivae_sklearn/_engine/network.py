@@ -28,6 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
+from .likelihoods import get_likelihood
+
 _STD_FLOOR = 1e-5
 
 
@@ -69,6 +71,34 @@ class NetworkConfig:
     classifier_layer_sizes: tuple[int, ...] = ()
     input_transform: str = "none"
 
+    @classmethod
+    def from_params(
+        cls, params: dict, *, n_features: int, n_feature_inputs: int, n_conditions: int = 0, n_classes: int = 0
+    ) -> NetworkConfig:
+        """The configuration that the estimator parameters ``params`` give for data of these sizes.
+
+        The one place the parameters become network sizes: ``fit`` builds its
+        network from it, the memory check sizes the network with it and model
+        files are checked against it. The classifier head's widths count only
+        when there is a head (``n_classes > 0``).
+
+        >>> params = {"n_components": 2, "hidden_layer_sizes": (8,), "classifier_layer_sizes": (4,),
+        ...           "likelihood": "nb"}
+        >>> NetworkConfig.from_params(params, n_features=5, n_feature_inputs=3).input_transform
+        'log1p'
+        """
+        has_head = n_classes > 0
+        return cls(
+            n_features=int(n_features),
+            n_feature_inputs=int(n_feature_inputs),
+            n_components=int(params["n_components"]),
+            hidden_layer_sizes=tuple(int(h) for h in params["hidden_layer_sizes"]),
+            n_conditions=int(n_conditions),
+            n_classes=int(n_classes),
+            classifier_layer_sizes=tuple(int(h) for h in params["classifier_layer_sizes"]) if has_head else (),
+            input_transform=get_likelihood(params["likelihood"]).encoder_input.name,
+        )
+
     @property
     def n_levels(self) -> int:
         """Decoder levels with paired sample/feature activations (see feature awareness)."""
@@ -89,29 +119,128 @@ def _glorot(rng: np.random.Generator, n_in: int, n_out: int) -> np.ndarray:
     return rng.uniform(-limit, limit, size=(n_in, n_out)).astype(np.float32)
 
 
+# ------------------------------------------------------------------ weight spec
+@dataclass(frozen=True)
+class Weight:
+    """One variable of :class:`SiVAENetwork`: its name, shape, initial value and the parameter that sizes it.
+
+    ``init`` is ``"glorot"`` (Glorot uniform of a ``(n_in, n_out)`` kernel),
+    ``"glorot_transposed"`` (the transpose of a Glorot draw of the reversed
+    shape) or ``"zeros"``. ``owner`` is the estimator parameter whose value
+    decides the size (the memory check names it when the network is too
+    large).
+    """
+
+    name: str
+    shape: tuple[int, ...]
+    init: str = "zeros"
+    owner: str = "hidden_layer_sizes"
+    trainable: bool = True
+
+
+def _stack_spec(sizes, name: str, owner: str = "hidden_layer_sizes") -> list[Weight]:
+    spec = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        spec.append(Weight(f"{name}_kernel{i}", (int(n_in), int(n_out)), "glorot", owner))
+        spec.append(Weight(f"{name}_bias{i}", (int(n_out),), "zeros", owner))
+    return spec
+
+
+def _encoder_spec(n_in: int, hidden: tuple[int, ...], k: int, name: str) -> list[Weight]:
+    width = hidden[-1] if hidden else n_in
+    return [
+        *_stack_spec((n_in, *hidden), f"{name}_body"),
+        *_stack_spec((width, k), f"{name}_mean"),
+        *_stack_spec((width, k), f"{name}_std"),
+    ]
+
+
+def weight_spec(config: NetworkConfig) -> list[Weight]:
+    """Every variable of ``SiVAENetwork(config)``, in the order their initial values are drawn.
+
+    The network is built from this list, model files are checked against its
+    shapes (:func:`weight_shapes`) and the memory a network needs is estimated
+    from it before anything is allocated.
+
+    >>> spec = weight_spec(NetworkConfig(n_features=5, n_feature_inputs=3, n_components=2, hidden_layer_sizes=(8,)))
+    >>> spec[0].name, spec[0].shape, spec[-1].name, spec[-1].owner
+    ('sample_encoder_body_kernel0', (5, 8), 'feature_inputs', 'feature_input_size')
+    """
+    hidden = tuple(int(h) for h in config.hidden_layer_sizes)
+    k, c, g, h = config.n_components, config.n_conditions, config.n_features, config.output_width
+    spec = [
+        *_encoder_spec(g, hidden, k, "sample_encoder"),
+        *_encoder_spec(config.n_feature_inputs, hidden, k, "feature_encoder"),
+    ]
+    if hidden:
+        spec += _stack_spec((k + c, *reversed(hidden), h), "sample_decoder")
+        spec += _stack_spec((k, *reversed(hidden), h), "feature_decoder")
+    elif c:
+        # Linear decoder: y = z (plus the condition through a linear map), w = v.
+        spec += _stack_spec((k + c, k), "sample_decoder")
+    spec += [Weight("output_bias", (g,)), Weight("linear_bias", (g,)), Weight("log_scale", (g,))]
+    if c:
+        # Conditional models: per-condition offset of the interpretability term's
+        # linear map (x ~ z V^T + b + c B), so that z need not carry the condition.
+        spec.append(Weight("condition_linear_bias", (c, g)))
+    # Free last weight matrix of the sample decoder, used only while the
+    # sample VAE is pretrained on its own (stepwise schedule).
+    spec.append(Weight("free_output_weights", (g, h), "glorot_transposed"))
+    if config.n_classes:
+        spec += _stack_spec(
+            (k, *config.classifier_layer_sizes, config.n_classes), "classifier", "classifier_layer_sizes"
+        )
+    # Reduced feature-wise input (G x P); filled by the trainer, not trainable.
+    spec.append(Weight("feature_inputs", (g, config.n_feature_inputs), owner="feature_input_size", trainable=False))
+    return spec
+
+
+def weight_shapes(config: NetworkConfig) -> dict[str, tuple[int, ...]]:
+    """The name and shape of every variable of ``SiVAENetwork(config)``, without building it, sorted by name.
+
+    >>> shapes = weight_shapes(NetworkConfig(n_features=5, n_feature_inputs=3, n_components=2, hidden_layer_sizes=(8,)))
+    >>> shapes["sample_encoder_body_kernel0"], shapes["free_output_weights"], len(shapes)
+    ((5, 8), (5, 8), 25)
+    """
+    return dict(sorted((w.name, w.shape) for w in weight_spec(config)))
+
+
+def _make_variables(spec: list[Weight], seed: int, dtype) -> dict[str, tf.Variable]:
+    """The variables of ``spec``, initial values drawn in its order from one NumPy generator of ``seed``."""
+    rng = np.random.default_rng(seed)
+    variables = {}
+    for w in spec:
+        if w.init == "glorot":
+            value = _glorot(rng, *w.shape).astype(dtype)
+        elif w.init == "glorot_transposed":
+            value = _glorot(rng, *reversed(w.shape)).T.astype(dtype)
+        else:
+            value = np.zeros(w.shape, dtype)
+        variables[w.name] = tf.Variable(value, trainable=w.trainable, name=w.name)
+    return variables
+
+
+# ------------------------------------------------------------------ sub-networks
 class DenseStack(tf.Module):
     """A stack of dense layers, ReLU between them, optionally linear at the end.
 
     Parameters
     ----------
-    sizes : sequence of int
-        Input width followed by each layer's width.
-    rng : numpy.random.Generator
-        Source of the initial weights (Glorot uniform, zero biases).
+    variables : dict of str to tf.Variable
+        The network's variables; this stack takes ``{name}_kernel{i}`` and
+        ``{name}_bias{i}`` for ``i = 0, 1, ...``.
     linear_last : bool
         If True the last layer has no activation.
     name : str
         Prefix of the variable names.
     """
 
-    def __init__(self, sizes, rng, *, linear_last: bool, name: str, dtype=np.float32):
+    def __init__(self, variables: dict[str, tf.Variable], *, linear_last: bool, name: str):
         super().__init__(name=name)
         self.linear_last = linear_last
-        self.kernels = []
-        self.biases = []
-        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-            self.kernels.append(tf.Variable(_glorot(rng, n_in, n_out).astype(dtype), name=f"{name}_kernel{i}"))
-            self.biases.append(tf.Variable(np.zeros(n_out, dtype), name=f"{name}_bias{i}"))
+        n_layers = sum(1 for key in variables if key.startswith(f"{name}_kernel"))
+        self.kernels = [variables[f"{name}_kernel{i}"] for i in range(n_layers)]
+        self.biases = [variables[f"{name}_bias{i}"] for i in range(n_layers)]
 
     def activations(self, x: tf.Tensor) -> list[tf.Tensor]:
         """Return the output of every layer (the input not included)."""
@@ -135,12 +264,11 @@ class DenseStack(tf.Module):
 class GaussianEncoder(tf.Module):
     """ReLU layers followed by a linear mean and a softplus standard deviation."""
 
-    def __init__(self, n_in, hidden, n_latent, rng, *, name: str, dtype=np.float32):
+    def __init__(self, variables: dict[str, tf.Variable], *, name: str):
         super().__init__(name=name)
-        self.body = DenseStack((n_in, *hidden), rng, linear_last=False, name=f"{name}_body", dtype=dtype)
-        width = hidden[-1] if hidden else n_in
-        self.mean_layer = DenseStack((width, n_latent), rng, linear_last=True, name=f"{name}_mean", dtype=dtype)
-        self.std_layer = DenseStack((width, n_latent), rng, linear_last=True, name=f"{name}_std", dtype=dtype)
+        self.body = DenseStack(variables, linear_last=False, name=f"{name}_body")
+        self.mean_layer = DenseStack(variables, linear_last=True, name=f"{name}_mean")
+        self.std_layer = DenseStack(variables, linear_last=True, name=f"{name}_std")
 
     def __call__(self, x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         h = self.body(x)
@@ -171,57 +299,22 @@ class SiVAENetwork(tf.Module):
         super().__init__(name="sivae")
         self.config = config
         self.dtype = np.dtype(dtype)
-        d = self.dtype
-        rng = np.random.default_rng(seed)
-        hidden = tuple(int(h) for h in config.hidden_layer_sizes)
-        k = config.n_components
-        h = config.output_width
-        decoder_sizes = (k + config.n_conditions, *reversed(hidden), h)
-        self.sample_encoder = GaussianEncoder(config.n_features, hidden, k, rng, name="sample_encoder", dtype=d)
-        self.feature_encoder = GaussianEncoder(config.n_feature_inputs, hidden, k, rng, name="feature_encoder", dtype=d)
-        if hidden:
-            self.sample_decoder = DenseStack(decoder_sizes, rng, linear_last=True, name="sample_decoder", dtype=d)
-            self.feature_decoder = DenseStack(
-                (k, *reversed(hidden), h), rng, linear_last=True, name="feature_decoder", dtype=d
-            )
-        else:
-            # Linear decoder: y = z (plus condition handled by a linear map), w = v.
-            self.sample_decoder = (
-                DenseStack((k + config.n_conditions, k), rng, linear_last=True, name="sample_decoder", dtype=d)
-                if config.n_conditions
-                else None
-            )
-            self.feature_decoder = None
-        g = config.n_features
-        self.output_bias = tf.Variable(np.zeros(g, d), name="output_bias")
-        self.linear_bias = tf.Variable(np.zeros(g, d), name="linear_bias")
-        self.log_scale = tf.Variable(np.zeros(g, d), name="log_scale")
-        # Conditional models: per-condition offset of the interpretability term's
-        # linear map (x ~ z V^T + b + c B), so that z need not carry the condition.
-        self.condition_linear_bias = (
-            tf.Variable(np.zeros((config.n_conditions, g), d), name="condition_linear_bias")
-            if config.n_conditions
-            else None
-        )
-        # Free last weight matrix of the sample decoder, used only while the
-        # sample VAE is pretrained on its own (stepwise schedule).
-        self.free_output_weights = tf.Variable(
-            _glorot(rng, config.output_width, g).T.astype(d), name="free_output_weights"
-        )
-        if config.n_classes:
-            self.classifier = DenseStack(
-                (k, *config.classifier_layer_sizes, config.n_classes),
-                rng,
-                linear_last=True,
-                name="classifier",
-                dtype=d,
-            )
-        else:
-            self.classifier = None
-        # Reduced feature-wise input (G x P); filled by the trainer, not trainable.
-        self.feature_inputs = tf.Variable(
-            np.zeros((g, config.n_feature_inputs), d), trainable=False, name="feature_inputs"
-        )
+        variables = _make_variables(weight_spec(config), seed, self.dtype)
+
+        def stack(name):
+            return DenseStack(variables, linear_last=True, name=name) if f"{name}_kernel0" in variables else None
+
+        self.sample_encoder = GaussianEncoder(variables, name="sample_encoder")
+        self.feature_encoder = GaussianEncoder(variables, name="feature_encoder")
+        self.sample_decoder = stack("sample_decoder")
+        self.feature_decoder = stack("feature_decoder")
+        self.classifier = stack("classifier")
+        self.output_bias = variables["output_bias"]
+        self.linear_bias = variables["linear_bias"]
+        self.log_scale = variables["log_scale"]
+        self.condition_linear_bias = variables.get("condition_linear_bias")
+        self.free_output_weights = variables["free_output_weights"]
+        self.feature_inputs = variables["feature_inputs"]
 
     # ------------------------------------------------------------------ pieces
     def encode_samples(self, x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
@@ -312,43 +405,3 @@ class SiVAENetwork(tf.Module):
 
 def _var_key(v: tf.Variable) -> str:
     return v.name.split(":")[0]
-
-
-def _stack_shapes(sizes, name: str) -> dict[str, tuple[int, ...]]:
-    shapes = {}
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        shapes[f"{name}_kernel{i}"] = (int(n_in), int(n_out))
-        shapes[f"{name}_bias{i}"] = (int(n_out),)
-    return shapes
-
-
-def weight_shapes(config: NetworkConfig) -> dict[str, tuple[int, ...]]:
-    """The name and shape of every variable of ``SiVAENetwork(config)``, without building it.
-
-    Model files are checked against these shapes before any weight is read,
-    and the memory a network needs is estimated from them before it is built.
-
-    >>> shapes = weight_shapes(NetworkConfig(n_features=5, n_feature_inputs=3, n_components=2, hidden_layer_sizes=(8,)))
-    >>> shapes["sample_encoder_body_kernel0"], shapes["free_output_weights"], len(shapes)
-    ((5, 8), (5, 8), 25)
-    """
-    hidden = tuple(int(h) for h in config.hidden_layer_sizes)
-    k, c, g, h = config.n_components, config.n_conditions, config.n_features, config.output_width
-    shapes: dict[str, tuple[int, ...]] = {}
-    for name, n_in in (("sample_encoder", g), ("feature_encoder", config.n_feature_inputs)):
-        shapes.update(_stack_shapes((n_in, *hidden), f"{name}_body"))
-        width = hidden[-1] if hidden else n_in
-        shapes.update(_stack_shapes((width, k), f"{name}_mean"))
-        shapes.update(_stack_shapes((width, k), f"{name}_std"))
-    if hidden:
-        shapes.update(_stack_shapes((k + c, *reversed(hidden), h), "sample_decoder"))
-        shapes.update(_stack_shapes((k, *reversed(hidden), h), "feature_decoder"))
-    elif c:
-        shapes.update(_stack_shapes((k + c, k), "sample_decoder"))
-    shapes.update(output_bias=(g,), linear_bias=(g,), log_scale=(g,), free_output_weights=(g, h))
-    if c:
-        shapes["condition_linear_bias"] = (c, g)
-    if config.n_classes:
-        shapes.update(_stack_shapes((k, *config.classifier_layer_sizes, config.n_classes), "classifier"))
-    shapes["feature_inputs"] = (g, config.n_feature_inputs)
-    return dict(sorted(shapes.items()))

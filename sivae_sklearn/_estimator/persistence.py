@@ -17,7 +17,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._arrays.feature_inputs import FeatureReducer, check_reducer_state, reducer_from_state, reducer_state
 from .._engine.inference import CompiledModel
-from .._engine.likelihoods import ENCODER_INPUTS, get_likelihood
+from .._engine.likelihoods import ENCODER_INPUTS
 from .._engine.model import ORIGINAL_OBJECTIVE
 from .._engine.network import NetworkConfig, SiVAENetwork, weight_shapes
 from .._errors import ModelFileError
@@ -140,14 +140,11 @@ class PersistenceMixin:
             raise ValueError("history_ must map each loss term to a list of values")
         config = _network_config(contents.network_config)
         counts = {"n_conditions": "condition_categories_", "n_classes": "classes_"}
-        expected = NetworkConfig(
+        expected = NetworkConfig.from_params(
+            params,
             n_features=attributes["n_features_in_"],
             n_feature_inputs=config.n_feature_inputs,
-            n_components=params["n_components"],
-            hidden_layer_sizes=tuple(params["hidden_layer_sizes"]),
             **{key: _length(attributes.get(attr)) for key, attr in counts.items()},
-            classifier_layer_sizes=tuple(params["classifier_layer_sizes"]) if "classes_" in attributes else (),
-            input_transform=get_likelihood(params["likelihood"]).encoder_input.name,
         )
         for key, value in asdict(config).items():
             if value != getattr(expected, key):

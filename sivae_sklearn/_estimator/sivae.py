@@ -20,8 +20,6 @@ functions are :class:`~sivae_sklearn._engine.inference.CompiledModel`'s.
 
 from __future__ import annotations
 
-from numbers import Integral, Real
-
 import numpy as np
 from sklearn.base import (
     BaseEstimator,
@@ -30,27 +28,25 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .._arrays.feature_inputs import FEATURE_INPUT_METHODS, MAX_ROWS, training_feature_inputs
+from .._arrays.feature_inputs import MAX_ROWS, training_feature_inputs
 from .._arrays.rows import split_training_rows
 from .._engine.inference import CompiledModel
-from .._engine.likelihoods import LIKELIHOODS, get_likelihood
-from .._engine.model import FEATURE_KL_WEIGHTS
+from .._engine.likelihoods import get_likelihood
 from .._engine.network import NetworkConfig, SiVAENetwork
-from .._engine.training import SCHEDULES, TrainingConfig, TrainingData, check_workers_agree, train
+from .._engine.training import TrainingConfig, TrainingData, check_workers_agree, train
 from .._modelfile.format import read_model_file
 from .interpretation import InterpretationMixin
+from .parameters import parameter_constraints
 from .persistence import PersistenceMixin
 from .supervision import SupervisionMixin
 from .validation import (
-    LayerSizes,
-    Numbers,
     check_finite_result,
     check_fitted_input,
     check_latent_points,
     check_library_size,
+    check_network_memory,
     check_output_size,
     check_positive_int,
     check_training_input,
@@ -150,7 +146,8 @@ class SiVAE(
     max_epochs : int, default=300
         Maximum passes over the training data in the joint phase.
     schedule : {"joint", "stepwise"}, default="joint"
-        ``"stepwise"`` (as the original siVAE): pretrain the sample-wise VAE
+        Training schedule: joint from the start, or stepwise (as the original
+        siVAE). ``"stepwise"``: pretrain the sample-wise VAE
         with a free last weight matrix, then the feature-wise VAE to regress
         that matrix, then train both jointly. ``"joint"``: joint from the start.
         See ``docs/design.md`` for the measurements behind the default.
@@ -168,7 +165,7 @@ class SiVAE(
     tol : float, default=1e-4
         Relative improvement that resets the patience.
     conditional : bool, default=False
-        Condition the sample *decoder* on a categorical variable (a class label
+        Condition the sample decoder on a categorical variable (a class label
         for images, the batch for genomics): ``fit(X, y)`` then uses ``y`` (or
         the ``condition`` argument of ``fit``) as the condition, appended one-hot
         to the decoder input. The encoder reads only ``X``, so ``transform(X)``
@@ -265,35 +262,7 @@ class SiVAE(
     ((300, 2), (2, 64))
     """
 
-    _parameter_constraints: dict = {
-        "n_components": [Numbers(Integral, 1, None, closed="left")],
-        "hidden_layer_sizes": [LayerSizes()],
-        "likelihood": [StrOptions(set(LIKELIHOODS))],
-        "beta": [Numbers(Real, 0, None, closed="left")],
-        "feature_kl_weight": [StrOptions(set(FEATURE_KL_WEIGHTS)), Numbers(Real, 0, None, closed="left")],
-        "feature_noise": [Numbers(Real, 0, 1, closed="both")],
-        "kl_warmup_steps": [Numbers(Integral, 0, None, closed="left")],
-        "interpretability_weight": [Numbers(Real, 0, None, closed="left")],
-        "interpretability_moves_embedding": ["boolean"],
-        "l2_penalty": [Numbers(Real, 0, None, closed="left")],
-        "feature_input": [StrOptions(set(FEATURE_INPUT_METHODS))],
-        "feature_input_size": [Numbers(Integral, 1, None, closed="left")],
-        "learning_rate": [Numbers(Real, 0, None, closed="neither")],
-        "batch_size": [Numbers(Integral, 1, None, closed="left")],
-        "feature_batch_size": [Numbers(Integral, 1, None, closed="left"), None],
-        "max_epochs": [Numbers(Integral, 1, None, closed="left")],
-        "schedule": [StrOptions(set(SCHEDULES))],
-        "pretrain_epochs": [Numbers(Integral, 0, None, closed="left")],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Numbers(Real, 0, 1, closed="left")],
-        "n_iter_no_change": [Numbers(Integral, 1, None, closed="left")],
-        "tol": [Numbers(Real, 0, None, closed="left")],
-        "conditional": ["boolean"],
-        "classifier_weight": [Numbers(Real, 0, None, closed="left")],
-        "classifier_layer_sizes": [LayerSizes()],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
-    }
+    _parameter_constraints: dict = parameter_constraints()  # from the table of parameters, parameters.py
 
     def __init__(
         self,
@@ -400,16 +369,14 @@ class SiVAE(
             split, self.feature_input, self.feature_input_size, rng, encoder_input.numpy
         )
 
-        config = NetworkConfig(
+        config = NetworkConfig.from_params(
+            self.get_params(deep=False),
             n_features=X.shape[1],
             n_feature_inputs=feature_inputs.shape[1],
-            n_components=self.n_components,
-            hidden_layer_sizes=tuple(int(h) for h in self.hidden_layer_sizes),
             n_conditions=0 if cond_onehot is None else cond_onehot.shape[1],
             n_classes=0 if labels is None else len(self.classes_),
-            classifier_layer_sizes=tuple(int(h) for h in self.classifier_layer_sizes) if labels is not None else (),
-            input_transform=encoder_input.name,
         )
+        check_network_memory(config, self.get_params(deep=False))
         network = SiVAENetwork(config, seed=seed)
         network.feature_inputs.assign(feature_inputs)
 

@@ -13,9 +13,10 @@ rules are the same at fit time and after it:
   computes in float32) and within the likelihood's support (Bernoulli: [0, 1];
   counts: non-negative);
 * **latent points** follow the same rules, with ``n_components`` columns;
-* **parameters** are declared in ``SiVAE._parameter_constraints`` with the
-  constraints defined here (:class:`Numbers`, :class:`LayerSizes`:
-  never a bool where a number is meant) and checked by
+* **parameters** are declared in the table of parameters
+  (:mod:`~sivae_sklearn._parameters`), whose constraints become the classes
+  defined here (:class:`Numbers`, :class:`LayerSizes`: never a bool where a
+  number is meant) in ``SiVAE._parameter_constraints``, checked by
   scikit-learn's ``_fit_context``; a network too large for this machine's
   memory is refused naming the parameter, before anything is allocated;
 * **categories** (conditions, class labels) hold one kind of value, numbers or
@@ -44,7 +45,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .._arrays.rows import as_disk_rows, as_rows, is_lazy
 from .._engine.likelihoods import count_likelihoods, get_likelihood
-from .._engine.network import NetworkConfig, weight_shapes
+from .._engine.network import NetworkConfig, weight_spec
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
@@ -112,7 +113,8 @@ def check_network_memory(config: NetworkConfig, sizes: dict[str, object], where:
     """Raise a ValueError naming the responsible parameter when the network of ``config`` cannot fit in memory.
 
     The estimate counts :data:`BYTES_PER_WEIGHT` bytes per weight, from the
-    shapes of :func:`~sivae_sklearn._engine.network.weight_shapes` (nothing is allocated).
+    shapes of :func:`~sivae_sklearn._engine.network.weight_spec` (nothing is allocated);
+    each weight counts towards the parameter that sizes it (``Weight.owner``).
 
     Parameters
     ----------
@@ -125,14 +127,8 @@ def check_network_memory(config: NetworkConfig, sizes: dict[str, object], where:
         Prefix of the message (e.g. the model file's name).
     """
     by_parameter = dict.fromkeys(("hidden_layer_sizes", "classifier_layer_sizes", "feature_input_size"), 0)
-    for name, shape in weight_shapes(config).items():
-        if name.startswith("classifier"):
-            owner = "classifier_layer_sizes"
-        elif name == "feature_inputs":
-            owner = "feature_input_size"
-        else:
-            owner = "hidden_layer_sizes"
-        by_parameter[owner] += math.prod(shape)
+    for weight in weight_spec(config):
+        by_parameter[weight.owner] += math.prod(weight.shape)
     n_weights = sum(by_parameter.values())
     needed, limit = n_weights * BYTES_PER_WEIGHT, memory_limit()
     if needed > limit:
@@ -342,14 +338,14 @@ def check_training_shape(estimator, n_samples: int, n_features: int) -> None:
             f"n_components={estimator.n_components} must be <= the number of features of X "
             f"(n_features={n_features}): the latent space cannot have more dimensions than the data."
         )
+    # Before the labels are read: a classifier head counts with the fewest classes it can have (2),
+    # a conditional decoder without its condition columns; ``fit`` checks the exact network again.
     check_network_memory(
-        NetworkConfig(
+        NetworkConfig.from_params(
+            estimator.get_params(deep=False),
             n_features=n_features,
             n_feature_inputs=min(estimator.feature_input_size, n_samples),
-            n_components=estimator.n_components,
-            hidden_layer_sizes=tuple(estimator.hidden_layer_sizes),
             n_classes=2 if estimator.classifier_weight > 0 else 0,
-            classifier_layer_sizes=tuple(estimator.classifier_layer_sizes) if estimator.classifier_weight > 0 else (),
         ),
         estimator.get_params(deep=False),
     )
