@@ -43,7 +43,10 @@ PROBLEMS_JS = """() => {
         if (bar !== null && visible(bar)) {
             const links = Array.from(bar.querySelectorAll("a[href]")).filter(visible);
             const navs = Array.from(bar.querySelectorAll("nav")).filter(visible);
-            if (links.length === 0) problems.push(`empty navigation: the ${name} is shown without a link`);
+            if (links.length === 0) {
+                problems.push(`empty navigation: the ${name} is shown without a link`);
+                continue;
+            }
             for (const nav of navs) {
                 if (nav.querySelectorAll("a[href]").length === 0) {
                     const title = nav.getAttribute("aria-label") || nav.className;
@@ -57,7 +60,8 @@ PROBLEMS_JS = """() => {
         .filter(visible);
     const tops = new Set(items.map((el) => Math.round(el.getBoundingClientRect().top)));
     if (tops.size > 1) {
-        const texts = items.map((el) => el.textContent.trim()).join(" | ");
+        const label = (el) => (el.querySelector("a, button") || el).textContent.replace(/\\s+/g, " ").trim();
+        const texts = items.map(label).join(" | ");
         problems.push(`header navigation wraps onto ${tops.size} lines: ${texts}`);
     }
     // Code blocks: nothing wider than its box, nothing past the text column.

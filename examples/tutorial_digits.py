@@ -33,6 +33,7 @@ parser.add_argument("--epochs", type=int, default=100, help="maximum training ep
 parser.add_argument("--n-components", type=int, default=6, help="latent dimensions (default: 6)")
 args, _ = parser.parse_known_args()  # a notebook kernel passes its own arguments
 k = args.n_components
+# sphinx_gallery_thumbnail_number = 2
 
 # %%
 # What a VAE is, and what siVAE adds
