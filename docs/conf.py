@@ -66,8 +66,12 @@ sphinx_gallery_conf = {
 
 html_theme = "pydata_sphinx_theme"
 html_title = f"sivae_sklearn {release}"
-html_theme_options = {"show_toc_level": 2, "navigation_with_keys": False, "header_links_before_dropdown": 4}
+# The header holds the three sections of index.md's toctree (user guide, examples, API reference); each page's
+# left sidebar lists the pages of its section. docs/_check_site.py checks both in Chromium after the build.
+html_theme_options = {"show_toc_level": 2, "navigation_with_keys": False, "header_links_before_dropdown": 3}
 html_show_sourcelink = False
+html_static_path = ["_static"]
+html_css_files = ["sivae.css"]
 
 
 def _write_command_line_help() -> None:
