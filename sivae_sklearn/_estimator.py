@@ -38,7 +38,7 @@ from ._feature_inputs import FEATURE_INPUT_METHODS, MAX_ROWS, training_feature_i
 from ._inference import CompiledModel
 from ._interpretation import InterpretationMixin
 from ._likelihoods import LIKELIHOODS, get_likelihood
-from ._model import FEATURE_KL_WEIGHTS
+from ._objective import FEATURE_KL_WEIGHTS
 from ._network import NetworkConfig, SiVAENetwork
 from ._persistence import PersistenceMixin
 from ._serialization import read_model_file
