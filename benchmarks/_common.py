@@ -22,8 +22,8 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.neighbors import KNeighborsClassifier
 
 from sivae_sklearn._likelihoods import gaussian_nll
-from sivae_sklearn._objective import kl_standard_normal, l2_term
 from sivae_sklearn._network import DenseStack, GaussianEncoder
+from sivae_sklearn._objective import kl_standard_normal, l2_term
 from sivae_sklearn._training import Adam
 
 

@@ -38,8 +38,8 @@ from ._feature_inputs import FEATURE_INPUT_METHODS, MAX_ROWS, training_feature_i
 from ._inference import CompiledModel
 from ._interpretation import InterpretationMixin
 from ._likelihoods import LIKELIHOODS, get_likelihood
-from ._objective import FEATURE_KL_WEIGHTS
 from ._network import NetworkConfig, SiVAENetwork
+from ._objective import FEATURE_KL_WEIGHTS
 from ._persistence import PersistenceMixin
 from ._serialization import read_model_file
 from ._supervision import SupervisionMixin

@@ -16,8 +16,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._inference import CompiledModel
 from ._likelihoods import ENCODER_INPUTS, get_likelihood
-from ._objective import ORIGINAL_OBJECTIVE
 from ._network import NetworkConfig, SiVAENetwork, weight_shapes
+from ._objective import ORIGINAL_OBJECTIVE
 from ._plain import plain_params
 from ._serialization import ArraySpec, ModelFile, write_model_file
 from ._validation import LayerSizes, check_network_memory
