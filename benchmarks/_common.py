@@ -23,8 +23,8 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.neighbors import KNeighborsClassifier
 
 from sivae_sklearn._engine.likelihoods import gaussian_nll
-from sivae_sklearn._engine.model import kl_standard_normal, l2_term
 from sivae_sklearn._engine.network import DenseStack, GaussianEncoder
+from sivae_sklearn._engine.objective import kl_standard_normal, l2_term
 from sivae_sklearn._engine.training import Adam
 
 

@@ -32,8 +32,8 @@ from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 from sivae_sklearn import SiVAE, _training  # noqa: E402
 from sivae_sklearn._arrays.feature_inputs import make_feature_inputs  # noqa: E402
-from sivae_sklearn._engine.model import ORIGINAL_OBJECTIVE  # noqa: E402
 from sivae_sklearn._engine.network import NetworkConfig, SiVAENetwork  # noqa: E402
+from sivae_sklearn._engine.objective import ORIGINAL_OBJECTIVE  # noqa: E402
 from sivae_sklearn.metrics import knn_accuracy  # noqa: E402
 
 

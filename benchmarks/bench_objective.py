@@ -20,7 +20,7 @@ the features' own correlation rows (same k-means protocol, and average-linkage o
 
 Every setting is written over the original siVAE objective (``today``: the feature KL averaged
 over features with weight 1, W decoded from a posterior sample, gamma = 0.05 moving the
-embedding; :data:`sivae_sklearn._engine.model.ORIGINAL_OBJECTIVE`); the chosen setting,
+embedding; :data:`sivae_sklearn._engine.objective.ORIGINAL_OBJECTIVE`); the chosen setting,
 ``fixed_z+gamma_0.1+elbo+w_mean``, is ``SiVAE``'s default (checked when the script starts).
 
 Stages (``--only``):
@@ -174,7 +174,7 @@ def load(name: str, seed: int, quick: bool = False):
 def make_sivae(k: int, seed: int, settings: dict, quick: bool = False):
     """A SiVAE with ``settings`` over the original objective (and SiVAE's defaults otherwise)."""
     from sivae_sklearn import SiVAE
-    from sivae_sklearn._engine.model import ORIGINAL_OBJECTIVE
+    from sivae_sklearn._engine.objective import ORIGINAL_OBJECTIVE
 
     return SiVAE(k, random_state=seed, **{**ORIGINAL_OBJECTIVE, **(QUICK if quick else {}), **settings})
 

@@ -187,7 +187,7 @@ def test_committed_format1_file_loads_and_answers_as_recorded():
     assert list(model.feature_names_in_) == expected["feature_names_in_"].tolist()
     assert list(model.condition_categories_) == ["a", "b", "c"] and list(model.classes_) == ["a", "b", "c"]
     # written before the objective's parameters existed: it was trained with, and reports, the original objective
-    from sivae_sklearn._engine.model import ORIGINAL_OBJECTIVE
+    from sivae_sklearn._engine.objective import ORIGINAL_OBJECTIVE
 
     params = model.get_params()
     assert {key: params[key] for key in ORIGINAL_OBJECTIVE} == ORIGINAL_OBJECTIVE

@@ -24,7 +24,7 @@ Follow one minibatch:
    :meth:`SiVAEModel.loss <sivae_sklearn._engine.model.SiVAEModel.loss>` (noise
    seeded by ``(seed, step)``, folded with the replica's id), the replica's
    part of the global batch's objective
-   (:meth:`~sivae_sklearn._engine.model.LossTerms.objective`), gradients summed over
+   (:meth:`~sivae_sklearn._engine.objective.LossTerms.objective`), gradients summed over
    the replicas, and a small Adam owned by this run (no Keras state);
 4. the loss terms are summed on the device and read once per epoch, when the
    divergence check, the validation loss and early stopping look at them.
@@ -35,7 +35,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field
 from numbers import Integral
 
 import numpy as np
@@ -44,12 +44,11 @@ import tensorflow as tf
 
 from .._arrays.rows import DiskRows, Rows, RowSubset, epoch_batches
 from .._errors import TrainingDivergedError
-from .model import LossTerms, LossWeights, SiVAEModel
+from .model import SiVAEModel
+from .objective import LossWeights, term_names
 from .progress import TrainingProgress
 
 SCHEDULES = ("joint", "stepwise")
-TERMS = ("loss", *(f.name for f in fields(LossTerms)))
-"""The history's per-epoch series: the objective and its terms."""
 
 PREFETCH = 2
 """Minibatches densified ahead of the running step."""
@@ -110,7 +109,7 @@ class TrainingConfig:
     @property
     def beta(self) -> float:
         """Target weight of the KL terms (reached after the warm-up)."""
-        return self.loss_weights.beta
+        return self.loss_weights["beta"]
 
 
 @dataclass
@@ -215,17 +214,19 @@ def _replica_seed(seed, context):
 
 
 class EpochSums:
-    """The loss terms summed over an epoch, on the device; read (and reset) once per epoch."""
+    """The series ``names`` (the objective and its terms) summed over an epoch, on the device; read (and reset)
+    once per epoch."""
 
-    def __init__(self):
-        self.sums = tf.Variable(tf.zeros(len(TERMS) + 1, tf.float64), trainable=False)
+    def __init__(self, names):
+        self.names = tuple(names)
+        self.sums = tf.Variable(tf.zeros(len(self.names) + 1, tf.float64), trainable=False)
 
     def read(self) -> dict[str, float]:
         """Mean of every term over the rows seen since the last read."""
         sums = self.sums.numpy()
         self.sums.assign(tf.zeros_like(self.sums))
         count = sums[-1] if sums[-1] > 0 else 1.0
-        return {name: float(total / count) for name, total in zip(TERMS, sums)}
+        return {name: float(total / count) for name, total in zip(self.names, sums)}
 
 
 class _Feed:
@@ -297,9 +298,13 @@ class PhaseSteps:
         self.network, self.config, self.phase, self.strategy = network, config, phase, strategy
         self.model = SiVAEModel(network, config.likelihood)
         self.variables = network.trainable_variables
+        # Every phase records every term of the objective (0 for those it does not have), so that the
+        # history's series stay aligned by epoch.
+        self.term_names = term_names()
         with strategy.scope():
             self.optimizer = Adam(self.variables, config.learning_rate)
-            self.train_sums, self.eval_sums = EpochSums(), EpochSums()
+            names = ("loss", *self.term_names)
+            self.train_sums, self.eval_sums = EpochSums(names), EpochSums(names)
         self.element_signature = _element_signature(network)
         self._feeds: dict[int, _Feed] = {}
         gradients = tf.function(self._gradients, jit_compile=True) if config.jit_compile else self._gradients
@@ -325,13 +330,15 @@ class PhaseSteps:
         """
         context = tf.distribute.get_replica_context()
         n_replicas = context.num_replicas_in_sync
-        weights = replace(self.config.loss_weights, beta=beta)
+        weights = self.config.loss_weights.replace(beta=beta)
         loss = self.model.loss(
             x, condition, labels, _replica_seed(seed, context), weights, self.phase, self.config.feature_batch_size
         )
         # Rows this replica adds to the history (a pretraining step on the features counts as one).
         n = tf.constant(1.0, tf.float64) if self.phase == "feature" else tf.cast(tf.shape(x)[0], tf.float64)
-        means = tf.stack([tf.cast(m, tf.float64) for m in loss.terms.means.values()])
+        means = loss.terms.means
+        zero = tf.constant(0.0, tf.float64)
+        means = tf.stack([tf.cast(means[name], tf.float64) if name in means else zero for name in self.term_names])
         if n_replicas == 1:
             total, sums = loss.total, means * n
         else:

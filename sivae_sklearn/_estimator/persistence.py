@@ -15,12 +15,10 @@ from dataclasses import fields as dataclass_fields
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from .._arrays.feature_inputs import FeatureReducer, check_reducer_state, reducer_from_state, reducer_state
 from .._engine.inference import CompiledModel
 from .._engine.likelihoods import ENCODER_INPUTS
-from .._engine.model import ORIGINAL_OBJECTIVE
 from .._engine.network import NetworkConfig, SiVAENetwork, weight_shapes
-from .._errors import ModelFileError
+from .._engine.objective import ORIGINAL_OBJECTIVE
 from .._modelfile.format import ArraySpec, ModelFile, write_model_file
 from .._plain import plain_params
 from .._version import __version__

@@ -38,7 +38,6 @@ from .._engine.network import NetworkConfig, SiVAENetwork
 from .._engine.training import TrainingConfig, TrainingData, check_workers_agree, train
 from .._modelfile.format import read_model_file
 from .interpretation import InterpretationMixin
-from .parameters import parameter_constraints
 from .persistence import PersistenceMixin
 from .supervision import SupervisionMixin
 from .validation import (
@@ -237,8 +236,9 @@ class SiVAE(
     history_ : dict of str to list of float
         Each loss term per epoch on the training set (``"loss"``,
         ``"reconstruction"``, ``"kl_sample"``, ``"kl_feature"``,
-        ``"interpretability"``, ``"l2"``, ``"classification"``, ``"beta"``) and
-        the validation set (the same names prefixed by ``"val_"``).
+        ``"interpretability"``, ``"l2"``, ``"classification"``: every term of
+        the objective, 0 in a phase without it; and ``"beta"``) and the
+        validation set (the same names prefixed by ``"val_"``).
     n_iter_ : int
         Number of epochs run.
     condition_categories_ : ndarray of shape (n_conditions,)

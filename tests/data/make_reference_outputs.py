@@ -36,7 +36,7 @@ OUTPUTS = HERE / "reference_outputs.npz"
 MODEL_FILE = HERE / "model_format1.sivae"
 MODEL_FILE_EXPECTED = HERE / "model_format1_expected.npz"
 
-from sivae_sklearn._engine.model import ORIGINAL_OBJECTIVE  # noqa: E402
+from sivae_sklearn._engine.objective import ORIGINAL_OBJECTIVE  # noqa: E402
 
 # The recorded fits use the original siVAE objective, named explicitly so that a change of defaults
 # cannot change them.
