@@ -15,10 +15,12 @@ from dataclasses import fields as dataclass_fields
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from .._arrays.feature_inputs import FeatureReducer, check_reducer_state, reducer_from_state, reducer_state
 from .._engine.inference import CompiledModel
 from .._engine.likelihoods import ENCODER_INPUTS
 from .._engine.network import NetworkConfig, SiVAENetwork, weight_shapes
 from .._engine.objective import ORIGINAL_OBJECTIVE
+from .._errors import ModelFileError
 from .._modelfile.format import ArraySpec, ModelFile, write_model_file
 from .._plain import plain_params
 from .._version import __version__

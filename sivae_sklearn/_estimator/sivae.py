@@ -38,6 +38,7 @@ from .._engine.network import NetworkConfig, SiVAENetwork
 from .._engine.training import TrainingConfig, TrainingData, check_workers_agree, train
 from .._modelfile.format import read_model_file
 from .interpretation import InterpretationMixin
+from .parameters import parameter_constraints
 from .persistence import PersistenceMixin
 from .supervision import SupervisionMixin
 from .validation import (
