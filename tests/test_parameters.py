@@ -14,7 +14,7 @@ from sklearn.utils._param_validation import InvalidParameterError, make_constrai
 from sivae_sklearn import SiVAE
 from sivae_sklearn._arrays.feature_inputs import FEATURE_INPUT_METHODS
 from sivae_sklearn._engine.likelihoods import LIKELIHOODS
-from sivae_sklearn._engine.model import FEATURE_KL_WEIGHTS
+from sivae_sklearn._engine.objective import FEATURE_KL_WEIGHTS
 from sivae_sklearn._engine.training import SCHEDULES
 from sivae_sklearn._estimator.parameters import PARAMETERS, Boolean, LayerWidths, Nothing, OneOf, Range, signature_text
 
