@@ -26,7 +26,7 @@ Scores, per fit:
   correlation with another feature.
 
 Summary (``summary`` in the JSON, rendered by ``report.py``): per configuration the median over
-seeds of every score and the seed spread (max - min) of ``ari``; per method the median over
+seeds of every score and the seed spread (max - min) of ``ari`` (with two seeds or more); per method the median over
 configurations of those, and the share of configurations where SiVAE's median ``ari`` is above
 the method's (``sivae_beats``) and at least the method's (``sivae_at_least``: where both reach 1,
 neither can be above the other).
@@ -139,6 +139,8 @@ def run_task(task: dict) -> dict:
 
     from sivae_sklearn.metrics import module_recovery
 
+    if task.get("deadline") is not None and time.time() > task["deadline"]:
+        return {"task": task_key(task), "rows": [], "skipped": True}
     warnings.filterwarnings("ignore")
     tf.get_logger().setLevel("ERROR")
     X, modules = _problem(json.dumps(task["params"], sort_keys=True))
@@ -206,7 +208,7 @@ def summarise(rows: list[dict], settings: list[dict]) -> dict:
             aris = [r["ari"] for r in rs]
             cells[method] = {
                 "ari": float(np.median(aris)),
-                "ari_spread": float(np.max(aris) - np.min(aris)),
+                "ari_spread": float(np.max(aris) - np.min(aris)) if len(aris) > 1 else None,
                 "auroc": _median([r["auroc"] for r in rs]),
                 "fit_s": _median([r["fit_s"] for r in rs]),
                 "n_iter": _median([r.get("n_iter") for r in rs]),
@@ -314,27 +316,23 @@ def main(argv=None):
     os.environ.update({k: "1" for k in _THREAD_VARS} | {"TF_CPP_MIN_LOG_LEVEL": "2"})
     try:
         with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
-            futures = {pool.submit(run_task, t): t for t in todo}
+            deadline = None if args.time_limit is None else time.time() + 60 * args.time_limit
+            futures = {pool.submit(run_task, t | {"deadline": deadline}): t for t in todo}
             for i, fut in enumerate(as_completed(futures), 1):
                 task = futures[fut]
-                if fut.cancelled():
-                    continue
                 try:
                     result = fut.result()
                 except Exception as exc:  # one failed fit must not cost the others
                     print(f"[{i}/{len(todo)}] FAILED config {task['config']} {task['methods']}: {exc!r}", flush=True)
                     continue
+                if result.get("skipped"):
+                    if not meta.get("cut"):
+                        meta["cut"] = f"cut after {args.time_limit:g} min: the tasks not started by then were skipped"
+                        print(meta["cut"], flush=True)
+                    continue
                 rows.extend(result["rows"])
                 done.add(result["task"])
                 save()
-                if (
-                    args.time_limit is not None
-                    and time.perf_counter() - t0 > 60 * args.time_limit
-                    and not meta.get("cut")
-                ):
-                    meta["cut"] = f"stopped after {args.time_limit:g} min: tasks not yet started were dropped"
-                    pool.shutdown(wait=False, cancel_futures=True)
-                    print(meta["cut"], flush=True)
                 scores = ", ".join(f"{r['method']} {r['ari']:.3f}" for r in result["rows"])
                 print(
                     f"[{i}/{len(todo)} {time.perf_counter() - t0:.0f}s] config {task['config']} seed {task['seed']}: "
