@@ -12,7 +12,7 @@ the seed is the method's ``random_state``):
   ``init="nndsvda"``), loadings ``components_.T``;
 * ``correlation``: the features' own correlation rows as loadings (the reference);
 * ``SiVAE``: the package's defaults; ``SiVAE original``: the original siVAE objective
-  (:data:`sivae_sklearn._model.ORIGINAL_OBJECTIVE` over the defaults).
+  (:data:`sivae_sklearn._engine.objective.ORIGINAL_OBJECTIVE` over the defaults).
 
 Scores, per fit:
 
@@ -119,7 +119,7 @@ def fit_method(method: str, X, k: int, seed: int, max_epochs: int | None):
         return corr, np.max(np.abs(corr - np.eye(corr.shape[0])), axis=1), {}
     if method in SIVAE:
         from sivae_sklearn import SiVAE
-        from sivae_sklearn._model import ORIGINAL_OBJECTIVE
+        from sivae_sklearn._engine.objective import ORIGINAL_OBJECTIVE
 
         params = dict(ORIGINAL_OBJECTIVE) if SIVAE[method] == "original" else {}
         if max_epochs is not None:
