@@ -1,7 +1,8 @@
 """Render the JSON results of the benchmarks as Markdown tables (for docs/benchmarks.md).
 
 ``run.py`` (quality, speed, scale, efficiency), ``bench_disk.py`` (disk_curve,
-disk_shuffle) and ``bench_amortise.py`` (amortise); a missing file is skipped.
+disk_shuffle), ``bench_amortise.py`` (amortise) and ``bench_family.py`` (family); a missing
+file is skipped.
 
 PYTHONPATH=. python benchmarks/report.py [--quick]
 """
@@ -142,6 +143,52 @@ def amortise(res) -> str:
     )
 
 
+_FAMILY_SHORT = {
+    "PCA": "PCA",
+    "FactorAnalysis": "FA",
+    "FastICA": "ICA",
+    "NMF": "NMF",
+    "correlation": "corr",
+    "SiVAE": "SiVAE",
+    "SiVAE original": "orig.",
+}
+
+
+def _num(value, digits=3) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
+
+
+def family(res) -> str:
+    """``bench_family.py``: one line per configuration (median ARI over seeds), then one per method."""
+    summary, configs = res["summary"], res["configs"]
+    methods = [m for m in _FAMILY_SHORT if m in summary["methods"]]
+    columns = ["config", "hard", "n x G", "programs / K", "rho", "maps", "noise features", "noise"]
+    columns += [f"{_FAMILY_SHORT[m]} ARI" for m in methods] + ["SiVAE spread", "SiVAE AUROC"]
+    rows = []
+    for c in summary["per_config"]:
+        s, cells = configs[str(c["config"])], c["methods"]
+        p = s["params"]
+        sivae = cells.get("SiVAE", {})
+        rows.append([c["config"], "yes" if s["hard"] else "", f"{p['n_samples']:,} x {s['n_features']}"])
+        rows[-1] += [f"{p['n_programs']} / {s['n_components']}", f"{p['correlation']:.2f}", ", ".join(p["maps"])]
+        rows[-1] += [f"{s['noise_share']:.0%} {p['noise_features']}", f"{p['noise']:.2f}"]
+        rows[-1] += [_num(cells.get(m, {}).get("ari")) for m in methods]
+        rows[-1] += [_num(sivae.get("ari_spread")), _num(sivae.get("auroc"))]
+    per_config = _table(columns, rows)
+    columns = ["method", "median ARI", "hard", "others", "seed spread (median)", "noise AUROC (median)"]
+    columns += ["SiVAE above it", "SiVAE at least it", "fit s (median)", "epochs (median)"]
+    lines = []
+    for m in methods:
+        e = summary["methods"][m]
+        beats = f"{e['sivae_beats']:.0%} of {e['sivae_beats_of']}" if "sivae_beats" in e else ""
+        at_least = f"{e['sivae_at_least']:.0%}" if "sivae_at_least" in e else ""
+        lines.append(
+            [m, _num(e["ari"]), _num(e["ari_hard"]), _num(e["ari_easy"]), _num(e["ari_spread"]), _num(e["auroc"])]
+            + [beats, at_least, _num(e["fit_s"], 1), _num(e["n_iter"], 0)]
+        )
+    return per_config + "\n\n" + _table(columns, lines)
+
+
 def main() -> None:
     suffix = "_quick" if "--quick" in sys.argv else ""
     for name, fn in (
@@ -152,6 +199,7 @@ def main() -> None:
         ("disk_curve", disk_curve),
         ("disk_shuffle", disk_shuffle),
         ("amortise", amortise),
+        ("family", family),
     ):
         res = _load(name, suffix)
         if res is not None:

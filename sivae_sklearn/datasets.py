@@ -7,6 +7,8 @@
   the ways real programs are: correlated programs, modules of unequal size,
   mixed and non-monotone maps, heavy-tailed and sparse noise features; each
   difficulty is a knob that can be switched off.
+* :func:`make_program_family`: many such problems whose settings vary, with
+  a third of them hard, split into a tuning half and a held-out half.
 * :func:`load_digits_images`: scikit-learn's bundled 8x8 digits, scaled, with
   their image shape (no download).
 * :func:`make_colour_shapes`: small RGB images of coloured shapes with their
@@ -120,6 +122,10 @@ _PROGRAM_MAPS = {
     "tanh": (np.tanh, None),
     "softplus": (_softplus2, None),
     "quadratic": (lambda t: np.square(t + 1.0), 0.5),
+    "sine": (lambda t: np.sin(t / 2.0), 0.5),
+    "bump": (lambda t: np.exp(-np.square(t) / 2.0), 0.5),
+    "exp": (lambda t: np.exp(t / 2.0), 0.5),
+    "cubic": (lambda t: t**3, 0.5),
 }
 _NOISE_KINDS = ("mixed", "student_t", "sparse", "gaussian")
 
@@ -175,13 +181,18 @@ def make_program_modules(
     correlation : float, default=0.6
         *Hard.* Correlation coefficient of every pair of programs, in
         ``(-1 / (n_programs - 1), 1)``.
-    maps : sequence of {"tanh", "softplus", "quadratic", "linear"}, default=("tanh", "softplus", "quadratic")
+    maps : sequence of str, default=("tanh", "softplus", "quadratic")
         *Hard.* Map ``g_m`` of each module, cycled over the modules (module
-        ``m`` gets ``maps[m % len(maps)]``). ``"tanh"`` and ``"softplus"``
-        (``log(1 + exp(2 t))``) switch on at offsets spread by
-        ``threshold_spread``; ``"quadratic"`` is ``(t + 1)^2`` with offsets in
-        [-0.5, 0.5], so every feature turns around inside the data
-        (non-monotone); ``"linear"`` is ``t``.
+        ``m`` gets ``maps[m % len(maps)]``). ``"tanh"`` (saturating) and
+        ``"softplus"`` (``log(1 + exp(2 t))``, thresholded) switch on at
+        offsets spread by ``threshold_spread``; the others have offsets in
+        [-0.5, 0.5]: ``"quadratic"`` is ``(t + 1)^2``, so every feature turns
+        around inside the data (non-monotone); ``"bump"`` is
+        ``exp(-t^2 / 2)`` (non-monotone, near 0 away from its peak);
+        ``"sine"`` is ``sin(t / 2)``, monotone near the centre, turning for
+        the features of high gain; ``"exp"`` is ``exp(t / 2)`` (log-normal,
+        a heavy right tail); ``"cubic"`` is ``t^3`` (heavy tails on both
+        sides); ``"linear"`` is ``t``.
     noise_features : {"mixed", "student_t", "sparse", "gaussian"}, default="mixed"
         *Hard.* Distribution of the noise features: Student-t with 3 degrees
         of freedom (heavy tails), sparse (zero in 90% of samples, standard
@@ -286,6 +297,177 @@ def make_program_modules(
     std = X.std(axis=0)
     X = (X - X.mean(axis=0)) / np.where(std > 0, std, 1.0)
     return X, modules.astype(int), programs
+
+
+FAMILY_HALVES = ("tuning", "heldout")
+"""The halves of :func:`make_program_family`: one to choose settings on, one to confirm them on."""
+
+_FAMILY_HARD_SHARE = 1.0 / 3.0
+_FAMILY_HARD_REFERENCE = 0.8
+_FAMILY_HARD_NOISE_START = 2.0
+_FAMILY_NOISE_STEP = 1.25
+
+
+def _correlation_row_recovery(X, modules) -> float:
+    """Module recovery of the features' correlation rows (the reference of the hard configurations)."""
+    from .metrics import module_recovery
+
+    return module_recovery(np.corrcoef(X.T), modules)
+
+
+def _family_design(n_configs: int, random_state) -> list[dict]:
+    """The settings of :func:`make_program_family` before any data are drawn: split, hardness, parameters."""
+    rng = check_random_state(random_state)
+    hard = np.zeros(n_configs, bool)
+    hard[rng.permutation(n_configs)[: int(np.ceil(n_configs * _FAMILY_HARD_SHARE - 1e-9))]] = True
+    halves = np.empty(n_configs, object)
+    dealt = 0
+    for group in (np.flatnonzero(hard), np.flatnonzero(~hard)):
+        for i in rng.permutation(group):
+            halves[i] = FAMILY_HALVES[dealt % 2]
+            dealt += 1
+    extra = rng.permutation(np.arange(n_configs) % 2)
+    maps, kinds = sorted(_PROGRAM_MAPS), list(_NOISE_KINDS)
+    designs = []
+    for i in range(n_configs):
+        n_programs = int(rng.randint(3, 9))
+        low = int(rng.randint(3, 11))
+        high = int(rng.randint(max(low + 8, 15), 41))
+        n_signal = int(np.sum(np.rint(np.linspace(low, high, n_programs))))
+        share = rng.uniform(0.0, 0.5)
+        params = {
+            "n_samples": int(np.rint(np.exp(rng.uniform(np.log(500), np.log(5000))))),
+            "n_programs": n_programs,
+            "module_size_range": (low, high),
+            "n_noise_features": int(np.rint(share / (1.0 - share) * n_signal)),
+            "correlation": float(rng.uniform(0.0, 0.7)),
+            "maps": tuple(str(m) for m in rng.choice(maps, n_programs)),
+            "noise_features": str(kinds[rng.randint(len(kinds))]),
+            "noise": float(rng.uniform(0.2, 0.8)),
+            "threshold_spread": float(rng.uniform(1.0, 2.5)),
+            "random_state": int(rng.randint(np.iinfo(np.int32).max)),
+        }
+        designs.append(
+            {
+                "index": i,
+                "half": str(halves[i]),
+                "hard": bool(hard[i]),
+                "n_components": int(n_programs + extra[i]),
+                "params": params,
+            }
+        )
+    return designs
+
+
+def make_program_family(
+    n_configs: int = 48,
+    *,
+    half: str = "all",
+    random_state=None,
+) -> list[tuple[np.ndarray, np.ndarray, dict]]:
+    """A family of planted-module problems whose settings vary: data nobody tuned a method on.
+
+    Each configuration is one :func:`make_program_modules` problem with its
+    own settings, drawn as follows:
+
+    * ``n_programs`` uniform in 3 to 8, and the latent dimension to fit,
+      ``n_components``, either ``n_programs`` or ``n_programs + 1`` (half of
+      the configurations each);
+    * ``correlation`` between programs uniform in [0, 0.7];
+    * module sizes spaced evenly between a smallest size in 3 to 10 and a
+      largest in 15 to 40, at least 8 apart (so always unequal);
+    * the map of each module drawn from all eight maps of
+      :func:`make_program_modules` (monotone, non-monotone, saturating,
+      thresholded, heavy-tailed), with replacement;
+    * ``threshold_spread`` uniform in [1, 2.5];
+    * noise features: a share of the features uniform in [0, 0.5], of one
+      kind drawn from ``"gaussian"``, ``"student_t"``, ``"sparse"`` and
+      ``"mixed"``;
+    * ``n_samples`` log-uniform in 500 to 5,000.
+
+    A third of the configurations (rounded up) are *hard*: their per-feature
+    noise starts at 2 and grows by a factor 1.25 until the features' own
+    correlation rows, clustered as :func:`sivae_sklearn.metrics.module_recovery`
+    clusters loadings, recover the modules at an adjusted Rand index below 0.8
+    (so the noise is the smallest that makes the reference fail).
+    The others draw their noise uniformly from [0.2, 0.8].
+
+    **The split.** The configurations are split into a tuning half and a
+    held-out half once, from ``random_state``, before any data are drawn:
+    the hard and the other configurations are each shuffled and dealt
+    alternately to the tuning and the held-out half, so each half has
+    ``n_configs // 2`` or more configurations and the same share of hard
+    ones (within one). The data of a configuration come from a seed of its
+    own, so they do not depend on ``half``.
+
+    Parameters
+    ----------
+    n_configs : int, default=48
+        Number of configurations, at least 2.
+    half : {"all", "tuning", "heldout"}, default="all"
+        Return every configuration, or only those of one half.
+    random_state : int, RandomState instance or None
+        Decides the settings, the split and every configuration's data seed.
+
+    Returns
+    -------
+    problems : list of (X, modules, settings)
+        In the order of ``settings["index"]``. ``X`` (standardised) and
+        ``modules`` (``-1`` for noise features) are as
+        :func:`make_program_modules` returns them, so ``modules`` is what
+        :func:`sivae_sklearn.metrics.module_recovery` takes. ``settings`` is
+        a dict: ``index``, ``half``, ``hard``, ``n_components``,
+        ``n_features``, ``noise_share`` (share of noise features), ``reference_ari`` (the
+        correlation-row recovery above), and ``params``, the keyword
+        arguments (``random_state`` included) with which
+        ``make_program_modules(**params)`` makes ``X`` and ``modules`` again.
+
+    See Also
+    --------
+    make_program_modules : One problem of the family.
+
+    Examples
+    --------
+    >>> problems = make_program_family(4, random_state=0)
+    >>> [s["half"] for _, _, s in problems]
+    ['tuning', 'heldout', 'tuning', 'heldout']
+    >>> X, modules, settings = problems[0]
+    >>> X.shape == (settings["params"]["n_samples"], modules.size)
+    True
+    >>> settings["n_components"] - settings["params"]["n_programs"] in (0, 1)
+    True
+    >>> [s["hard"] for _, _, s in problems]  # a third, rounded up: 2 of 4
+    [False, False, True, True]
+    """
+    if not isinstance(n_configs, Integral) or isinstance(n_configs, bool) or n_configs < 2:
+        raise ValueError(f"n_configs must be an integer >= 2, got {n_configs!r}.")
+    if half not in ("all", *FAMILY_HALVES):
+        raise ValueError(f"half={half!r} is not supported; expected 'all', 'tuning' or 'heldout'.")
+    problems = []
+    for design in _family_design(n_configs, random_state):
+        if half != "all" and design["half"] != half:
+            continue
+        params = design["params"]
+        if design["hard"]:
+            params["noise"] = _FAMILY_HARD_NOISE_START
+        X, modules, _ = make_program_modules(**params)
+        reference = _correlation_row_recovery(X, modules)
+        while design["hard"] and reference >= _FAMILY_HARD_REFERENCE:
+            params["noise"] *= _FAMILY_NOISE_STEP
+            X, modules, _ = make_program_modules(**params)
+            reference = _correlation_row_recovery(X, modules)
+        settings = {
+            "index": design["index"],
+            "half": design["half"],
+            "hard": design["hard"],
+            "n_components": design["n_components"],
+            "n_features": int(X.shape[1]),
+            "noise_share": float(np.mean(modules < 0)),
+            "reference_ari": float(reference),
+            "params": params,
+        }
+        problems.append((X, modules, settings))
+    return problems
 
 
 def load_digits_images(n_samples: int | None = None, *, scale: str = "standard"):

@@ -13,10 +13,13 @@ from sklearn.decomposition import PCA
 from sklearn.metrics import adjusted_rand_score
 
 from sivae_sklearn.datasets import (
+    FAMILY_HALVES,
     SHAPES,
+    _family_design,
     load_digits_images,
     make_colour_shapes,
     make_feature_modules,
+    make_program_family,
     make_program_modules,
     read_cifar_batch,
     read_mnist_idx,
@@ -145,6 +148,92 @@ def test_program_modules_bad_input():
         make_program_modules(n_programs=0)
     with pytest.raises(ValueError, match="threshold_spread must be"):
         make_program_modules(threshold_spread=-1)
+
+
+@pytest.mark.parametrize("name", ["sine", "bump", "exp", "cubic"])
+def test_program_modules_family_maps_have_their_shape(name):
+    kw = dict(n_samples=4000, n_programs=1, module_size_range=6, n_noise_features=0, noise=0.0, random_state=0)
+    X, _, u = make_program_modules(maps=(name,), **kw)
+    r = np.corrcoef(np.c_[X, u].T)[:-1, -1]
+    skew = stats.skew(X, axis=0)
+    if name == "bump":  # non-monotone, peaked near the centre: higher there than at both ends
+        low, high, mid = u[:, 0] < np.quantile(u, 0.05), u[:, 0] > np.quantile(u, 0.95), np.abs(u[:, 0]) < 0.25
+        assert np.all(np.abs(r) < 0.6), r
+        assert np.all((X[mid].mean(axis=0) > X[low].mean(axis=0)) & (X[mid].mean(axis=0) > X[high].mean(axis=0)))
+    elif name == "sine":  # monotone near the centre, turning for high gains: correlated, not a copy
+        assert np.all(r > 0.3) and np.any(r < 0.95), r
+    elif name == "exp":  # log-normal: right-skewed, heavy right tail
+        assert np.all(r > 0.4) and np.all(skew > 1.0), (r, skew)
+    else:  # cubic: heavy tails on both sides
+        assert np.all(r > 0.6) and np.all(stats.kurtosis(X, axis=0) > 3.0)
+
+
+def test_program_family_design_covers_the_ranges_and_splits_by_random_state():
+    designs = _family_design(48, 0)
+    params = [d["params"] for d in designs]
+    assert [d["index"] for d in designs] == list(range(48))
+    assert {p["n_programs"] for p in params} == set(range(3, 9))
+    rho = [p["correlation"] for p in params]
+    assert 0 <= min(rho) < 0.1 and 0.6 < max(rho) < 0.7
+    sizes = [p["module_size_range"] for p in params]
+    assert all(3 <= lo and lo + 8 <= hi <= 40 for lo, hi in sizes)
+    assert min(lo for lo, _ in sizes) == 3 and max(hi for _, hi in sizes) == 40
+    assert {m for p in params for m in p["maps"]} == {
+        "linear", "tanh", "softplus", "quadratic", "sine", "bump", "exp", "cubic"
+    }  # fmt: skip
+    assert {p["noise_features"] for p in params} == {"gaussian", "student_t", "sparse", "mixed"}
+    n = [p["n_samples"] for p in params]
+    assert 500 <= min(n) < 700 and 4000 < max(n) <= 5000
+    extra = [d["n_components"] - p["n_programs"] for d, p in zip(designs, params)]
+    assert sorted(set(extra)) == [0, 1] and sum(extra) == 24
+    # the split: disjoint halves of 24, a third hard overall and in each half
+    halves = [d["half"] for d in designs]
+    assert set(halves) == set(FAMILY_HALVES) and halves.count("tuning") == 24
+    hard = np.array([d["hard"] for d in designs])
+    assert hard.sum() == 16
+    for half in FAMILY_HALVES:
+        assert hard[np.array(halves) == half].sum() == 8
+    # decided by random_state alone: the same again, another for another seed
+    assert _family_design(48, 0) == designs
+    assert [d["half"] for d in _family_design(48, 1)] != halves
+    # an odd family: the halves differ by one
+    assert sorted([d["half"] for d in _family_design(5, 3)]).count("tuning") in (2, 3)
+
+
+def test_program_family_problems():
+    problems = make_program_family(4, random_state=0)
+    designs = _family_design(4, 0)
+    assert [s["index"] for _, _, s in problems] == [0, 1, 2, 3]
+    for (X, modules, settings), design in zip(problems, designs):
+        params = settings["params"]
+        assert {k: settings[k] for k in ("half", "hard", "n_components")} == {
+            k: design[k] for k in ("half", "hard", "n_components")
+        }
+        assert X.shape == (params["n_samples"], settings["n_features"]) and modules.shape == (X.shape[1],)
+        assert np.sum(modules < 0) == params["n_noise_features"]
+        assert settings["noise_share"] == pytest.approx(np.mean(modules < 0))
+        # the settings make the problem again
+        X2, modules2, _ = make_program_modules(**params)
+        np.testing.assert_array_equal(X2, X)
+        np.testing.assert_array_equal(modules2, modules)
+        reference = module_recovery(np.corrcoef(X.T), modules)
+        assert reference == pytest.approx(settings["reference_ari"])
+        if settings["hard"]:  # the per-feature noise is strong enough to beat the reference
+            assert reference < 0.8 and params["noise"] >= 2.0
+        else:
+            assert params == design["params"] and 0.2 <= params["noise"] <= 0.8
+    assert sum(s["hard"] for _, _, s in problems) == 2
+    # a half is those configurations of the whole family, with the same data
+    tuning = make_program_family(4, half="tuning", random_state=0)
+    assert [s["index"] for _, _, s in tuning] == [s["index"] for _, _, s in problems if s["half"] == "tuning"]
+    np.testing.assert_array_equal(tuning[0][0], problems[tuning[0][2]["index"]][0])
+
+
+def test_program_family_bad_input():
+    with pytest.raises(ValueError, match="n_configs must be an integer >= 2"):
+        make_program_family(1)
+    with pytest.raises(ValueError, match="half='test' is not supported"):
+        make_program_family(4, half="test")
 
 
 def test_load_digits_images():
