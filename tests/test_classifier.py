@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
-from conftest import SMALL
 
 from sivae_sklearn import SiVAE, load
 from sivae_sklearn.metrics import knn_accuracy
+from tests.presets import SMALL
 
 
 @pytest.fixture(scope="module")

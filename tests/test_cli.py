@@ -8,10 +8,10 @@ import anndata as ad
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from conftest import TINY, cli_options, make_counts
 
 from sivae_sklearn import load
 from sivae_sklearn.cli import build_parser, main
+from tests.presets import TINY, cli_options, make_counts
 
 ROOT = Path(__file__).resolve().parents[1]
 

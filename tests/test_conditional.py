@@ -2,12 +2,12 @@
 
 import numpy as np
 import pytest
-from conftest import BATCH_CORRECTION, SMALL, make_batched_cells
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 
 from sivae_sklearn import SiVAE, load
 from sivae_sklearn.metrics import knn_accuracy
+from tests.presets import BATCH_CORRECTION, SMALL, make_batched_cells
 
 
 @pytest.fixture(scope="module")

@@ -5,9 +5,9 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from conftest import COUNTS, make_counts
 
 from sivae_sklearn import SiVAE
+from tests.presets import COUNTS, make_counts
 
 
 @pytest.fixture(scope="module")

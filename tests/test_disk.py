@@ -11,11 +11,11 @@ import h5py
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from conftest import GENOMICS, make_counts
 
 from sivae_sklearn import SiVAE, tl
 from sivae_sklearn._arrays import rows as D
 from sivae_sklearn.cli import main
+from tests.presets import GENOMICS, make_counts
 
 da = pytest.importorskip("dask.array")
 zarr = pytest.importorskip("zarr")

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import TINY
 from sklearn.model_selection import GridSearchCV
 
 from sivae_sklearn import SiVAE
+from tests.presets import TINY
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "tests" / "data" / "distribute_fit.py"

@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 import tensorflow as tf
-from conftest import TINY
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.neighbors import KNeighborsClassifier
@@ -15,6 +14,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sivae_sklearn import SiVAE
+from tests.presets import TINY
 
 
 def test_fit_transform_shapes_and_attributes(digits):

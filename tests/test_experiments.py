@@ -4,7 +4,6 @@ import json
 
 import numpy as np
 import pytest
-from conftest import SMALL
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -17,6 +16,7 @@ from sivae_sklearn.experiments import (
     save_experiment,
     save_grid_search,
 )
+from tests.presets import SMALL
 
 FITTED = dict(SMALL, max_epochs=2)
 

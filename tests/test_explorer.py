@@ -20,14 +20,6 @@ from sivae_sklearn.explorer.__main__ import main  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def digits():
-    from sklearn.datasets import load_digits
-
-    d = load_digits()
-    return d.data[:200] / 16.0, d.target[:200]
-
-
-@pytest.fixture(scope="module")
 def model(digits):
     X, _ = digits
     return SiVAE(n_components=3, hidden_layer_sizes=(16, 8), max_epochs=5, random_state=0).fit(X)
@@ -87,7 +79,7 @@ def test_missing_model_file_and_unfitted_model(digits, tmp_path):
 
 def test_labels_must_have_one_per_row(model, digits):
     X, y = digits
-    with pytest.raises(ExplorerInputError, match="labels has 10 entries but X has 200 rows"):
+    with pytest.raises(ExplorerInputError, match="labels has 10 entries but X has 300 rows"):
         prepare(model, X, labels=y[:10])
 
 
@@ -293,13 +285,13 @@ def test_load_data_formats(tmp_path, digits):
     (tmp_path / "labels.txt").write_text("\n".join(map(str, y)) + "\n")
 
     Xn, ln, _ = load_data(tmp_path / "x.npy", labels_file=tmp_path / "labels.txt")
-    assert Xn.shape == (200, 64) and ln.tolist() == [str(v) for v in y]
+    assert Xn.shape == (300, 64) and ln.tolist() == [str(v) for v in y]
     Xz, lz, _ = load_data(tmp_path / "x.npz")
     assert np.array_equal(lz, y)
     Xc, lc, names = load_data(tmp_path / "x.csv", labels_column="kind")
-    assert Xc.shape == (200, 4) and names.tolist() == list("abcd") and np.array_equal(lc, kinds)
+    assert Xc.shape == (300, 4) and names.tolist() == list("abcd") and np.array_equal(lc, kinds)
     Xh, lh, names = load_data(tmp_path / "x.h5ad", labels_column="kind")
-    assert Xh.shape == (200, 4) and np.array_equal(lh, kinds)
+    assert Xh.shape == (300, 4) and np.array_equal(lh, kinds)
     with pytest.raises(ExplorerInputError, match="non-numeric columns"):
         load_data(tmp_path / "x.csv")
     with pytest.raises(ExplorerInputError, match="expected one of"):

@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from conftest import TINY
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -11,6 +10,7 @@ from sivae_sklearn import SiVAE
 from sivae_sklearn._arrays import feature_inputs as F
 from sivae_sklearn._arrays import rows as D
 from sivae_sklearn._arrays.feature_inputs import FeatureReducer
+from tests.presets import TINY
 
 
 def low_rank(n, g, seed=0, sparse=False):

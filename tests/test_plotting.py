@@ -11,18 +11,13 @@ from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from sivae_sklearn import SiVAE, pl, plotting  # noqa: E402
-from sivae_sklearn.datasets import load_digits_images, make_colour_shapes  # noqa: E402
+from sivae_sklearn.datasets import make_colour_shapes  # noqa: E402
 from sivae_sklearn.generation import interpolate, manifold_grid, traverse  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def digits():
-    return load_digits_images(200)
-
-
-@pytest.fixture(scope="module")
 def model(digits):
-    X, _, _ = digits
+    X, _ = digits
     return SiVAE(
         3, hidden_layer_sizes=(16, 8), max_epochs=4, schedule="stepwise", pretrain_epochs=2, random_state=0
     ).fit(X)
@@ -35,7 +30,7 @@ def _close_figures():
 
 
 def test_embedding_scatter_coloured_by_labels(model, digits):
-    X, y, _ = digits
+    X, y = digits
     ax = plotting.plot_embedding(model, X, y, dims=("sivae0", 2))
     assert isinstance(ax, Axes)
     assert len(ax.collections) == len(np.unique(y))  # one group per class
@@ -85,7 +80,7 @@ def test_wrong_image_shape_is_refused(model, digits, shape):
 
 
 def test_feature_awareness_image_and_bars(model, digits):
-    X, _, _ = digits
+    X, _ = digits
     ax = plotting.plot_feature_awareness(model, image_shape=(8, 8))
     np.testing.assert_allclose(ax.get_images()[0].get_array(), model.feature_awareness_.reshape(8, 8))
     ax = plotting.plot_feature_awareness(model, X, layer=0, n_top=5)
@@ -106,7 +101,7 @@ def test_history_has_every_term_and_the_pretraining_phases(model):
 
 
 def test_reconstructions_beside_originals(model, digits):
-    X, _, _ = digits
+    X, _ = digits
     fig = plotting.plot_reconstructions(model, X, n=4, image_shape=(8, 8))
     images = [ax.get_images()[0].get_array() for ax in fig.axes]
     assert len(images) == 8
@@ -129,7 +124,7 @@ def test_plots_need_a_fitted_model(digits):
 
 
 def test_traversal_interpolation_and_manifold_draw_the_decodings(model, digits):
-    X, _, _ = digits
+    X, _ = digits
     fig = plotting.plot_traversal(model, X[0], image_shape=(8, 8), n_steps=5)
     assert isinstance(fig, Figure) and len(fig.axes) == 15  # 3 dimensions x 5 values
     trav = traverse(model, X[0], n_steps=5)

@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import TINY
 
 from sivae_sklearn import SiVAE
 from sivae_sklearn._engine.progress import TrainingProgress
+from tests.presets import TINY
 
 ROOT = Path(__file__).resolve().parents[1]
 

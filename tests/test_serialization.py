@@ -16,7 +16,6 @@ from unittest import mock
 import joblib
 import numpy as np
 import pytest
-from conftest import TINY
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -26,6 +25,7 @@ from sivae_sklearn._engine.network import NetworkConfig, SiVAENetwork, weight_sh
 from sivae_sklearn._estimator import persistence
 from sivae_sklearn._estimator.validation import memory_limit
 from sivae_sklearn._modelfile.format import FORMAT_VERSION
+from tests.presets import TINY
 
 
 @pytest.fixture(scope="module")

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-from conftest import BATCH_CORRECTION, GENOMICS, make_batched_cells, make_counts
 
 from sivae_sklearn import SiVAE, tl
 from sivae_sklearn.tl import result_keys
+from tests.presets import BATCH_CORRECTION, GENOMICS, make_batched_cells, make_counts
 
 
 def make_adata(n_cells=200, n_genes=50, sparse=True):

@@ -7,9 +7,9 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import TINY
 
 from sivae_sklearn import SiVAE, TrainingDivergedError
+from tests.presets import TINY
 
 
 @pytest.fixture

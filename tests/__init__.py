@@ -1,0 +1,1 @@
+"""The test suite; ``presets`` holds the shared training settings and data generators."""
