@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from .._arrays.rows import PREDICT_BATCH_SIZE, iter_row_batches, pad_rows
 from .model import SiVAEModel
+from .tracing import model_function_decorator as compiled
 
 _JACOBIAN_BATCH_SIZE = 256
 _CLASSIFIER_BATCH_SIZE = 4096
@@ -46,24 +47,28 @@ class CompiledModel:
         latent = tf.TensorSpec([None, k], tf.float32)
         cond = tf.TensorSpec([None, c], tf.float32)
 
-        @tf.function(input_signature=[rows])
+        @compiled(input_signature=[rows])
         def embed(x):
             _, z_mean, z_std = model.encode(x)
             return z_mean, z_std
 
-        @tf.function(input_signature=[latent, cond, tf.TensorSpec([None, 1], tf.float32)])
+        @compiled(input_signature=[latent, cond, tf.TensorSpec([None, 1], tf.float32)])
         def decode(z, condition, library_size):
             return model.expected_output(z, condition, library_size)
 
-        @tf.function(input_signature=[rows, cond, tf.TensorSpec([2], tf.int32), tf.TensorSpec([], tf.int32)])
+        # XLA-compiled: Grappler's CPU fusion passes, which do not handle float64 and log a
+        # warning for every layer they skip, never see this graph.
+        @compiled(
+            input_signature=[rows, cond, tf.TensorSpec([2], tf.int32), tf.TensorSpec([], tf.int32)], jit_compile=True
+        )
         def elbo(x, condition, seed, n_draws):
             return exact.elbo(x, condition, seed, n_draws)
 
-        @tf.function(input_signature=[rows, cond])
+        @compiled(input_signature=[rows, cond])
         def level_fits(x, condition):
             return model.level_fits(x, condition)
 
-        @tf.function(input_signature=[latent])
+        @compiled(input_signature=[latent])
         def jacobian(z):
             return model.latent_jacobian(z)
 

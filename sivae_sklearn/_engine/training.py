@@ -46,6 +46,7 @@ from .._arrays.rows import DiskRows, Rows, RowSubset, epoch_batches
 from .._errors import TrainingDivergedError
 from .model import LossTerms, LossWeights, SiVAEModel
 from .progress import TrainingProgress
+from .tracing import model_function
 
 SCHEDULES = ("joint", "stepwise")
 TERMS = ("loss", *(f.name for f in fields(LossTerms)))
@@ -362,7 +363,7 @@ class PhaseSteps:
         def run_epoch(feed: _Feed, batches, beta_seed, n_batches: int):
             # One compiled call per step, fed by the prefetching pipeline; nothing is read back.
             if "step" not in compiled:
-                compiled["step"] = tf.function(step, input_signature=[feed.element_spec])
+                compiled["step"] = model_function(step, input_signature=[feed.element_spec])
             for element in feed.epoch(batches, beta_seed, n_batches):
                 compiled["step"](element)
 
