@@ -358,7 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     transform.add_argument("model", metavar="MODEL.sivae", help="a model saved by 'sivae fit --save-model' or save()")
     transform.add_argument("input", metavar="INPUT.h5ad", help="AnnData file to read (cells x genes)")
-    _data_options(transform, default, tool_docs)
+    _data_options(transform, default, _signature("tl.py", "sivae_transform")[1])  # "Embed ...", not "Fit ..."
 
     explore = _command(
         commands,
