@@ -120,7 +120,7 @@ def test_page_loads_with_every_panel(page, fitted):
     assert page.locator("#embedding .scatterlayer .points path").count() == 3 * X.shape[0]
     assert len(slider_values(page)) == model.n_components_
     assert decoded_pixels(page).shape == (8, 8)
-    assert "Loadings of z1" in page.inner_text("#loadings")
+    assert "Loadings of sivae0" in page.inner_text("#loadings")
     assert "Training history" in page.inner_text("#history")
 
 
