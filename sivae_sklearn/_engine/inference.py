@@ -5,7 +5,8 @@ Thin wrappers: every function runs a method of
 sparse input one batch at a time, and returns NumPy arrays. The TensorFlow
 functions are compiled once per model with a fixed input signature, so calls
 with different batch sizes never retrace; batches are padded to a multiple of 8
-rows so that a row's result never depends on which other rows come with it.
+rows so that a row's result never depends on which other rows come with it. The
+float64 ELBO runs eagerly (see :class:`CompiledModel`).
 """
 
 from __future__ import annotations
@@ -56,13 +57,10 @@ class CompiledModel:
         def decode(z, condition, library_size):
             return model.expected_output(z, condition, library_size)
 
-        # XLA-compiled: Grappler's CPU fusion passes, which do not handle float64 and log a
-        # warning for every layer they skip, never see this graph.
-        @compiled(
-            input_signature=[rows, cond, tf.TensorSpec([2], tf.int32), tf.TensorSpec([], tf.int32)], jit_compile=True
-        )
         def elbo(x, condition, seed, n_draws):
-            return exact.elbo(x, condition, seed, n_draws)
+            # Run eagerly, not compiled: in a graph, Grappler's oneDNN rewrites log "Not handling type
+            # DT_DOUBLE" for every float64 layer they skip (eager kernels give the same values, unlogged).
+            return exact.elbo(tf.convert_to_tensor(x), tf.convert_to_tensor(condition), seed, n_draws)
 
         @compiled(input_signature=[rows, cond])
         def level_fits(x, condition):
