@@ -897,7 +897,7 @@ def traversal(model, x=None, *, image_shape=None, cmap="gray_r", rescale="minmax
     >>> matplotlib.use("Agg")
     >>> import numpy as np
     >>> from sivae_sklearn import SiVAE
-    >>> from sivae_sklearn.plotting import traversal
+    >>> from sivae_sklearn.pl import traversal
     >>> X = np.random.RandomState(0).uniform(size=(40, 4))
     >>> model = SiVAE(max_epochs=2, hidden_layer_sizes=(8,), random_state=0).fit(X)
     >>> fig = traversal(model, X[0], image_shape=(2, 2), n_steps=3)
