@@ -26,7 +26,7 @@ import numpy as np
 import scanpy as sc
 from sklearn.decomposition import PCA
 
-from sivae_sklearn import plotting, tl
+from sivae_sklearn import pl, plotting, tl
 from sivae_sklearn.metrics import knn_accuracy
 
 parser = argparse.ArgumentParser(description="SiVAE on scanpy's bundled PBMC data.")
@@ -58,9 +58,10 @@ print(
 # The embedding, coloured by cell type
 # ------------------------------------
 # ``sc.pp.neighbors(adata, use_rep="X_sivae")`` and ``sc.tl.umap`` work on it as on PCA's.
-ax = plotting.plot_embedding(model, adata.X, labels)
+# ``pl.embedding`` reads obsm, as ``sc.pl.pca`` does; ``dims=None`` shows the two dimensions with the most
+# variance explained, and the legend sits in the right margin.
+ax = pl.embedding(adata, color="bulk_labels")
 ax.set_title("SiVAE embedding of pbmc68k_reduced")
-ax.legend(fontsize=6, markerscale=2, loc="best")
 
 # %%
 # Top genes per dimension, and hub genes

@@ -144,8 +144,9 @@ def _add_parameter(group, parameter: Parameter, default=None, help_text: str | N
     group.add_argument(f"--{parameter.name.replace('_', '-')}", **options)
 
 
-def _add_tool_option(group, name: str) -> None:
-    default, text = TOOL_OPTIONS[name]
+def _add_tool_option(group, name: str, text: str | None = None) -> None:
+    default, table_text = TOOL_OPTIONS[name]
+    text = table_text if text is None else text
     group.add_argument(f"--{name.replace('_', '-')}", default=default, help=f"{text} (default: {_shown(default)})")
 
 
@@ -180,10 +181,10 @@ def _common(debug_default) -> argparse.ArgumentParser:
     return common
 
 
-def _data_options(command) -> None:
+def _data_options(command, layer_help: str | None = None) -> None:
     """``--layer``, ``--use-highly-variable``, ``--key-added``, ``--overwrite``: shared by fit and transform."""
     command.add_argument("-o", "--output", required=True, metavar="OUTPUT.h5ad", help="where to write the result")
-    _add_tool_option(command, "layer")
+    _add_tool_option(command, "layer", layer_help)
     default, text = TOOL_OPTIONS["use_highly_variable"]
     command.add_argument(
         "--use-highly-variable",
@@ -255,7 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     transform.add_argument("model", metavar="MODEL.sivae", help="a model saved by 'sivae fit --save-model' or save()")
     transform.add_argument("input", metavar="INPUT.h5ad", help="AnnData file to read (cells x genes)")
-    _data_options(transform)
+    _data_options(transform, "Embed adata.layers[layer] instead of adata.X (the layer the model was fitted on)")
 
     explore = _command(
         commands,

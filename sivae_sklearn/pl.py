@@ -1,20 +1,36 @@
-"""Plots in scanpy's style: matplotlib figures of a fitted :class:`~sivae_sklearn.SiVAE`.
+"""Plots in scanpy's style: matplotlib figures of SiVAE results.
 
-Every function takes the fitted model first (as ``umap.plot`` does) and
+The plots of what the model learned take either an AnnData object annotated by
+:func:`sivae_sklearn.tl.sivae` (as ``sc.pl.pca(adata)`` does; no fitted model
+needed: ``obsm``, ``varm``, ``var`` and ``uns`` hold what they draw) or a
+fitted :class:`~sivae_sklearn.SiVAE` (as ``umap.plot`` does). Every function
 returns what it drew on: an ``Axes`` for single-panel plots (pass ``ax=`` to
 draw into your own), a ``Figure`` for panel grids. Nothing is shown or saved;
-call ``fig.savefig(...)`` yourself. :mod:`sivae_sklearn.pl` offers the same
-functions under scanpy-style names.
+call ``fig.savefig(...)`` yourself. :mod:`sivae_sklearn.plotting` offers the
+same functions under long names (``plot_embedding``, ...).
 
-What the model learned:
+What the model learned (AnnData or estimator):
 
-* :func:`embedding`: scatter of two latent dimensions coloured by labels;
+* :func:`embedding`: scatter of two latent dimensions, ``color=`` an obs
+  column or a gene (AnnData, through ``sc.pl.embedding`` when scanpy is
+  installed) or ``labels`` (estimator);
 * :func:`loadings`: the loadings of each dimension, as images when an
-  ``image_shape`` is given (diverging colour map centred at 0), as a heatmap
-  or ranked bars otherwise;
+  ``image_shape`` is given (diverging colour map centred at 0), as ranked
+  bars or a heatmap otherwise;
 * :func:`feature_awareness`: per-feature awareness, as an image or bars;
-* :func:`explained_variance`: variance explained per dimension;
-* :func:`history`: every loss term, train and validation, per epoch;
+* :func:`variance_explained` (alias :func:`explained_variance`): variance
+  explained per dimension;
+* :func:`history`: every loss term, train and validation, per epoch.
+
+``dims=None`` shows the dimensions with the most variance explained, first
+(two for :func:`embedding`, three for loading bars); heatmaps and images show
+every dimension in index order. Dimensions are named as
+``SiVAE.get_feature_names_out`` names them (``"sivae0"``, ...) and may be
+given by those names. Legends sit outside the axes, as scanpy's
+``legend_loc="right margin"``.
+
+Of the estimator only:
+
 * :func:`reconstructions`: originals beside their reconstructions.
 
 Decoding the latent space (:mod:`sivae_sklearn.generation`; keyword arguments
@@ -47,6 +63,7 @@ with the features in channels-last order (``images.reshape(n, -1)`` of an
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from numbers import Integral
 
 import numpy as np
@@ -68,14 +85,6 @@ def _pyplot():
 def _image_shape(model, image_shape) -> tuple[int, ...] | None:
     check_is_fitted(model)
     return check_image_shape(image_shape, model.n_features_in_)
-
-
-def _dims(model, dims) -> list[int]:
-    if dims is None:
-        return list(range(model.n_components_))
-    if isinstance(dims, (Integral, str)):
-        dims = [dims]
-    return [model.resolve_dimension(d) for d in dims]
 
 
 def _grid(n: int, ncols: int | None, panel: float = 2.2):
@@ -133,52 +142,364 @@ def _symmetric_limit(values) -> float:
     return m if m > 0 else 1.0
 
 
-def embedding(model, X, labels=None, *, dims=(0, 1), ax=None, s: float = 8, cmap: str = "tab10"):
-    """Scatter the embedding of ``X`` on two latent dimensions.
+# ------------------------------------------------------------ what is drawn
+@dataclass(frozen=True)
+class _Results:
+    """What the model-level plots draw, read from a fitted estimator or from an annotated AnnData."""
+
+    components: np.ndarray  # (K, n_features) loadings
+    feature_labels: np.ndarray  # (n_features,)
+    dim_names: list[str]  # (K,)
+    variance_ratio: np.ndarray | None  # (K,)
+    awareness: np.ndarray | None  # (n_features,); NaN for features the model did not see
+    fitted: np.ndarray  # (n_features,) bool: features the model was fitted on
+    history: dict | None
+
+    @property
+    def n_components(self) -> int:
+        return self.components.shape[0]
+
+
+def _is_anndata(obj) -> bool:
+    try:
+        from anndata import AnnData
+    except ImportError:  # pragma: no cover - anndata is a dependency
+        return False
+    return isinstance(obj, AnnData)
+
+
+def _dim_names(k: int) -> list[str]:
+    """The names ``SiVAE.get_feature_names_out`` gives ``k`` dimensions."""
+    return [f"sivae{i}" for i in range(k)]
+
+
+def _adata_results(adata, key_added: str) -> _Results:
+    from .tl import result_keys
+
+    keys = result_keys(key_added)
+    if keys["varm"] not in adata.varm:
+        raise ValueError(
+            f"adata has no varm[{keys['varm']!r}]: run sivae_sklearn.tl.sivae(adata) first, or pass the "
+            f"key_added it was run with (results in varm: {list(adata.varm)})."
+        )
+    components = np.asarray(adata.varm[keys["varm"]], dtype=np.float64).T
+    awareness = None
+    if keys["var"] in adata.var.columns:
+        awareness = np.asarray(adata.var[keys["var"]], dtype=np.float64)
+    fitted = np.isfinite(awareness) if awareness is not None else np.ones(adata.n_vars, dtype=bool)
+    uns = adata.uns.get(keys["uns"], {})
+    ratio = uns.get("variance_ratio")
+    history = uns.get("history")
+    return _Results(
+        components=components,
+        feature_labels=np.asarray(adata.var_names, dtype=object),
+        dim_names=_dim_names(components.shape[0]),
+        variance_ratio=None if ratio is None else np.asarray(ratio, dtype=np.float64),
+        awareness=awareness,
+        fitted=fitted,
+        history=None if history is None else {k: list(np.asarray(v).tolist()) for k, v in history.items()},
+    )
+
+
+def _model_results(model) -> _Results:
+    check_is_fitted(model)
+    ratio = getattr(model, "explained_variance_ratio_", None)
+    awareness = getattr(model, "feature_awareness_", None)
+    return _Results(
+        components=np.asarray(model.components_, dtype=np.float64),
+        feature_labels=model.get_feature_labels(),
+        dim_names=[str(n) for n in model.get_feature_names_out()],
+        variance_ratio=None if ratio is None else np.asarray(ratio, dtype=np.float64),
+        awareness=None if awareness is None else np.asarray(awareness, dtype=np.float64),
+        fitted=np.ones(model.n_features_in_, dtype=bool),
+        history=getattr(model, "history_", None),
+    )
+
+
+def _results(data, key_added: str) -> _Results:
+    return _adata_results(data, key_added) if _is_anndata(data) else _model_results(data)
+
+
+def _resolve_dims(results: _Results, dims, n_default: int | None) -> list[int]:
+    """Indices of ``dims`` (ints or names).
+
+    ``None``: the ``n_default`` dimensions with the most variance explained, or every one when ``n_default`` is None.
+    """
+    k = results.n_components
+    if dims is None:
+        if n_default is None:
+            return list(range(k))
+        if results.variance_ratio is None:
+            return list(range(min(n_default, k)))
+        return [int(i) for i in np.argsort(-results.variance_ratio, kind="stable")[:n_default]]
+    if isinstance(dims, (Integral, str)):
+        dims = [dims]
+    out = []
+    for d in dims:
+        if isinstance(d, str):
+            if d not in results.dim_names:
+                raise ValueError(f"Unknown dimension {d!r}; expected one of {results.dim_names} or an index.")
+            out.append(results.dim_names.index(d))
+        elif isinstance(d, Integral) and not isinstance(d, bool) and -k <= int(d) < k:
+            out.append(int(d) % k)
+        else:
+            raise ValueError(f"Dimension {d!r} is out of range for {k} latent dimensions.")
+    return out
+
+
+# -------------------------------------------------------- scanpy's conventions
+def _default_palette(n: int) -> list:
+    """Scanpy's default categorical colours: matplotlib's colour cycle, then 20 colours, then a spread map."""
+    plt = _pyplot()
+    cycle = plt.rcParams["axes.prop_cycle"].by_key().get("color", [])
+    if n <= len(cycle):
+        return list(cycle[:n])
+    if n <= 20:
+        return [plt.get_cmap("tab20")(i) for i in range(n)]
+    return [plt.get_cmap("turbo")(x) for x in np.linspace(0, 1, n)]
+
+
+def _legend_outside(ax, **kwargs) -> None:
+    """A legend in the right margin, as scanpy's ``legend_loc="right margin"``."""
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, **kwargs)
+
+
+def _scatter(ax, Z2, values, *, title, palette, cmap, s, categories=None, colours=None):
+    """Scanpy's look in matplotlib: categories by colour with a right-margin legend, numbers by a colour bar."""
+    plt = _pyplot()
+    if values is None:
+        ax.scatter(Z2[:, 0], Z2[:, 1], s=s, color="0.3", linewidths=0)
+    elif categories is not None:
+        values = np.asarray(values, dtype=object)
+        if colours is None:
+            colours = list(palette) if palette is not None else _default_palette(len(categories))
+            if len(colours) < len(categories):
+                raise ValueError(f"palette has {len(colours)} colours for {len(categories)} categories.")
+        for colour, category in zip(colours, categories):
+            hit = values == category
+            ax.scatter(Z2[hit, 0], Z2[hit, 1], s=s, color=colour, label=str(category), linewidths=0)
+        missing = np.array([v is None or (isinstance(v, float) and np.isnan(v)) for v in values])
+        if missing.any():
+            ax.scatter(Z2[missing, 0], Z2[missing, 1], s=s, color="lightgray", label="NA", linewidths=0)
+        _legend_outside(ax, markerscale=max(1.0, 30 / max(s, 1e-3)) ** 0.5, fontsize="small")
+    else:
+        values = np.asarray(values, dtype=np.float64)
+        order = np.argsort(values, kind="stable")  # high values drawn on top, as scanpy's sort_order
+        sc = ax.scatter(Z2[order, 0], Z2[order, 1], c=values[order], s=s, cmap=cmap or "viridis", linewidths=0)
+        plt.colorbar(sc, ax=ax, pad=0.01, fraction=0.05, aspect=30)
+    if title:
+        ax.set_title(title)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def _categories(values):
+    """Categories of ``values`` when they are categorical (pandas categories, strings, booleans), else None."""
+    import pandas as pd
+
+    series = pd.Series(values)
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return list(series.cat.categories)
+    if series.dtype.kind in "fciu":
+        return None
+    return sorted(series.dropna().unique().tolist(), key=str)
+
+
+def _adata_colour(adata, color: str, layer):
+    """Values of ``color`` (an obs column or a gene), their categories (or None) and stored colours."""
+    if color in adata.obs.columns:
+        column = adata.obs[color]
+        categories = _categories(column)
+        colours = None
+        stored = adata.uns.get(f"{color}_colors")
+        if categories is not None and stored is not None and len(stored) >= len(categories):
+            colours = list(stored)[: len(categories)]
+        return column.to_numpy(dtype=object) if categories is not None else column.to_numpy(), categories, colours
+    source = adata
+    if layer is None and adata.raw is not None and color in adata.raw.var_names:
+        source = adata.raw
+    if color in source.var_names:
+        j = source.var_names.get_loc(color)
+        X = source.X if layer is None else adata.layers[layer]
+        column = X[:, j]
+        column = column.toarray() if hasattr(column, "toarray") else np.asarray(column)
+        return np.asarray(column, dtype=np.float64).ravel(), None, None
+    raise ValueError(f"color={color!r} is neither a column of adata.obs nor one of adata.var_names.")
+
+
+def embedding(
+    data,
+    X=None,
+    labels=None,
+    *,
+    color=None,
+    dims=None,
+    key_added: str = "sivae",
+    layer: str | None = None,
+    ax=None,
+    s: float | None = None,
+    palette=None,
+    cmap: str | None = None,
+    **kwargs,
+):
+    """Scatter the embedding on two latent dimensions.
+
+    Two forms, told apart by the first argument:
+
+    * ``embedding(adata, color="cell_type")``: draws ``adata.obsm["X_<key_added>"]``
+      as :func:`sivae_sklearn.tl.sivae` wrote it, coloured by an ``obs`` column
+      or a gene of ``var_names``. With scanpy installed this is
+      ``sc.pl.embedding`` (scanpy's palette, ``adata.uns[f"{color}_colors"]``,
+      legend in the right margin; scanpy stores the colours it picks there and
+      turns string columns into categories, as ``sc.pl.pca`` does); without it,
+      matplotlib draws the same look (stored colours first, else matplotlib's
+      colour cycle, then ``tab20``) and nothing in ``adata`` changes.
+    * ``embedding(model, X, labels)``: embeds ``X`` with a fitted estimator
+      and colours by ``labels`` (discrete: legend in the right margin;
+      numbers: a colour bar).
 
     Parameters
     ----------
-    model : fitted SiVAE
-    X : array-like of shape (n_samples, n_features)
+    data : anndata.AnnData or fitted SiVAE
+    X : array-like of shape (n_samples, n_features), optional
+        Estimator form only: the samples to embed.
     labels : array-like of shape (n_samples,), optional
-        Colours the points; discrete labels get a legend, numbers a colour bar.
-    dims : pair of int or str, default=(0, 1)
+        Estimator form only: colours the points.
+    color : str or list of str, optional
+        AnnData form only: an ``obs`` column or a gene (a list: one panel each).
+    dims : pair of int or str, optional
+        The two dimensions (indices or names such as ``"sivae4"``). Default:
+        the two with the most variance explained, the larger on the x axis.
+    key_added : str, default="sivae"
+        AnnData form: the ``key_added`` of :func:`~sivae_sklearn.tl.sivae`.
+    layer : str, optional
+        AnnData form: read gene values from ``adata.layers[layer]``.
     ax : matplotlib Axes, optional
-    s : float, default=8
-        Marker size.
-    cmap : str, default="tab10"
+    s : float, optional
+        Marker size; default scanpy's ``120000 / n_samples``.
+    palette : sequence of colours, optional
+        Colours of the categories, in category order.
+    cmap : str, optional
+        Colour map of numeric values (default "viridis").
+    **kwargs
+        AnnData form with scanpy: passed on to ``sc.pl.embedding``.
 
     Returns
     -------
     ax : matplotlib Axes
+        A list of Axes when ``color`` is a list.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import anndata as ad, numpy as np, pandas as pd
+    >>> from sivae_sklearn import pl, tl
+    >>> rng = np.random.RandomState(0)
+    >>> obs = pd.DataFrame({"group": pd.Categorical(list("ab") * 30)}, index=[f"c{i}" for i in range(60)])
+    >>> adata = ad.AnnData(rng.normal(size=(60, 8)), obs=obs)
+    >>> _ = tl.sivae(adata, 3, hidden_layer_sizes=(8,), max_epochs=2, random_state=0)
+    >>> ax = pl.embedding(adata, color="group")
+    >>> ax.get_legend() is not None
+    True
     """
-    check_is_fitted(model)
-    d = _dims(model, dims)
+    if _is_anndata(data):
+        if X is not None or labels is not None:
+            raise TypeError("embedding(adata, ...) reads obs and var_names: pass color='<obs column or gene>'.")
+        return _adata_embedding(data, color, dims, key_added, layer, ax, s, palette, cmap, kwargs)
+    if color is not None:
+        raise TypeError("color= names a column of an AnnData object; with an estimator pass labels=<array>.")
+    if kwargs:
+        raise TypeError(f"embedding(model, X) got unexpected keyword arguments {sorted(kwargs)}.")
+    if X is None:
+        raise TypeError("embedding(model, X, labels) needs the samples X to embed.")
+    model = data
+    d = _resolve_dims(_model_results(model), dims, 2)
     if len(d) != 2:
         raise ValueError(f"dims must name exactly two latent dimensions, got {dims!r}.")
     Z = model.transform(X)
-    plt = _pyplot()
-    if ax is None:
-        _, ax = plt.subplots(figsize=(4.5, 4))
-    names = model.get_feature_names_out()
-    if labels is None:
-        ax.scatter(Z[:, d[0]], Z[:, d[1]], s=s, color="0.3")
-    else:
+    if labels is not None:
         labels = np.asarray(labels)
         if labels.shape[0] != Z.shape[0]:
             raise ValueError(f"labels has {labels.shape[0]} entries; expected one per row of X ({Z.shape[0]}).")
-        if labels.dtype.kind in "fc":
-            sc = ax.scatter(Z[:, d[0]], Z[:, d[1]], c=labels, s=s, cmap="viridis")
-            ax.figure.colorbar(sc, ax=ax)
-        else:
-            colours = plt.get_cmap(cmap)
-            for i, value in enumerate(np.unique(labels)):
-                hit = labels == value
-                ax.scatter(Z[hit, d[0]], Z[hit, d[1]], s=s, color=colours(i % colours.N), label=str(value))
-            ax.legend(markerscale=2, fontsize="small", frameon=False, loc="best")
+    if ax is None:
+        _, ax = _pyplot().subplots(figsize=(4.5, 4))
+    s = 120000 / Z.shape[0] if s is None else s
+    categories = None
+    if labels is not None and labels.dtype.kind not in "fc":  # integers too: class labels
+        categories = _categories(labels) if labels.dtype.kind not in "iub" else np.unique(labels).tolist()
+    _scatter(ax, Z[:, d], labels, title=None, palette=palette, cmap=cmap, s=s, categories=categories)
+    names = model.get_feature_names_out()
     ax.set_xlabel(names[d[0]])
     ax.set_ylabel(names[d[1]])
     return ax
+
+
+def _adata_embedding(adata, color, dims, key_added, layer, ax, s, palette, cmap, kwargs):
+    from .tl import result_keys
+
+    basis = result_keys(key_added)["obsm"]
+    if basis not in adata.obsm:
+        raise ValueError(
+            f"adata has no obsm[{basis!r}]: run sivae_sklearn.tl.sivae(adata) first, or pass the key_added it "
+            f"was run with (embeddings in obsm: {list(adata.obsm)})."
+        )
+    Z = np.asarray(adata.obsm[basis])
+    k = Z.shape[1]
+    uns = adata.uns.get(key_added, {})
+    ratio = uns.get("variance_ratio")
+    results = _Results(
+        components=np.zeros((k, 0)),
+        feature_labels=np.zeros(0, dtype=object),
+        dim_names=_dim_names(k),
+        variance_ratio=None if ratio is None else np.asarray(ratio, dtype=np.float64),
+        awareness=None,
+        fitted=np.zeros(0, dtype=bool),
+        history=None,
+    )
+    d = _resolve_dims(results, dims, 2)
+    if len(d) != 2:
+        raise ValueError(f"dims must name exactly two latent dimensions, got {dims!r}.")
+    colors = [color] if color is None or isinstance(color, str) else list(color)
+    for c in colors:
+        if c is not None and c not in adata.obs.columns and c not in adata.var_names:
+            if adata.raw is None or c not in adata.raw.var_names:
+                raise ValueError(f"color={c!r} is neither a column of adata.obs nor one of adata.var_names.")
+    try:
+        import scanpy as sc
+    except ImportError:
+        sc = None
+    if sc is not None:
+        options = {"legend_loc": "right margin", "frameon": True, **kwargs}
+        if palette is not None:
+            options["palette"] = palette
+        if cmap is not None:
+            options["color_map"] = cmap
+        if s is not None:
+            options["size"] = s
+        axes = sc.pl.embedding(
+            adata, basis, color=color, dimensions=tuple(d), layer=layer, ax=ax, show=False, **options
+        )
+    else:
+        if len(colors) > 1 and ax is not None:
+            raise ValueError("Several colors draw several panels: leave ax=None.")
+        if ax is None:
+            fig, grid = _pyplot().subplots(1, len(colors), figsize=(4.8 * len(colors), 4), squeeze=False)
+            axes = list(grid.ravel())
+        else:
+            axes = [ax]
+        size = 120000 / Z.shape[0] if s is None else s
+        for a, c in zip(axes, colors):
+            values, categories, colours = (None, None, None) if c is None else _adata_colour(adata, c, layer)
+            _scatter(
+                a, Z[:, d], values, title=c, palette=palette, cmap=cmap, s=size, categories=categories, colours=colours
+            )
+        axes = axes[0] if len(axes) == 1 else axes
+    names = results.dim_names
+    for a in axes if isinstance(axes, list) else [axes]:
+        a.set_xlabel(names[d[0]])
+        a.set_ylabel(names[d[1]])
+    return axes
 
 
 def _feature_images(values, titles, image_shape, ncols, cmap, channels: str, ax=None):
@@ -202,31 +523,41 @@ def _feature_images(values, titles, image_shape, ncols, cmap, channels: str, ax=
 
 
 def loadings(
-    model,
+    data,
     dims=None,
     *,
+    key_added: str = "sivae",
     image_shape=None,
-    kind: str = "heatmap",
+    kind: str | None = None,
     n_top: int = 10,
     ncols: int | None = None,
     cmap: str = "RdBu_r",
     channels: str = "sum",
     ax=None,
 ):
-    """Loadings (``components_``) of each latent dimension.
+    """Loadings of each latent dimension, labelled by feature (gene) names.
 
     Parameters
     ----------
-    model : fitted SiVAE
+    data : anndata.AnnData or fitted SiVAE
+        An AnnData object annotated by :func:`sivae_sklearn.tl.sivae` (reads
+        ``varm["<key_added>_loadings"]``, genes left out by its
+        highly-variable mask are not ranked) or a fitted estimator
+        (``components_``).
     dims : int, str or list, optional
-        Dimensions to show (default all).
+        Dimensions to show. Default: bars show the three with the most
+        variance explained (as ``sc.pl.pca_loadings`` shows three), heatmaps
+        and images every dimension.
+    key_added : str, default="sivae"
+        AnnData form: the ``key_added`` of :func:`~sivae_sklearn.tl.sivae`.
     image_shape : (height, width) or (height, width, channels), optional
-        Show each dimension's loadings as an image (the product must be
-        ``n_features_in_``), diverging colour map centred at 0, one shared scale.
-    kind : {"heatmap", "bar"}, default="heatmap"
-        Without ``image_shape``: a features x dimensions heatmap (features in
-        model order), or per dimension the ``n_top`` most positive and most
-        negative features as ranked horizontal bars.
+        Show each dimension's loadings as an image (the product must be the
+        number of features), diverging colour map centred at 0, one shared scale.
+    kind : {"bar", "heatmap"}, optional
+        Without ``image_shape``: per dimension the ``n_top`` most positive and
+        most negative features as ranked horizontal bars, or a features x
+        dimensions heatmap (features in order). Default: "bar" for AnnData,
+        "heatmap" for an estimator.
     n_top : int, default=10
     ncols : int, optional
         Panels per row.
@@ -243,68 +574,98 @@ def loadings(
     Returns
     -------
     Figure (images, bars) or Axes (heatmap)
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import anndata as ad, numpy as np
+    >>> from sivae_sklearn import pl, tl
+    >>> adata = ad.AnnData(np.random.RandomState(0).normal(size=(60, 8)))
+    >>> adata.var_names = [f"gene{j}" for j in range(8)]
+    >>> _ = tl.sivae(adata, 3, hidden_layer_sizes=(8,), max_epochs=2, random_state=0)
+    >>> fig = pl.loadings(adata, n_top=2)
+    >>> all(label.get_text().startswith("gene") for label in fig.axes[0].get_yticklabels())
+    True
     """
-    shape = _image_shape(model, image_shape)
-    d = _dims(model, dims)
-    names = model.get_feature_names_out()
+    results = _results(data, key_added)
+    shape = check_image_shape(image_shape, results.components.shape[1])
+    if kind is None:
+        kind = "bar" if _is_anndata(data) else "heatmap"
+    if shape is None and kind not in ("heatmap", "bar"):
+        raise ValueError(f"kind={kind!r} is not supported; expected 'heatmap' or 'bar'.")
+    d = _resolve_dims(results, dims, 3 if shape is None and kind == "bar" else None)
+    names = results.dim_names
+    components = results.components
     if shape is not None:
-        return _feature_images(model.components_[d], [names[i] for i in d], shape, ncols, cmap, channels, ax)[0]
+        return _feature_images(components[d], [names[i] for i in d], shape, ncols, cmap, channels, ax)[0]
+    labels = results.feature_labels
     if kind == "heatmap":
         plt = _pyplot()
         if ax is None:
-            _, ax = plt.subplots(figsize=(1.2 + 0.6 * len(d), min(12, 2 + 0.15 * model.n_features_in_)))
-        values = model.components_[d].T
+            _, ax = plt.subplots(figsize=(1.2 + 0.6 * len(d), min(12, 2 + 0.15 * labels.size)))
+        values = components[d].T
         limit = _symmetric_limit(values)
         im = ax.imshow(values, aspect="auto", cmap=cmap, vmin=-limit, vmax=limit, interpolation="nearest")
         ax.set_xticks(range(len(d)), [names[i] for i in d], rotation=90)
-        labels = model.get_feature_labels()
         if len(labels) <= 60:
-            ax.set_yticks(range(len(labels)), labels, fontsize="x-small")
+            ax.set_yticks(range(len(labels)), [str(v) for v in labels], fontsize="x-small")
         ax.set_ylabel("feature")
         ax.figure.colorbar(im, ax=ax)
         return ax
-    if kind == "bar":
-        fig, axes = _panels(len(d), ncols or 3, ax, panel=3.2)
-        for a, i in zip(axes, d):
-            top = model.top_features(i, n_top)
-            feats = list(top["positive"]) + list(top["negative"])[::-1]
-            vals = np.concatenate([top["positive_loading"], top["negative_loading"][::-1]])
-            order = np.argsort(vals)
-            a.barh(range(len(vals)), vals[order], color=np.where(vals[order] >= 0, "tab:red", "tab:blue"))
-            a.set_yticks(range(len(vals)), [str(feats[j]) for j in order], fontsize="x-small")
-            a.axvline(0, color="0.4", lw=0.5)
-            a.set_title(names[i], fontsize="small")
-        if ax is None:
-            fig.tight_layout()
-        return fig
-    raise ValueError(f"kind={kind!r} is not supported; expected 'heatmap' or 'bar'.")
+    n_top = check_positive_int(n_top, "n_top")
+    fig, axes = _panels(len(d), ncols or 3, ax, panel=3.2)
+    candidates = np.flatnonzero(results.fitted)
+    for a, i in zip(axes, d):
+        row = components[i, candidates]
+        n = min(n_top, row.size)
+        pos = candidates[np.argsort(-row, kind="stable")[:n]]
+        neg = candidates[np.argsort(row, kind="stable")[:n]]
+        idx = np.unique(np.concatenate([pos, neg]))
+        vals = components[i, idx]
+        order = np.argsort(vals, kind="stable")
+        a.barh(range(idx.size), vals[order], color=np.where(vals[order] >= 0, "tab:red", "tab:blue"))
+        a.set_yticks(range(idx.size), [str(labels[j]) for j in idx[order]], fontsize="x-small")
+        a.axvline(0, color="0.4", lw=0.5)
+        a.set_title(names[i], fontsize="small")
+    if ax is None:
+        fig.tight_layout()
+    return fig
 
 
 def feature_awareness(
-    model,
+    data,
     X=None,
     *,
     layer: int = -1,
+    key_added: str = "sivae",
     image_shape=None,
     n_top: int | None = 30,
     cmap: str = "RdBu_r",
     channels: str = "sum",
     ax=None,
 ):
-    """Feature awareness per feature, as an image or as ranked bars.
+    """Feature awareness per feature, as an image or as ranked bars labelled by feature names.
 
     Parameters
     ----------
-    model : fitted SiVAE
+    data : anndata.AnnData or fitted SiVAE
+        An AnnData object annotated by :func:`sivae_sklearn.tl.sivae` (reads
+        ``var["<key_added>_feature_awareness"]``; genes it left out, NaN there,
+        are not drawn) or a fitted estimator.
     X : array-like, optional
-        Samples to evaluate on; ``None`` uses the stored training summary
-        :attr:`~sivae_sklearn.SiVAE.feature_awareness_` (``layer=-1`` only).
+        Estimator form only: samples to evaluate on; ``None`` uses the stored
+        training summary :attr:`~sivae_sklearn.SiVAE.feature_awareness_`
+        (``layer=-1`` only).
     layer : int, default=-1
-        Decoder level (see :meth:`~sivae_sklearn.SiVAE.feature_awareness`).
+        Estimator form only: decoder level (see
+        :meth:`~sivae_sklearn.SiVAE.feature_awareness`).
+    key_added : str, default="sivae"
+        AnnData form: the ``key_added`` of :func:`~sivae_sklearn.tl.sivae`.
     image_shape : (height, width) or (height, width, channels), optional
         Show the scores as an image (diverging colour map centred at 0).
     n_top : int or None, default=30
-        Bars: the ``n_top`` most aware features (``None``: all, in model order).
+        Bars: the ``n_top`` most aware features (``None``: all, in order).
     cmap : str, default="RdBu_r"
     channels : {"sum", "separate", "rgb"}, default="sum"
         Multi-channel images only: the scores summed over the channels (the
@@ -317,19 +678,37 @@ def feature_awareness(
     ax : matplotlib Axes
         Or the Figure, when ``channels="separate"`` draws several panels.
     """
-    shape = _image_shape(model, image_shape)
-    fa = model.feature_awareness(X, layer=layer)
+    if _is_anndata(data):
+        if X is not None or layer != -1:
+            raise ValueError(
+                "The AnnData form draws the stored training summary var[...]; for other samples or decoder "
+                "levels pass the fitted estimator: feature_awareness(model, X, layer=...)."
+            )
+        results = _adata_results(data, key_added)
+        if results.awareness is None:
+            raise ValueError(f"adata has no var[{key_added + '_feature_awareness'!r}]; run tl.sivae first.")
+        fa, fitted = results.awareness, results.fitted
+        labels = results.feature_labels
+    else:
+        check_is_fitted(data)
+        fa, fitted = data.feature_awareness(X, layer=layer), np.ones(data.n_features_in_, dtype=bool)
+        labels = data.get_feature_labels()
+    shape = check_image_shape(image_shape, fa.size)
     title = f"feature awareness (layer {layer})"
     if shape is not None:
-        if ax is None and len(channel_view(fa, shape, channels)[0]) == 1:
+        shown = np.where(fitted, fa, 0.0)
+        if ax is None and len(channel_view(shown, shape, channels)[0]) == 1:
             _, ax = _pyplot().subplots(figsize=(4, 3.6))
-        fig, axes = _feature_images(fa[None], [title], shape, None, cmap, channels, ax)
+        fig, axes = _feature_images(shown[None], [title], shape, None, cmap, channels, ax)
         return axes[0] if len(axes) == 1 else fig
     plt = _pyplot()
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 4))
-    labels = model.get_feature_labels()
-    idx = np.arange(fa.size) if n_top is None else np.argsort(-fa, kind="stable")[: int(n_top)]
+    candidates = np.flatnonzero(fitted)
+    if n_top is None:
+        idx = candidates
+    else:
+        idx = candidates[np.argsort(-fa[candidates], kind="stable")[: check_positive_int(n_top, "n_top")]]
     ax.bar(range(idx.size), fa[idx], color=np.where(fa[idx] >= 0, "tab:red", "tab:blue"))
     if idx.size <= 60:
         ax.set_xticks(range(idx.size), [str(labels[i]) for i in idx], rotation=90, fontsize="x-small")
@@ -339,50 +718,80 @@ def feature_awareness(
     return ax
 
 
-def explained_variance(model, *, ax=None):
-    """Share of variance explained by each latent dimension (``explained_variance_ratio_``), ranked.
+def variance_explained(data, *, key_added: str = "sivae", ax=None):
+    """Share of variance explained by each latent dimension, ranked (as ``sc.pl.pca_variance_ratio``).
+
+    Parameters
+    ----------
+    data : anndata.AnnData or fitted SiVAE
+        An AnnData object annotated by :func:`sivae_sklearn.tl.sivae` (reads
+        ``uns["<key_added>"]["variance_ratio"]``) or a fitted estimator
+        (``explained_variance_ratio_``).
+    key_added : str, default="sivae"
+        AnnData form: the ``key_added`` of :func:`~sivae_sklearn.tl.sivae`.
+    ax : matplotlib Axes, optional
 
     Returns
     -------
     ax : matplotlib Axes
     """
-    check_is_fitted(model)
+    results = _results(data, key_added)
+    if results.variance_ratio is None:
+        raise ValueError(f"adata.uns[{key_added!r}] has no 'variance_ratio'; run tl.sivae on this object first.")
     plt = _pyplot()
     if ax is None:
         _, ax = plt.subplots(figsize=(4, 3))
-    ratio = model.explained_variance_ratio_
+    ratio = results.variance_ratio
     order = np.argsort(-ratio, kind="stable")
-    names = model.get_feature_names_out()
+    names = results.dim_names
     ax.bar(range(ratio.size), ratio[order], color="tab:gray")
     ax.set_xticks(range(ratio.size), [names[i] for i in order], rotation=90)
     ax.set_ylabel("explained variance ratio")
     return ax
 
 
-def history(model, terms=None, *, ncols: int | None = 3):
+explained_variance = variance_explained
+
+
+def _legend_above(fig, handles, labels, fontsize="x-small") -> None:
+    """One legend for every panel, above them (outside every axes), and the panels laid out below it."""
+    height = fig.get_figheight()
+    fig.legend(handles, labels, loc="upper right", ncol=len(labels), frameon=False, fontsize=fontsize)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.32 / height))
+
+
+def history(data, terms=None, *, key_added: str = "sivae", ncols: int | None = 3):
     """Each loss term per epoch, train (solid) and validation (dashed).
 
     Epochs of the pretraining phases (``schedule="stepwise"``) are shaded; the
-    KL weight ``beta`` gets its own panel.
+    KL weight ``beta`` gets its own panel. The legend sits above the panels.
 
     Parameters
     ----------
-    model : fitted SiVAE
+    data : anndata.AnnData or fitted SiVAE
+        An AnnData object annotated by :func:`sivae_sklearn.tl.sivae` (reads
+        ``uns["<key_added>"]["history"]``) or a fitted estimator (``history_``).
     terms : list of str, optional
-        Term names from ``history_`` without the ``val_`` prefix (default:
+        Term names from the history without the ``val_`` prefix (default:
         every numeric term that is not all zero or NaN).
+    key_added : str, default="sivae"
+        AnnData form: the ``key_added`` of :func:`~sivae_sklearn.tl.sivae`.
     ncols : int, default=3
 
     Returns
     -------
     fig : matplotlib Figure
     """
-    check_is_fitted(model)
-    history = model.history_
-    phases = list(history.get("phase", []))
+    history = _results(data, key_added).history
+    if history is None:
+        raise ValueError(f"adata.uns[{key_added!r}] has no 'history'; run tl.sivae on this object first.")
+    phases = [str(p) for p in history.get("phase", [])]
 
     def numeric(key):
-        values = np.asarray(history.get(key, []), dtype=float)
+        try:
+            values = np.asarray(history.get(key, []), dtype=float)
+        except (TypeError, ValueError):
+            return None
         return values if values.size and np.any(np.nan_to_num(values) != 0) else None
 
     available = [k for k in history if k != "phase" and not k.startswith("val_") and numeric(k) is not None]
@@ -406,8 +815,9 @@ def history(model, terms=None, *, ncols: int | None = 3):
         ax.set_title(key, fontsize="small")
         ax.set_xlabel("epoch", fontsize="small")
     if len(terms):
-        axes[0].legend(fontsize="x-small", frameon=False)
-    fig.tight_layout()
+        _legend_above(fig, *axes[0].get_legend_handles_labels())
+    else:
+        fig.tight_layout()
     return fig
 
 
@@ -452,8 +862,8 @@ def reconstructions(model, X, n: int = 8, *, image_shape=None, cmap: str = "gray
     for j in range(k):
         axes[j, 0].plot(X[j], color="0.3", lw=1, label="original")
         axes[j, 0].plot(R[j], color="tab:red", lw=1, label="reconstructed")
-    axes[0, 0].legend(fontsize="x-small", frameon=False)
     axes[-1, 0].set_xlabel("feature")
+    _legend_above(fig, *axes[0, 0].get_legend_handles_labels())
     return fig
 
 
@@ -487,7 +897,7 @@ def traversal(model, x=None, *, image_shape=None, cmap="gray_r", rescale="minmax
     >>> matplotlib.use("Agg")
     >>> import numpy as np
     >>> from sivae_sklearn import SiVAE
-    >>> from sivae_sklearn.plotting import traversal
+    >>> from sivae_sklearn.pl import traversal
     >>> X = np.random.RandomState(0).uniform(size=(40, 4))
     >>> model = SiVAE(max_epochs=2, hidden_layer_sizes=(8,), random_state=0).fit(X)
     >>> fig = traversal(model, X[0], image_shape=(2, 2), n_steps=3)
@@ -496,7 +906,8 @@ def traversal(model, x=None, *, image_shape=None, cmap="gray_r", rescale="minmax
     """
     shape = _image_shape(model, image_shape)
     trav = generation.traverse(model, x, **kwargs)
-    rows = [f"z{d}" for d in trav.dimensions]
+    names = model.get_feature_names_out()
+    rows = [str(names[d]) for d in trav.dimensions]
     if shape is not None:
         cols = [f"{v:.2g}" for v in trav.values[0]] if np.allclose(trav.values, trav.values[0]) else None
         fig = _image_grid(trav.decoded, shape, cmap=cmap, rescale=rescale, row_labels=rows, col_labels=cols)
@@ -592,7 +1003,8 @@ def manifold(model, *, image_shape, cmap="gray_r", rescale="minmax", **kwargs):
     a, b = grid.dimensions
     extent = (grid.values_a[0], grid.values_a[-1], grid.values_b[0], grid.values_b[-1])
     ax.imshow(canvas, cmap=cmap, extent=extent, aspect="auto")
-    ax.set_xlabel(f"z{a}")
-    ax.set_ylabel(f"z{b}")
+    names = model.get_feature_names_out()
+    ax.set_xlabel(str(names[a]))
+    ax.set_ylabel(str(names[b]))
     ax.set_title("Decoded latent manifold")
     return fig

@@ -11,6 +11,7 @@ plot_embedding = pl.embedding
 plot_loadings = pl.loadings
 plot_feature_awareness = pl.feature_awareness
 plot_explained_variance = pl.explained_variance
+plot_variance_explained = pl.variance_explained
 plot_history = pl.history
 plot_reconstructions = pl.reconstructions
 plot_traversal = pl.traversal
@@ -22,6 +23,7 @@ __all__ = [
     "plot_loadings",
     "plot_feature_awareness",
     "plot_explained_variance",
+    "plot_variance_explained",
     "plot_history",
     "plot_reconstructions",
     "plot_traversal",

@@ -266,7 +266,7 @@ def sivae_transform(
             )
         genes = np.flatnonzero(mask)
     X_fit = X if genes.size == adata.n_vars and np.all(genes == np.arange(genes.size)) else X[:, genes]
-    _check_input(X_fit, source, model.likelihood)
+    _check_input(X_fit, source, model.likelihood, fitting=False)
     if copy:
         adata = adata.copy()
     with warnings.catch_warnings():
@@ -393,8 +393,11 @@ def _gene_mask(adata, use_highly_variable: bool | None) -> np.ndarray:
     return mask
 
 
-def _check_input(X, source: str, likelihood: str) -> None:
-    """Count-model sanity and degenerate genes or cells, naming where the data came from (on disk: chunk by chunk)."""
+def _check_input(X, source: str, likelihood: str, *, fitting: bool = True) -> None:
+    """Count-model sanity and degenerate genes or cells, naming where the data came from (on disk: chunk by chunk).
+
+    ``fitting=False`` (data for a fitted model): the advice keeps every gene, as the model needs its genes.
+    """
     family = LIKELIHOODS.get(likelihood)  # an unknown name is reported by SiVAE's parameter validation
     lo = hi = None
     n_empty = 0
@@ -406,10 +409,18 @@ def _check_input(X, source: str, likelihood: str) -> None:
         if family is not None and family.needs_library_size:
             n_empty += int(np.sum(np.asarray(chunk.sum(axis=1)).ravel() == 0))
     n_constant = int(np.sum(hi == lo))
-    if n_constant:
+    if n_constant and fitting:
         warnings.warn(
             f"{n_constant} gene(s) in {source} are constant over all cells; they are kept but carry no signal "
             f"(filter them with sc.pp.filter_genes(adata, min_cells=1)).",
+            UserWarning,
+            stacklevel=3,
+        )
+    elif n_constant:
+        warnings.warn(
+            f"{n_constant} of the model's gene(s) are constant over all cells in {source}; they are used as they "
+            f"are. Keep them: the model embeds exactly the genes it was fitted on (check that {source} holds the "
+            f"same kind of values as at fit time, e.g. the same normalisation).",
             UserWarning,
             stacklevel=3,
         )

@@ -194,6 +194,16 @@ def test_help_documents_the_exit_status_and_every_command(capsys):
         assert text in out
 
 
+def test_transform_layer_help_says_embed_not_fit():
+    from sivae_sklearn.cli import build_parser
+
+    commands = next(a for a in build_parser()._actions if a.dest == "command" or hasattr(a, "choices") and a.choices)
+    transform, fit = commands.choices["transform"], commands.choices["fit"]
+    layer = {a.dest: a.help for a in transform._actions}["layer"]
+    assert layer.startswith("Embed") and "Fit" not in layer
+    assert {a.dest: a.help for a in fit._actions}["layer"].startswith("Fit on")
+
+
 @pytest.fixture(scope="module")
 def fitted(h5ad, tmp_path_factory):
     folder = tmp_path_factory.mktemp("fitted")

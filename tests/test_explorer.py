@@ -174,7 +174,7 @@ def test_decoded_image_is_inverse_transform(data, model):
 def test_loadings_and_awareness_images(data, model):
     fig = _figures.loadings_figure(data, "model", 2)
     np.testing.assert_allclose(np.asarray(fig.data[0].z), model.components_[2].reshape(8, 8))
-    assert "z3" in fig.layout.title.text
+    assert "sivae2" in fig.layout.title.text  # the name get_feature_names_out gives dimension 2
     assert fig.data[0].zmid == 0
     fa = _figures.awareness_figure(data, "model")
     np.testing.assert_allclose(np.asarray(fa.data[0].z), model.feature_awareness_.reshape(8, 8))
@@ -444,3 +444,45 @@ def test_colour_images_decoded_in_rgb_and_loadings_summed_over_channels():
     )
     with pytest.raises(ExplorerInputError, match="height \\* width \\* channels must equal 192"):
         prepare(model, X, image_shape=(8, 8, 2))
+
+
+# ------------------------------------------------------------ names and layout
+def test_dimensions_are_named_as_get_feature_names_out(data, model):
+    names = list(model.get_feature_names_out())
+    assert data.models["model"].dim_names == names == ["sivae0", "sivae1", "sivae2"]
+    layout = _figures.embedding_figure(data, "model", "latent", 3).to_dict()["layout"]
+    titles = {v["title"]["text"] for k, v in layout.items() if k.startswith(("xaxis", "yaxis")) and "title" in v}
+    assert titles == {"sivae0", "sivae1", "sivae2"}  # the bottom row's x axes and the first column's y axes
+
+
+def test_titles_sit_below_the_toolbar_and_legends_outside_the_plot(data, model):
+    figures = [
+        _figures.embedding_figure(data, "model", "latent", 3),
+        _figures.decoded_figure(data, "model", [0.1, 0.2, 0.3]),
+        _figures.loadings_figure(data, "model", 0),
+        _figures.awareness_figure(data, "model"),
+        _figures.history_figure(model.history_),
+    ]
+    no_images = prepare(model, data.X, labels=data.labels)
+    figures += [_figures.decoded_figure(no_images, "model", [0.1] * 3), _figures.loadings_figure(no_images, "model", 1)]
+    for fig in figures:
+        title = fig.layout.title
+        # anchored at the top of the graph, pushed below the modebar's row, inside the top margin
+        assert title.yref == "container" and title.yanchor == "top" and title.y == 1
+        assert title.pad.t >= _figures._MODEBAR_HEIGHT
+        n_lines = title.text.count("<br>") + 1
+        assert fig.layout.margin.t >= title.pad.t + n_lines * 16
+    long = _figures.decoded_figure(no_images, "model", [0.123456] * 3)
+    assert long.layout.title.text.count("<br>") == 1  # the note on its own line
+    for fig in (figures[0], figures[4]):
+        assert fig.layout.legend.x >= 1 and fig.layout.legend.xanchor == "left"
+
+
+def test_history_legend_lists_only_the_terms_the_model_has(model):
+    assert model.classifier_weight == 0
+    absent = [k for k, v in model.history_.items() if k != "phase" and not np.any(np.nan_to_num(v))]
+    assert any("class" in k for k in absent)  # a model without a classifier records its term as zeros
+    names = [t.name for t in _figures.history_figure(model.history_).data]
+    assert "loss" in names and "val_loss" in names
+    assert not any("class" in n for n in names)
+    assert not set(absent) & set(names)

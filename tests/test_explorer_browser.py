@@ -120,8 +120,31 @@ def test_page_loads_with_every_panel(page, fitted):
     assert page.locator("#embedding .scatterlayer .points path").count() == 3 * X.shape[0]
     assert len(slider_values(page)) == model.n_components_
     assert decoded_pixels(page).shape == (8, 8)
-    assert "Loadings of z1" in page.inner_text("#loadings")
+    assert "Loadings of sivae0" in page.inner_text("#loadings")
     assert "Training history" in page.inner_text("#history")
+
+
+def test_titles_never_run_into_the_toolbars(page):
+    page.wait_for_selector("#history .gtitle", timeout=60_000)
+    boxes = page.evaluate(
+        """() => ['embedding', 'decoded', 'loadings', 'awareness', 'history'].map(id => {
+            const graph = document.getElementById(id);
+            const box = el => (el ? el.getBoundingClientRect().toJSON() : null);
+            const buttons = Array.from(graph.querySelectorAll('.modebar-btn')).map(box);
+            return {id, title: box(graph.querySelector('.gtitle')), buttons};
+        })"""
+    )
+    for graph in boxes:
+        title = graph["title"]
+        assert title is not None and graph["buttons"], graph["id"]
+        for button in graph["buttons"]:
+            apart = (
+                title["right"] <= button["left"]
+                or button["right"] <= title["left"]
+                or title["bottom"] <= button["top"]
+                or button["bottom"] <= title["top"]
+            )
+            assert apart, f"the title of #{graph['id']} overlaps a toolbar button: {title} {button}"
 
 
 def test_clicking_a_point_loads_its_coordinates(page, fitted):
@@ -163,7 +186,7 @@ def test_moving_a_slider_changes_the_decoded_image(page):
         timeout=30_000,
     )
     page.wait_for_function(
-        "() => document.querySelector('#loadings').innerText.includes('Loadings of z2')", timeout=30_000
+        "() => document.querySelector('#loadings').innerText.includes('Loadings of sivae1')", timeout=30_000
     )
     wait_for_decoded_image_of_sliders(page)
     after = decoded_pixels(page)

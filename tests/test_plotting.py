@@ -244,3 +244,144 @@ def test_other_channel_counts_are_drawn_as_their_mean(rgb):
         plotting.plot_loadings(model, image_shape=(8, 4, 6), channels="rgb")
     with pytest.raises(ValueError, match="height \\* width \\* channels must equal 192"):
         plotting.plot_loadings(model, image_shape=(8, 8, 2))
+
+
+# ------------------------------------------------------------ AnnData form
+@pytest.fixture(scope="module")
+def annotated():
+    """Cells annotated by tl.sivae (4 dimensions; 5 of 30 genes left out by a highly-variable mask)."""
+    import anndata as ad
+    import pandas as pd
+    from conftest import SMALL, make_counts
+
+    from sivae_sklearn import tl
+
+    counts, labels = make_counts(150, 30, seed=0)
+    adata = ad.AnnData(
+        np.log1p(counts),
+        obs=pd.DataFrame(
+            {"cell_type": pd.Categorical([f"type{t}" for t in labels]), "depth": counts.sum(axis=1)},
+            index=[f"c{i}" for i in range(150)],
+        ),
+        var=pd.DataFrame({"highly_variable": np.arange(30) >= 5}, index=[f"GENE{j}" for j in range(30)]),
+    )
+    tl.sivae(adata, 4, **SMALL)
+    # a known ranking, so that the default dimensions are not (0, 1) by chance
+    adata.uns["sivae"]["variance_ratio"] = np.array([0.1, 0.2, 0.05, 0.4])
+    adata.uns["cell_type_colors"] = np.array(["#aa0000", "#00aa00", "#0000aa"], dtype=object)
+    return adata
+
+
+def _outside(fig, legend, axes) -> bool:
+    """The legend's drawn box overlaps none of the axes' boxes."""
+    fig.canvas.draw()
+    box = legend.get_window_extent()
+    return not any(box.overlaps(a.get_window_extent()) for a in axes)
+
+
+def _offsets(ax) -> np.ndarray:
+    return np.vstack([c.get_offsets() for c in ax.collections if len(c.get_offsets())])
+
+
+def test_adata_embedding_delegates_to_scanpy_with_the_top_dimensions(annotated):
+    pytest.importorskip("scanpy")
+    adata = annotated.copy()
+    ax = pl.embedding(adata, color="cell_type")
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("sivae3", "sivae1")  # most variance explained first
+    drawn = _offsets(ax)
+    Z = adata.obsm["X_sivae"]
+    np.testing.assert_allclose(np.sort(drawn[:, 0]), np.sort(Z[:, 3]), rtol=1e-6)
+    np.testing.assert_allclose(np.sort(drawn[:, 1]), np.sort(Z[:, 1]), rtol=1e-6)
+    legend = ax.get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["type0", "type1", "type2"]
+    assert _outside(ax.figure, legend, [ax])
+    colours = [matplotlib.colors.to_hex(h.get_facecolor()[0]) for h in legend.legend_handles]
+    assert colours == ["#aa0000", "#00aa00", "#0000aa"]  # adata.uns["cell_type_colors"]
+    ax = pl.embedding(adata, color="GENE7", dims=("sivae0", 2))
+    assert ax.get_xlabel() == "sivae0" and ax.get_ylabel() == "sivae2"
+
+
+def test_adata_embedding_in_matplotlib_without_scanpy(annotated, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "scanpy", None)  # import scanpy now raises ImportError
+    adata = annotated.copy()
+    before = set(adata.uns)
+    ax = pl.embedding(adata, color="cell_type")
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("sivae3", "sivae1")
+    assert len(ax.collections) == 3  # one group per category
+    first = adata.obs["cell_type"].to_numpy() == "type0"
+    np.testing.assert_allclose(ax.collections[0].get_offsets(), adata.obsm["X_sivae"][first][:, [3, 1]], rtol=1e-6)
+    assert matplotlib.colors.to_hex(ax.collections[1].get_facecolor()[0]) == "#00aa00"
+    legend = ax.get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["type0", "type1", "type2"]
+    assert _outside(ax.figure, legend, [ax])
+    assert set(adata.uns) == before  # nothing written into adata
+    ax = pl.embedding(adata, color="depth")  # numbers: a colour bar, no legend
+    assert ax.get_legend() is None and len(ax.figure.axes) == 2
+    np.testing.assert_allclose(np.sort(ax.collections[0].get_array()), np.sort(adata.obs["depth"]))
+    axes = pl.embedding(adata, color=["cell_type", "GENE3"])
+    assert len(axes) == 2 and axes[1].get_title() == "GENE3"
+
+
+def test_adata_embedding_errors_name_the_fix(annotated):
+    with pytest.raises(ValueError, match="neither a column of adata.obs"):
+        pl.embedding(annotated, color="no_such_thing")
+    with pytest.raises(ValueError, match="run sivae_sklearn.tl.sivae"):
+        pl.embedding(annotated, key_added="other")
+    with pytest.raises(ValueError, match="exactly two"):
+        pl.embedding(annotated, dims=(0, 1, 2))
+    with pytest.raises(ValueError, match="Unknown dimension"):
+        pl.embedding(annotated, dims=("sivae0", "z1"))
+    with pytest.raises(TypeError, match="labels="):
+        pl.embedding(SiVAE(), np.zeros((2, 2)), color="x")
+
+
+def test_adata_loadings_are_labelled_by_gene_and_ranked_by_variance(annotated):
+    fig = pl.loadings(annotated, n_top=3)
+    titles = [a.get_title() for a in fig.axes if a.get_visible()]
+    assert titles == ["sivae3", "sivae1", "sivae0"]  # the three with the most variance explained
+    loadings = annotated.varm["sivae_loadings"]
+    for ax, d in zip(fig.axes, (3, 1, 0)):
+        genes = [t.get_text() for t in ax.get_yticklabels()]
+        widths = [p.get_width() for p in ax.patches]
+        assert len(genes) == len(widths) <= 6
+        assert all(g in annotated.var_names[5:] for g in genes)  # names, never the masked-out genes
+        kept = loadings[5:, d]
+        assert max(widths) == pytest.approx(kept.max()) and min(widths) == pytest.approx(kept.min())
+        for gene, width in zip(genes, widths):
+            assert width == pytest.approx(loadings[annotated.var_names.get_loc(gene), d])
+    ax = pl.loadings(annotated, kind="heatmap")
+    np.testing.assert_allclose(ax.get_images()[0].get_array(), loadings)
+    assert [t.get_text() for t in ax.get_yticklabels()] == list(annotated.var_names)
+
+
+def test_adata_feature_awareness_and_variance_explained(annotated):
+    ax = pl.feature_awareness(annotated, n_top=5)
+    fa = annotated.var["sivae_feature_awareness"]
+    genes = [t.get_text() for t in ax.get_xticklabels()]
+    assert genes == list(fa.sort_values(ascending=False).index[:5])  # NaN (masked-out) genes never ranked
+    np.testing.assert_allclose([p.get_height() for p in ax.patches], fa[genes])
+    with pytest.raises(ValueError, match="estimator"):
+        pl.feature_awareness(annotated, layer=0)
+    ax = pl.variance_explained(annotated)
+    assert [p.get_height() for p in ax.patches] == [0.4, 0.2, 0.1, 0.05]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["sivae3", "sivae1", "sivae0", "sivae2"]
+    assert pl.explained_variance is pl.variance_explained
+    fig = pl.history(annotated)
+    assert "loss" in [a.get_title() for a in fig.axes]
+
+
+def test_estimator_defaults_pick_the_top_dimensions_and_put_legends_outside(model, digits):
+    X, y, _ = digits
+    top = np.argsort(-model.explained_variance_ratio_, kind="stable")
+    ax = pl.embedding(model, X, y)
+    names = model.get_feature_names_out()
+    assert (ax.get_xlabel(), ax.get_ylabel()) == (names[top[0]], names[top[1]])
+    assert _outside(ax.figure, ax.get_legend(), [ax])
+    fig = pl.loadings(model, kind="bar", n_top=2)
+    assert [a.get_title() for a in fig.axes if a.get_visible()] == [names[i] for i in top[:3]]
+    fig = pl.history(model)
+    assert _outside(fig, fig.legends[0], [a for a in fig.axes if a.get_visible()])
+    fig = pl.reconstructions(model, X, n=2)
+    assert _outside(fig, fig.legends[0], fig.axes)

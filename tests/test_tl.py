@@ -272,6 +272,23 @@ def test_sivae_transform_writes_what_sivae_writes_without_training():
         tl.sivae_transform(make_adata(20), model, key_added="x")
 
 
+def test_constant_genes_advice_keeps_the_models_genes_at_transform():
+    adata = make_adata(sparse=False)
+    model = tl.sivae(adata, 2, **dict(GENOMICS, max_epochs=1))
+    new = make_adata(40, sparse=False)
+    new.X[:, 3] = 0.0  # constant in the new cells
+    with pytest.warns(UserWarning, match="constant over all cells") as record:
+        tl.sivae_transform(new, model)
+    warned = next(w for w in record if "constant" in str(w.message))
+    # removing genes would break the match with the model's genes
+    assert "filter_genes" not in str(warned.message) and "Keep them" in str(warned.message)
+    assert warned.filename == __file__  # points at the caller
+    fit_on = make_adata(sparse=False)
+    fit_on.X[:, 3] = 0.0
+    with pytest.warns(UserWarning, match="filter_genes"):  # before fitting, filtering them is right
+        tl.sivae(fit_on, 2, **dict(GENOMICS, max_epochs=1))
+
+
 def test_sivae_transform_matches_genes_by_name_when_the_model_knows_them():
     adata = make_adata(sparse=False)
     frame = pd.DataFrame(adata.X, columns=adata.var_names)

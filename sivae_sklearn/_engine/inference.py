@@ -5,7 +5,8 @@ Thin wrappers: every function runs a method of
 sparse input one batch at a time, and returns NumPy arrays. The TensorFlow
 functions are compiled once per model with a fixed input signature, so calls
 with different batch sizes never retrace; batches are padded to a multiple of 8
-rows so that a row's result never depends on which other rows come with it.
+rows so that a row's result never depends on which other rows come with it. The
+float64 ELBO runs eagerly (see :class:`CompiledModel`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import tensorflow as tf
 
 from .._arrays.rows import PREDICT_BATCH_SIZE, iter_row_batches, pad_rows
 from .model import SiVAEModel
+from .tracing import model_function_decorator as compiled
 
 _JACOBIAN_BATCH_SIZE = 256
 _CLASSIFIER_BATCH_SIZE = 4096
@@ -46,24 +48,25 @@ class CompiledModel:
         latent = tf.TensorSpec([None, k], tf.float32)
         cond = tf.TensorSpec([None, c], tf.float32)
 
-        @tf.function(input_signature=[rows])
+        @compiled(input_signature=[rows])
         def embed(x):
             _, z_mean, z_std = model.encode(x)
             return z_mean, z_std
 
-        @tf.function(input_signature=[latent, cond, tf.TensorSpec([None, 1], tf.float32)])
+        @compiled(input_signature=[latent, cond, tf.TensorSpec([None, 1], tf.float32)])
         def decode(z, condition, library_size):
             return model.expected_output(z, condition, library_size)
 
-        @tf.function(input_signature=[rows, cond, tf.TensorSpec([2], tf.int32), tf.TensorSpec([], tf.int32)])
         def elbo(x, condition, seed, n_draws):
-            return exact.elbo(x, condition, seed, n_draws)
+            # Run eagerly, not compiled: in a graph, Grappler's oneDNN rewrites log "Not handling type
+            # DT_DOUBLE" for every float64 layer they skip (eager kernels give the same values, unlogged).
+            return exact.elbo(tf.convert_to_tensor(x), tf.convert_to_tensor(condition), seed, n_draws)
 
-        @tf.function(input_signature=[rows, cond])
+        @compiled(input_signature=[rows, cond])
         def level_fits(x, condition):
             return model.level_fits(x, condition)
 
-        @tf.function(input_signature=[latent])
+        @compiled(input_signature=[latent])
         def jacobian(z):
             return model.latent_jacobian(z)
 

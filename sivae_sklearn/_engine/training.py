@@ -47,6 +47,7 @@ from .._errors import TrainingDivergedError
 from .model import SiVAEModel
 from .objective import LossWeights, term_names
 from .progress import TrainingProgress
+from .tracing import model_function
 
 SCHEDULES = ("joint", "stepwise")
 
@@ -369,7 +370,7 @@ class PhaseSteps:
         def run_epoch(feed: _Feed, batches, beta_seed, n_batches: int):
             # One compiled call per step, fed by the prefetching pipeline; nothing is read back.
             if "step" not in compiled:
-                compiled["step"] = tf.function(step, input_signature=[feed.element_spec])
+                compiled["step"] = model_function(step, input_signature=[feed.element_spec])
             for element in feed.epoch(batches, beta_seed, n_batches):
                 compiled["step"](element)
 

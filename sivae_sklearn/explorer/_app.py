@@ -181,12 +181,13 @@ def create_app(model, X, labels=None, image_shape=None, *, feature_names=None, t
     )
 
     def sliders_for(name, values, mins, maxs):
+        names = data.models[name].dim_names
         rows = []
         for d, (v, lo, hi) in enumerate(zip(values, mins, maxs)):
             rows.append(
                 html.Div(
                     [
-                        html.Label(f"z{d + 1}", style={"width": "36px", "display": "inline-block"}),
+                        html.Label(names[d], style={"width": "56px", "display": "inline-block"}),
                         html.Div(
                             dcc.Slider(
                                 id={"type": "z-slider", "index": d},
@@ -198,7 +199,7 @@ def create_app(model, X, labels=None, image_shape=None, *, feature_names=None, t
                                 updatemode="drag",
                                 tooltip={"placement": "right", "always_visible": False},
                             ),
-                            style={"display": "inline-block", "width": "calc(100% - 40px)"},
+                            style={"display": "inline-block", "width": "calc(100% - 60px)"},
                         ),
                     ],
                     className="latent-slider-row",

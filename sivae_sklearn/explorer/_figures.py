@@ -60,11 +60,11 @@ def embedding_figure(data: ExplorerData, model_name: str, view: str = "latent", 
     if view not in ("latent", "pca"):
         raise ExplorerInputError(f"view must be 'latent' or 'pca', got {view!r}.")
     Z = mv.pca_embedding if view == "pca" else mv.embedding
-    prefix = "PC" if view == "pca" else "z"
     n_dims = int(min(max(int(n_dims or 1), 1), mv.n_components))
-    names = [f"{prefix}{i + 1}" for i in range(n_dims)]
     if view == "pca":
-        names = [f"{n} ({100 * r:.0f}%)" for n, r in zip(names, mv.pca_explained)]
+        names = [f"PC{i + 1} ({100 * r:.0f}%)" for i, r in zip(range(n_dims), mv.pca_explained)]
+    else:
+        names = mv.dim_names[:n_dims]
     groups = _label_groups(data)
     index = np.arange(Z.shape[0])
 
@@ -125,11 +125,11 @@ def embedding_figure(data: ExplorerData, model_name: str, view: str = "latent", 
             fig.update_yaxes(visible=False, row=r, col=c)
     fig.update_layout(
         height=max(360, 220 * rows),
-        margin={"l": 50, "r": 10, "t": 30, "b": 40},
+        margin={"l": 50, "r": 10, "t": _TOP_MARGIN, "b": 40},
         clickmode="event",
         hovermode="closest",
-        legend_title_text="class" if data.labels is not None else None,
-        title={"text": f"{'PCA of the latent space' if view == 'pca' else 'Latent space'} - click a point", "x": 0},
+        legend={"title": {"text": "class"} if data.labels is not None else None, **_LEGEND_OUTSIDE},
+        title=_title(f"{'PCA of the latent space' if view == 'pca' else 'Latent space'} - click a point"),
     )
     return fig
 
@@ -149,7 +149,9 @@ def decode(data: ExplorerData, model_name: str, values) -> np.ndarray:
 def decoded_figure(data: ExplorerData, model_name: str, values):
     """The decoded sample: an image, or the features furthest from their mean."""
     x = decode(data, model_name, values)
-    title = "Decoded sample at z = [" + ", ".join(f"{float(v or 0):.2f}" for v in values) + "]"
+    shown = [f"{float(v or 0):.2f}" for v in values]
+    lines = [", ".join(shown[i : i + 5]) for i in range(0, len(shown), 5)]  # five values a line: no title overflows
+    title = "Decoded sample at [" + ",<br>".join(lines) + "]"
     if data.image_shape is not None and is_colour(data.image_shape):
         return _rgb_image(to_rgb(x, data.image_shape, "minmax", intensity_range(data.X)), title)
     if data.image_shape is not None:
@@ -158,7 +160,7 @@ def decoded_figure(data: ExplorerData, model_name: str, values):
     mean = getattr(model, "mean_", None)
     reference = np.asarray(mean) if mean is not None and np.shape(mean) == x.shape else data.X.mean(axis=0)
     return _ranked_bars(
-        x - reference, data.feature_names, title + " - features furthest from the data mean", "decoded - mean"
+        x - reference, data.feature_names, title + "<br>features furthest from the data mean", "decoded - mean"
     )
 
 
@@ -166,7 +168,7 @@ def loadings_figure(data: ExplorerData, model_name: str, dim: int):
     """Loadings ``components_[dim]``: an image, or the top features by absolute loading."""
     mv = data.models[model_name]
     loadings = np.asarray(mv.model.components_, dtype=np.float64)[dim]
-    title = f"Loadings of z{dim + 1} (components_[{dim}])"
+    title = f"Loadings of {mv.dim_names[dim]} (components_[{dim}])"
     if data.image_shape is not None:
         return _image(loadings, data.image_shape, title, colorscale="RdBu_r", diverging=True)
     return _ranked_bars(loadings, data.feature_names, title, "loading")
@@ -197,7 +199,7 @@ def _image(values, shape, title, colorscale, diverging):
     fig = go.Figure(go.Heatmap(z=img.tolist(), colorscale=colorscale, **kwargs))
     fig.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False)
     fig.update_xaxes(showticklabels=False, constrain="domain")
-    fig.update_layout(title={"text": title, "x": 0, "font": {"size": 13}}, height=320, margin=_SMALL_MARGIN)
+    fig.update_layout(title=_title(title, 13), height=320, margin={**_SMALL_MARGIN, "t": _top_margin(title)})
     return fig
 
 
@@ -208,11 +210,39 @@ def _rgb_image(picture, title):
     fig = go.Figure(go.Image(z=np.round(255 * picture).astype(np.uint8)))
     fig.update_xaxes(showticklabels=False)
     fig.update_yaxes(showticklabels=False)
-    fig.update_layout(title={"text": title, "x": 0, "font": {"size": 13}}, height=320, margin=_SMALL_MARGIN)
+    fig.update_layout(title=_title(title, 13), height=320, margin={**_SMALL_MARGIN, "t": _top_margin(title)})
     return fig
 
 
-_SMALL_MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
+_MODEBAR_HEIGHT = 30
+"""Pixels at the top of every graph kept for plotly's toolbar (the modebar), which no title may reach."""
+
+_TOP_MARGIN = _MODEBAR_HEIGHT + 18 + 8
+"""Top margin: the toolbar's row, then room for a title of one line."""
+
+_SMALL_MARGIN = {"l": 10, "r": 10, "t": _TOP_MARGIN, "b": 10}
+
+_LEGEND_OUTSIDE = {"x": 1.02, "xanchor": "left", "y": 1.0, "yanchor": "top"}
+"""Legends right of the plotting area, never on the points."""
+
+
+def _top_margin(title: str) -> int:
+    """Top margin that holds the toolbar's row and every line of ``title`` below it."""
+    return _MODEBAR_HEIGHT + 18 * (title.count("<br>") + 1) + 8
+
+
+def _title(text: str, size: int = 14) -> dict:
+    """A left-aligned title in the row below the toolbar (the modebar sits in the top right corner above it)."""
+    return {
+        "text": text,
+        "x": 0,
+        "xref": "paper",
+        "y": 1,
+        "yref": "container",
+        "yanchor": "top",
+        "pad": {"t": _MODEBAR_HEIGHT},
+        "font": {"size": size},
+    }
 
 
 def _ranked_bars(values, names, title, axis_title, by_absolute=True):
@@ -230,10 +260,10 @@ def _ranked_bars(values, names, title, axis_title, by_absolute=True):
         )
     )
     fig.update_layout(
-        title={"text": title, "x": 0, "font": {"size": 13}},
+        title=_title(title, 13),
         xaxis_title=axis_title,
-        height=max(320, 18 * len(top) + 80),
-        margin={"l": 10, "r": 10, "t": 40, "b": 40},
+        height=max(320, 18 * len(top) + 60 + _top_margin(title)),
+        margin={"l": 10, "r": 10, "t": _top_margin(title), "b": 40},
     )
     return fig
 
@@ -283,7 +313,7 @@ def history_figure(history):
             y = np.asarray(series, dtype=np.float64)
         except (TypeError, ValueError):
             continue
-        if y.size == 0 or not np.any(np.isfinite(y)):
+        if y.size == 0 or not np.any(np.nan_to_num(y) != 0):  # a term the model does not have (no classifier...)
             continue
         fig.add_trace(
             go.Scatter(
@@ -316,11 +346,11 @@ def history_figure(history):
                 )
                 start = end
     fig.update_layout(
-        title={"text": "Training history", "x": 0},
+        title=_title("Training history"),
         xaxis_title="epoch",
         yaxis_title="loss term",
         height=380,
-        margin={"l": 50, "r": 50, "t": 40, "b": 40},
-        legend={"orientation": "h", "y": -0.25, "x": 0},
+        margin={"l": 50, "r": 10, "t": _TOP_MARGIN, "b": 40},
+        legend={**_LEGEND_OUTSIDE, "x": 1.12 if "beta" in history else 1.02},
     )
     return fig

@@ -28,6 +28,15 @@ class ModelView:
     def n_components(self) -> int:
         return self.embedding.shape[1]
 
+    @property
+    def dim_names(self) -> list[str]:
+        """The dimensions' names, those of ``get_feature_names_out`` (``"sivae0"``, ...)."""
+        try:
+            names = [str(n) for n in self.model.get_feature_names_out()]
+        except (AttributeError, TypeError, ValueError):
+            names = []
+        return names if len(names) == self.n_components else [f"sivae{i}" for i in range(self.n_components)]
+
 
 @dataclass
 class ExplorerData:
