@@ -252,7 +252,7 @@ def annotated():
     """Cells annotated by tl.sivae (4 dimensions; 5 of 30 genes left out by a highly-variable mask)."""
     import anndata as ad
     import pandas as pd
-    from conftest import SMALL, make_counts
+    from tests.presets import SMALL, make_counts
 
     from sivae_sklearn import tl
 
@@ -373,7 +373,7 @@ def test_adata_feature_awareness_and_variance_explained(annotated):
 
 
 def test_estimator_defaults_pick_the_top_dimensions_and_put_legends_outside(model, digits):
-    X, y, _ = digits
+    X, y = digits
     top = np.argsort(-model.explained_variance_ratio_, kind="stable")
     ax = pl.embedding(model, X, y)
     names = model.get_feature_names_out()
