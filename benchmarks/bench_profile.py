@@ -7,7 +7,7 @@ Run from the repository root::
 For each data set, ``SiVAE(10, max_epochs=epochs, random_state=0)`` (every other
 parameter at its default: batch 128, early stopping with a 10% validation split)
 is fitted once with timers wrapped around the training loop's stages
-(:mod:`sivae_sklearn._training`), and the mean over the epochs after the first
+(:mod:`sivae_sklearn._training`), and the median over the epochs after the first
 (which traces) is reported:
 
 * ``epoch``: the wall-clock seconds of an epoch as ``TrainingResult.epoch_seconds`` records them;
@@ -15,12 +15,14 @@ is fitted once with timers wrapped around the training loop's stages
 * ``validation``: :meth:`PhaseSteps.evaluate` (the validation pass and its read);
 * ``host syncs``: the reads of the summed terms (``EpochSums.means``, part of the two above) and the
   copies of the weights for early stopping (``network.get_weights``);
-* ``python``: the rest of the epoch (history, divergence check, progress, early stopping's bookkeeping).
+* ``python``: the rest of the epoch (history, divergence check, progress, early stopping's bookkeeping);
+* ``first epoch`` (tracing included) and ``outside epochs``: the seconds of ``fit`` before and after the
+  epochs (validation, feature inputs, building the network, the fitted statistics).
 
 Then, on the fitted network and the epoch's own minibatches (densified once, beforehand):
 
 * ``compute``: the epoch's train steps inside one ``tf.function`` (a loop in the graph; nothing but
-  the arithmetic and the optimiser's update);
+  the arithmetic and the optimiser's update); like the next two, the median of 5 repetitions;
 * ``per-step calls``: the same steps as one compiled call each from Python (compute plus the
   per-call dispatch);
 * ``input (producer)``: the seconds the input generator spends drawing the order and densifying
@@ -116,8 +118,8 @@ def _epoch_elements(steps, data, rng, state):
     return elements
 
 
-def _compute_seconds(steps, elements, repeats=3):
-    """``(one tf.function over the epoch, one compiled call per step)``: best of ``repeats`` each."""
+def _compute_seconds(steps, elements, repeats=5):
+    """``(one tf.function over the epoch, one compiled call per step)``: the median of ``repeats`` each."""
     full = [e for e in elements if e[0].shape[0] == elements[0][0].shape[0]]
     stacked = [tf.constant(np.stack(parts)) for parts in zip(*full)]
 
@@ -134,26 +136,26 @@ def _compute_seconds(steps, elements, repeats=3):
     tensors = [tuple(tf.constant(p) for p in e) for e in full]
     loop(*stacked)
     step_fn(*tensors[0])
-    best_loop, best_calls = np.inf, np.inf
+    loops, calls = [], []
     for _ in range(repeats):
         t0 = time.perf_counter()
         loop(*stacked)
         steps.optimizer.iterations.numpy()
-        best_loop = min(best_loop, time.perf_counter() - t0)
+        loops.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         for e in tensors:
             step_fn(*e)
         steps.optimizer.iterations.numpy()
-        best_calls = min(best_calls, time.perf_counter() - t0)
+        calls.append(time.perf_counter() - t0)
     scale = len(elements) / len(full)  # the last, smaller batch counted as a full one
-    return best_loop * scale, best_calls * scale
+    return float(np.median(loops)) * scale, float(np.median(calls)) * scale
 
 
-def _pipeline_seconds(steps, data, rng, state, repeats=3):
-    """``(producer alone, feed iterated without steps)`` for one epoch: best of ``repeats``."""
+def _pipeline_seconds(steps, data, rng, state, repeats=5):
+    """``(producer alone, feed iterated without steps)`` for one epoch: the median of ``repeats``."""
     config = steps.config
     n_batches = -(-data.n_samples // config.batch_size)
-    best_producer, best_feed = np.inf, np.inf
+    producer, fed = [], []
     feed = steps._feed(data)
 
     def beta_seed(i):
@@ -163,13 +165,13 @@ def _pipeline_seconds(steps, data, rng, state, repeats=3):
         t0 = time.perf_counter()
         for rows in epoch_batches(data.X, config.batch_size, rng)():
             data.arrays(rows)
-        best_producer = min(best_producer, time.perf_counter() - t0)
+        producer.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         iterator = feed.epoch(epoch_batches(data.X, config.batch_size, rng), beta_seed)
         for _ in range(n_batches):
             next(iterator)
-        best_feed = min(best_feed, time.perf_counter() - t0)
-    return best_producer, best_feed
+        fed.append(time.perf_counter() - t0)
+    return float(np.median(producer)), float(np.median(fed))
 
 
 def profile(name: str, epochs: int) -> dict:
@@ -181,11 +183,13 @@ def profile(name: str, epochs: int) -> dict:
     def keep(steps, phase, network, train_data, val_data, config, n_epochs, rng, state, result):
         captured.update(steps=steps, train=train_data, val=val_data, rng=rng, state=state, result=result)
         run_epochs(steps, phase, network, train_data, val_data, config, n_epochs, rng, state, result)
-        # Measured here, while the phase's feed is open and on its own network.
+        # Measured here, while the phase's feed is open and on its own network (and left out of the fit's time).
+        t0 = time.perf_counter()
         elements = _epoch_elements(steps, train_data, np.random.RandomState(0), state)
         captured["compute"], captured["calls"] = _compute_seconds(steps, elements)
         captured["producer"], captured["feed"] = _pipeline_seconds(steps, train_data, np.random.RandomState(0), state)
         captured["n_batches"] = len(elements)
+        captured["measuring"] = time.perf_counter() - t0
 
     _training._run_epochs = keep
     try:
@@ -193,22 +197,22 @@ def profile(name: str, epochs: int) -> dict:
             warnings.simplefilter("ignore")
             t0 = time.perf_counter()
             model.fit(X)
-            fit_s = time.perf_counter() - t0
+            fit_s = time.perf_counter() - t0 - captured["measuring"]
     finally:
         _training._run_epochs = run_epochs
     result = captured["result"]
     n = len(result.epoch_seconds)
 
-    def mean_after_first(stage):
+    def median_after_first(stage):
         values = np.asarray(timers.seconds.get(stage, []), float)
         if values.size == 0:
             return 0.0
         values = values.reshape(n, -1).sum(axis=1) if values.size % n == 0 else values
-        return float(np.mean(values[1:]))
+        return float(np.median(values[1:]))
 
-    epoch = float(np.mean(result.epoch_seconds[1:]))
-    train_pass, validation = mean_after_first("train pass"), mean_after_first("validation")
-    syncs = mean_after_first("read sums") + (sum(timers.seconds.get("get_weights", [])) / max(n - 1, 1))
+    epoch = float(np.median(result.epoch_seconds[1:]))
+    train_pass, validation = median_after_first("train pass"), median_after_first("validation")
+    syncs = median_after_first("read sums") + (sum(timers.seconds.get("get_weights", [])) / max(n - 1, 1))
     out = {
         "dataset": name,
         "shape": list(X.shape),
@@ -217,6 +221,8 @@ def profile(name: str, epochs: int) -> dict:
         "n_batches": captured["n_batches"],
         "epochs": n,
         "fit_s": fit_s,
+        "first_epoch_s": float(result.epoch_seconds[0]),
+        "outside_epochs_s": fit_s - float(np.sum(result.epoch_seconds)),
         "epoch_s": epoch,
         "train_pass_s": train_pass,
         "validation_s": validation,
@@ -232,18 +238,19 @@ def profile(name: str, epochs: int) -> dict:
 
 
 def _fmt(r) -> str:
-    ms = {k: 1e3 * r[k] for k in r if k.endswith("_s") and k != "fit_s"}
+    ms = {k: 1e3 * r[k] for k in r if k.endswith("_s")}
     return (
         f"{r['dataset']:<16} {r['n_batches']:>4} {ms['epoch_s']:>7.1f} {ms['train_pass_s']:>7.1f} "
         f"{ms['compute_s']:>7.1f} {ms['per_step_calls_s']:>7.1f} {ms['input_producer_s']:>7.1f} "
         f"{ms['input_pipeline_s']:>7.1f} {ms['validation_s']:>7.1f} {ms['host_syncs_s']:>7.2f} "
-        f"{ms['python_s']:>7.2f} {r['load_average'][0]:>5.1f}"
+        f"{ms['python_s']:>7.2f} {ms['first_epoch_s']:>7.0f} {ms['outside_epochs_s']:>7.0f} "
+        f"{r['load_average'][0]:>5.1f}"
     )
 
 
 HEADER = (
     f"{'data':<16} {'step':>4} {'epoch':>7} {'train':>7} {'compute':>7} {'calls':>7} {'produce':>7} "
-    f"{'feed':>7} {'valid':>7} {'syncs':>7} {'python':>7} {'load':>5}   (ms per epoch)"
+    f"{'feed':>7} {'valid':>7} {'syncs':>7} {'python':>7} {'first':>7} {'outside':>7} {'load':>5}   (ms)"
 )
 
 

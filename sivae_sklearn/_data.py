@@ -403,25 +403,40 @@ def split_training_rows(X, validation_fraction: float, rng: np.random.RandomStat
     keep[val_idx] = False
     sample_idx = np.sort(draw.choice(n, min(n, sample_rows + val_idx.size), replace=False))
     sample_idx = sample_idx[keep[sample_idx]][:sample_rows]
-    val_parts, sample_parts, biggest = [], [], 0.0
+    val_rows, sample_rows, biggest = _Gathered(val_idx.size), _Gathered(sample_idx.size), 0.0
     for block, positions in X.iter_chunks():
         values = block.data if sp.issparse(block) else block
         if values.size:
             biggest = max(biggest, float(np.max(np.abs(values))))
-        for wanted, parts in ((val_idx, val_parts), (sample_idx, sample_parts)):
+        for wanted, gathered in ((val_idx, val_rows), (sample_idx, sample_rows)):
             lo, hi = np.searchsorted(wanted, [positions[0], positions[-1] + 1])
             if hi > lo:
-                parts.append(block[wanted[lo:hi] - positions[0]])
+                gathered.add(block[wanted[lo:hi] - positions[0]])
     train = X.subset(keep)
     train.max_abs = biggest
-    return TrainSplit(
-        X,
-        train,
-        _stack(val_parts) if val_parts else None,
-        keep,
-        val_idx,
-        sample=_stack(sample_parts) if sample_parts else None,
-    )
+    return TrainSplit(X, train, val_rows.result(), keep, val_idx, sample=sample_rows.result())
+
+
+class _Gathered:
+    """Rows gathered chunk by chunk: dense rows straight into one preallocated array of ``n_rows`` rows (so they are
+    never held twice), sparse rows stacked at the end."""
+
+    def __init__(self, n_rows: int):
+        self.n_rows, self.parts, self.buffer, self.filled = n_rows, [], None, 0
+
+    def add(self, rows) -> None:
+        if sp.issparse(rows):
+            self.parts.append(rows)
+            return
+        if self.buffer is None:
+            self.buffer = np.empty((self.n_rows, rows.shape[1]), rows.dtype)
+        self.buffer[self.filled : self.filled + rows.shape[0]] = rows
+        self.filled += rows.shape[0]
+
+    def result(self):
+        if self.buffer is not None:
+            return self.buffer[: self.filled]
+        return _stack(self.parts) if self.parts else None
 
 
 # ----------------------------------------------------- training minibatches
