@@ -1,4 +1,4 @@
-"""SiVAE against PCA, UMAP and a plain VAE: quality, cost growth, hardware efficiency.
+"""SiVAE against PCA, UMAP, a Keras VAE and a plain VAE: quality, cost growth, hardware efficiency.
 
 Run from the repository root::
 
