@@ -4,6 +4,7 @@ Two studies, run from the repository root::
 
     PYTHONPATH=. python benchmarks/bench_disk.py curve [--sizes 10000 100000 1000000] [--dir DIR]
     PYTHONPATH=. python benchmarks/bench_disk.py shuffle [--seeds 0 1 2]
+    PYTHONPATH=. python benchmarks/bench_disk.py memory [--cells 300000] [--dir DIR]
 
 ``curve``: for each number of cells, a sparse count matrix (2,000 genes, 5%
 non-zero, 1 + Poisson(1) counts) is written to an h5ad file in ``--dir``
@@ -25,7 +26,18 @@ only); 3 seeds each. Recorded: kNN accuracy of the embedding and how far each
 minibatch's class mix is from the whole set's (total-variation distance,
 averaged over the batches of an epoch; 0 is a perfect mix).
 
-Writes ``benchmarks/results/disk_curve.json`` and ``disk_shuffle.json``.
+``memory``: the growth of resident memory during a 1-epoch fit of
+:data:`MEMORY_MODEL` on a dense float32 matrix of ``--cells`` x 2,000
+(standard normal values, written to an h5ad in ``--dir`` block by block and
+deleted afterwards), read (a) as a dask array of 10,000-row chunks
+(``dask.array.from_array`` of the file's dataset) and (b) as a backed h5ad
+(``anndata.read_h5ad(path, backed="r").X``). Each fit runs in a fresh subprocess;
+recorded: the peak resident memory (``ru_maxrss``) minus the resident memory
+just before ``fit`` (after the imports and one TensorFlow op, which starts
+TensorFlow's runtime), and the shuffle pool's budget
+(``_data.SHUFFLE_BUFFER_BYTES``).
+
+Writes ``benchmarks/results/disk_curve.json``, ``disk_shuffle.json`` and ``disk_memory.json``.
 """
 
 from __future__ import annotations
@@ -63,6 +75,17 @@ MODEL = dict(
     random_state=0,
 )
 """A small model, so that reading and densifying the data, not the network, set the pace."""
+
+MEMORY_MODEL = dict(
+    n_components=10,
+    hidden_layer_sizes=(32,),
+    batch_size=512,
+    feature_input_size=20,
+    max_epochs=1,
+    random_state=0,
+)
+"""The memory study's model: Gaussian likelihood (the data are standard normal), one epoch."""
+MEMORY_CHUNK_ROWS = 10_000
 
 
 # ------------------------------------------------------------------- writing
@@ -258,17 +281,152 @@ def run_shuffle(seeds) -> dict:
     return {"data": "digits sorted by class, 32-row chunks", "model": model, "seeds": list(seeds), "rows": rows}
 
 
+# ------------------------------------------------------------------ memory
+def write_dense_h5ad(path: Path, n_cells: int, block: int = 10_000, seed: int = 0) -> float:
+    """Write an ``n_cells x N_GENES`` dense float32 standard-normal matrix as an h5ad, ``block`` rows at a time."""
+    import anndata as ad
+    import h5py
+    import pandas as pd
+
+    obs = pd.DataFrame(index=pd.RangeIndex(n_cells).astype(str))
+    var = pd.DataFrame(index=[f"g{j}" for j in range(N_GENES)])
+    ad.AnnData(obs=obs, var=var).write_h5ad(path)
+    rng = np.random.default_rng(seed)
+    with h5py.File(path, "a") as f:
+        if "X" in f:
+            del f["X"]
+        X = f.create_dataset("X", (n_cells, N_GENES), np.float32, chunks=(256, N_GENES))
+        X.attrs.update({"encoding-type": "array", "encoding-version": "0.2.0"})
+        for start in range(0, n_cells, block):
+            stop = min(start + block, n_cells)
+            X[start:stop] = rng.standard_normal((stop - start, N_GENES), dtype=np.float32)
+    return path.stat().st_size / 1e9
+
+
+def memory_one(kind: str, arg: str) -> dict:
+    """One 1-epoch fit of MEMORY_MODEL (run in a fresh process): peak RSS growth above the RSS before ``fit``."""
+    import tensorflow as tf
+
+    from sivae_sklearn import SiVAE, _data, _estimator
+
+    if kind == "dask":
+        import dask.array as da
+        import h5py
+
+        dataset = h5py.File(arg, "r")["X"]
+        X = da.from_array(dataset, chunks=(MEMORY_CHUNK_ROWS, dataset.shape[1]))
+    else:
+        import anndata as ad
+
+        adata = ad.read_h5ad(arg, backed="r")
+        X = adata.X
+    tf.reduce_sum(tf.ones(4)).numpy()  # starts TensorFlow's runtime before the baseline
+    before = _rss_mb()
+    stages = _StagePeaks(
+        [(_estimator, n) for n in ("split_training_rows", "training_feature_inputs", "train")]
+        + [(SiVAE, "_fit_interpretation")]
+    )
+    with warnings.catch_warnings(), stages:
+        warnings.simplefilter("ignore")
+        t0 = time.perf_counter()
+        model = SiVAE(**MEMORY_MODEL).fit(X)
+        fit_s = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {
+        "source": kind,
+        "shape": [int(s) for s in X.shape],
+        "chunks": _data.DiskRows(X).n_chunks,
+        "shuffle_buffer_mb": _data.SHUFFLE_BUFFER_BYTES / 2**20,
+        "epochs": model.n_iter_,
+        "fit_s": fit_s,
+        "rss_before_fit_mb": before,
+        "peak_rss_mb": peak,
+        "peak_growth_mb": peak - before,
+        "stage_peak_growth_mb": {k: v - before for k, v in stages.peaks.items()},
+    }
+
+
+class _StagePeaks:
+    """Peak RSS in MB (sampled every 10 ms) while each ``owner.name`` of ``targets`` runs (``other``: the rest)."""
+
+    def __init__(self, targets):
+        self.targets, self.peaks, self.current = targets, {}, None
+
+    def __enter__(self):
+        import threading
+
+        self.originals = {(owner, name): getattr(owner, name) for owner, name in self.targets}
+        for (owner, name), original in self.originals.items():
+            setattr(owner, name, self._timed(name, original))
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+        return self
+
+    def _timed(self, name, original):
+        def run(*args, **kwargs):
+            outer, self.current = self.current, name
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self.current = outer
+
+        return run
+
+    def _watch(self):
+        while not self._stop.is_set():
+            stage = self.current or "other"
+            self.peaks[stage] = max(self.peaks.get(stage, 0.0), _rss_mb())
+            time.sleep(0.01)
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        for (owner, name), original in self.originals.items():
+            setattr(owner, name, original)
+
+
+def run_memory(n_cells: int, folder: Path) -> dict:
+    rows = []
+    folder.mkdir(parents=True, exist_ok=True)
+    print(f"model: {MEMORY_MODEL}")
+    path = folder / f"dense_{n_cells}.h5ad"
+    try:
+        gb = write_dense_h5ad(path, n_cells)
+        print(f"wrote {path} ({gb:.2f} GB)", flush=True)
+        for kind in ("dask", "h5ad"):
+            out = subprocess.run(
+                [sys.executable, __file__, "memory-one", kind, str(path)], capture_output=True, text=True, check=False
+            )
+            if out.returncode:
+                raise RuntimeError(out.stderr[-3000:])
+            row = json.loads(out.stdout.strip().splitlines()[-1])
+            rows.append(row)
+            print(
+                f"{kind:<5} {row['shape']} {row['chunks']:>4} chunks  fit {row['fit_s']:.0f} s  "
+                f"peak RSS growth {row['peak_growth_mb']:.0f} MB (pool budget {row['shuffle_buffer_mb']:.0f} MB)",
+                flush=True,
+            )
+    finally:
+        path.unlink(missing_ok=True)
+    return {"model": {k: list(v) if isinstance(v, tuple) else v for k, v in MEMORY_MODEL.items()}, "rows": rows}
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("study", choices=("curve", "shuffle", "fit-one"))
-    parser.add_argument("path", nargs="?", help="fit-one: the h5ad file (internal)")
+    parser.add_argument("study", choices=("curve", "shuffle", "memory", "fit-one", "memory-one"))
+    parser.add_argument("path", nargs="*", help="fit-one, memory-one: what to fit (internal)")
+    parser.add_argument("--cells", type=int, default=300_000, help="memory: rows of the dense matrices")
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 30_000, 100_000, 300_000, 1_000_000])
     parser.add_argument("--dir", type=Path, default=None, help="where to write the files (default: a temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the written files")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     args = parser.parse_args(argv)
     if args.study == "fit-one":
-        print(json.dumps(fit_one(args.path)))
+        print(json.dumps(fit_one(args.path[0])))
+        return
+    if args.study == "memory-one":
+        print(json.dumps(memory_one(*args.path)))
         return
     RESULTS.mkdir(exist_ok=True)
     if args.study == "curve":
@@ -277,6 +435,13 @@ def main(argv=None) -> None:
             result = run_curve(args.sizes, folder, args.keep, RESULTS / "disk_curve.json")
         finally:
             if args.dir is None and not args.keep:
+                shutil.rmtree(folder, ignore_errors=True)
+    elif args.study == "memory":
+        folder = args.dir or Path(tempfile.mkdtemp(prefix="sivae_memory_"))
+        try:
+            result = run_memory(args.cells, folder)
+        finally:
+            if args.dir is None:
                 shutil.rmtree(folder, ignore_errors=True)
     else:
         result = run_shuffle(args.seeds)

@@ -13,6 +13,8 @@ import json
 import os
 import sys
 
+import numpy as np
+
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 
 
@@ -81,12 +83,36 @@ def _table(columns, rows) -> str:
 
 
 def speed(res) -> str:
-    columns = ["data", "option", "epochs", "fit s", "ms / epoch", "fit / VAE", "epoch / VAE", "epoch / VAE, same batch"]
+    columns = [
+        "data",
+        "option",
+        "epochs",
+        "fit s",
+        "ms / epoch",
+        "Keras ms / epoch",
+        "fit / Keras",
+        "epoch / Keras",
+        "epoch / Keras, same batch",
+        "load",
+    ]
+
+    def ratio(r, key):
+        median, low, high = r[key]
+        return f"{median:.2f} [{low:.2f}-{high:.2f}]"
+
     return _table(
         columns,
         [
-            [r["dataset"], r["option"], r["epochs"], f"{r['fit_s']:.1f}", f"{r['s_per_epoch'] * 1e3:.0f}"]
-            + [f"{r[key]:.2f}" for key in ("fit_ratio", "epoch_ratio", "epoch_ratio_equal_batch")]
+            [
+                r["dataset"],
+                r["option"],
+                r["epochs"],
+                f"{np.median(r['fit_s']):.1f}",
+                f"{np.median(r['s_per_epoch']) * 1e3:.0f}",
+                f"{np.median(r['keras_s_per_epoch']) * 1e3:.0f}",
+            ]
+            + [ratio(r, key) for key in ("fit_ratio", "epoch_ratio", "epoch_ratio_equal_batch")]
+            + [f"{min(r['load_average']):.1f}-{max(r['load_average']):.1f}"]
             for r in res["rows"]
         ],
     )

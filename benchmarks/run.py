@@ -1,4 +1,4 @@
-"""SiVAE against PCA, UMAP and a plain VAE: quality, cost growth, hardware efficiency.
+"""SiVAE against PCA, UMAP, a Keras VAE and a plain VAE: quality, cost growth, hardware efficiency.
 
 Run from the repository root::
 
@@ -33,6 +33,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from _common import (  # noqa: E402
     EpochTimes,
+    KerasVAE,
     PeakRSS,
     PlainVAE,
     amortisation_options,
@@ -62,6 +63,7 @@ def machine() -> dict:
         "gpus": gpus,
         "tensorflow": tf.__version__,
         "load_average": os.getloadavg(),
+        "keras": __import__("keras").__version__,
     }
 
 
@@ -160,62 +162,103 @@ def check_quality_targets(rows) -> list[str]:
 
 
 # --------------------------------------------------------------------- speed
-def run_speed(quick: bool) -> list[dict]:
-    """Fit time and seconds per epoch of SiVAE's settings against the plain VAE, at equal epochs.
+SPEED_K = 10
 
-    Both on the same data, in the same process. Every SiVAE setting is timed
-    right after a plain VAE at the default batch (128) and one at the setting's
-    batch, ``repeats`` times each, and the fastest of each is taken: on a shared
-    machine the load drifts, so each ratio compares runs made side by side, and
-    other jobs only ever slow a run down. No early stopping: every fit runs
-    ``epochs`` epochs over all rows.
+
+def _median_range(values) -> tuple[float, float, float]:
+    return float(np.median(values)), float(np.min(values)), float(np.max(values))
+
+
+def run_speed(quick: bool, options: list[str] | None = None) -> list[dict]:
+    """Fit time and seconds per epoch of SiVAE's settings against a Keras VAE and the plain VAE, at equal epochs.
+
+    All on the same data, in the same process, K = 10, no early stopping
+    (every fit runs ``epochs`` epochs over all rows). The peers: the VAE a user
+    writes in Keras (:class:`~_common.KerasVAE`: ``model.fit`` with a compiled
+    train step over a shuffled ``tf.data`` stream) and the project's own plain
+    VAE (:class:`~_common.PlainVAE`), both at batch 128 and, for a setting with
+    another batch, the Keras VAE at that batch too. Each repetition fits every
+    method once, in an order reversed from one repetition to the next
+    (alternating), and records the load average before each fit. A ratio is
+    taken within a repetition (runs made side by side) and reported as the
+    median over the repetitions with its range: on a shared machine the load
+    drifts between repetitions, not within one.
     """
-    epochs, repeats = (10, 1) if quick else (50, 2)
+    epochs, repeats = (10, 1) if quick else (60, 3)
 
-    def vae_run(X, batch):
-        model, t0 = PlainVAE(2, HIDDEN, max_epochs=epochs, batch_size=batch), time.perf_counter()
-        model.fit(X)
-        return time.perf_counter() - t0, float(np.median(model.epoch_seconds_[1:]))
-
-    def sivae_run(X, params):
-        model = SiVAE(2, hidden_layer_sizes=HIDDEN, max_epochs=epochs, early_stopping=False, random_state=0)
-        with EpochTimes() as times:
+    def timed(make, X):
+        model = make()
+        load = os.getloadavg()[0]
+        with EpochTimes() as times, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
             t0 = time.perf_counter()
-            model.set_params(**params).fit(X)
-            return time.perf_counter() - t0, times.median_epoch()
+            model.fit(X)
+            fit_s = time.perf_counter() - t0
+        seconds = times.results[-1].epoch_seconds if times.results else model.epoch_seconds_
+        return {"fit_s": fit_s, "s_per_epoch": float(np.median(seconds[1:])), "load": load}
+
+    def keras_vae(batch):
+        return lambda: KerasVAE(SPEED_K, HIDDEN, max_epochs=epochs, batch_size=batch)
+
+    def sivae(params):
+        common = dict(hidden_layer_sizes=HIDDEN, max_epochs=epochs, early_stopping=False, random_state=0)
+        return lambda: SiVAE(SPEED_K, **common).set_params(**params)
 
     rows = []
     for data_name, (X, _) in {"digits": load_digits_zscored(), "pbmc68k_reduced": load_pbmc()}.items():
-        for name, params in amortisation_options(X.shape[1]):
+        settings = [(n, p) for n, p in amortisation_options(X.shape[1]) if options is None or n in options]
+        methods = {"keras_vae": keras_vae(128), "plain_vae": lambda: PlainVAE(SPEED_K, HIDDEN, max_epochs=epochs)}
+        for name, params in settings:
             batch = params.get("batch_size", 128)
-            runs = {"vae": [], "vae_batch": [], "sivae": []}
-            for _ in range(repeats):
-                runs["vae"].append(vae_run(X, 128))
-                runs["vae_batch"].append(vae_run(X, batch) if batch != 128 else runs["vae"][-1])
-                runs["sivae"].append(sivae_run(X, params))
-            (fit_s, epoch_s), vae, vae_batch = min(runs["sivae"]), min(runs["vae"]), min(runs["vae_batch"])
+            if batch != 128:
+                methods[f"keras_vae batch {batch}"] = keras_vae(batch)
+            methods[name] = sivae(params)
+        runs = {name: [] for name in methods}
+        for rep in range(repeats):
+            order = list(methods) if rep % 2 == 0 else list(reversed(methods))
+            for name in order:
+                runs[name].append(timed(methods[name], X))
+        for name, params in [("plain_vae", {}), *settings]:
+            batch = params.get("batch_size", 128)
+            own, keras = runs[name], runs["keras_vae"]
+            keras_batch = runs.get(f"keras_vae batch {batch}", keras)
             row = {
                 "dataset": data_name,
                 "option": name,
                 "epochs": epochs,
-                "fit_s": fit_s,
-                "s_per_epoch": epoch_s,
-                "vae_fit_s": vae[0],
-                "vae_s_per_epoch": vae[1],
-                "fit_ratio": fit_s / vae[0],
-                "epoch_ratio": epoch_s / vae[1],
-                "epoch_ratio_equal_batch": epoch_s / vae_batch[1],
+                "n_components": SPEED_K,
+                "fit_s": [r["fit_s"] for r in own],
+                "s_per_epoch": [r["s_per_epoch"] for r in own],
+                "keras_fit_s": [r["fit_s"] for r in keras],
+                "keras_s_per_epoch": [r["s_per_epoch"] for r in keras],
+                "load_average": [r["load"] for r in own],
+                "fit_ratio": _median_range([a["fit_s"] / b["fit_s"] for a, b in zip(own, keras)]),
+                "epoch_ratio": _median_range([a["s_per_epoch"] / b["s_per_epoch"] for a, b in zip(own, keras)]),
+                "epoch_ratio_equal_batch": _median_range(
+                    [a["s_per_epoch"] / b["s_per_epoch"] for a, b in zip(own, keras_batch)]
+                ),
             }
             rows.append(row)
-            print(
-                f"{data_name:<16} {name:<32} {fit_s:>7.1f} {epoch_s * 1e3:>9.1f} {row['fit_ratio']:>6.2f} "
-                f"{row['epoch_ratio']:>6.2f} {row['epoch_ratio_equal_batch']:>6.2f}",
-                flush=True,
-            )
+            print(_fmt_speed(row), flush=True)
     return rows
 
 
-SPEED_HEADER = f"{'dataset':<16} {'option':<32} {'fit s':>7} {'ms/epoch':>9} {'fit/VAE':>6} {'ep/VAE':>6} {'same b':>6}"
+def _fmt_speed(r) -> str:
+    def ratio(key):
+        median, low, high = r[key]
+        return f"{median:.2f} [{low:.2f}-{high:.2f}]"
+
+    return (
+        f"{r['dataset']:<16} {r['option']:<32} {np.median(r['fit_s']):>7.1f} {np.median(r['s_per_epoch']) * 1e3:>9.1f} "
+        f"{np.median(r['keras_s_per_epoch']) * 1e3:>9.1f} {ratio('fit_ratio'):>17} {ratio('epoch_ratio'):>17} "
+        f"{ratio('epoch_ratio_equal_batch'):>17} {max(r['load_average']):>5.1f}"
+    )
+
+
+SPEED_HEADER = (
+    f"{'dataset':<16} {'option':<32} {'fit s':>7} {'ms/epoch':>9} {'Keras ms':>9} {'fit/Keras':>17} "
+    f"{'epoch/Keras':>17} {'same batch':>17} {'load':>5}"
+)
 
 
 # --------------------------------------------------------------------- scale
@@ -344,6 +387,9 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small settings (about 2 minutes)")
     parser.add_argument("--only", choices=("quality", "speed", "scale", "efficiency"), action="append")
+    parser.add_argument(
+        "--options", nargs="+", metavar="NAME", help="speed: only these SiVAE settings (e.g. default batch_size=512)"
+    )
     args = parser.parse_args(argv)
     sections = args.only or ["quality", "speed", "scale", "efficiency"]
     os.makedirs(RESULTS, exist_ok=True)
@@ -358,7 +404,7 @@ def main(argv=None) -> None:
             print("\n".join(result["targets"]))
         elif section == "speed":
             print(SPEED_HEADER)
-            result = {"rows": run_speed(args.quick)}
+            result = {"rows": run_speed(args.quick, args.options)}
         elif section == "scale":
             result = run_scale(args.quick)
         else:

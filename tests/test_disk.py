@@ -124,6 +124,53 @@ def test_disk_minibatches_cover_every_kept_row_once_from_shuffled_chunks(monkeyp
     assert not np.array_equal(positions, again)
 
 
+class _CountingReads:
+    """A chunked 2-D array (as zarr's or h5py's) that records how many rows each read asks for."""
+
+    def __init__(self, X, chunk):
+        self.X, self.shape, self.dtype, self.chunks, self.reads = X, X.shape, X.dtype, (chunk, X.shape[1]), []
+
+    def __getitem__(self, rows):
+        self.reads.append(rows.stop - rows.start)
+        return self.X[rows]
+
+
+@pytest.mark.parametrize("keep_share", [1.0, 0.7])
+def test_disk_shuffle_pool_is_bounded_in_bytes_and_reads_large_chunks_in_slices(monkeypatch, keep_share):
+    monkeypatch.setattr(D, "SHUFFLE_CHUNKS", 3)
+    n, g, chunk, batch = 1000, 4, 200, 16
+    monkeypatch.setattr(D, "CHUNK_BYTES", chunk * g * 4)  # chunks of 200 rows
+    X = np.arange(n * g, dtype=np.float32).reshape(n, g)
+    source = _CountingReads(X, chunk)
+    keep = np.random.RandomState(0).uniform(size=n) < keep_share
+    rows = D.DiskRows(source, keep=keep)
+    budget = 3 * 45 * g * 4  # three slices of 45 rows: every 200-row chunk is read in 5 slices of 40 rows
+    batches = list(D.epoch_batches(rows, batch, np.random.RandomState(1), shuffle_buffer_bytes=budget)())
+    assert max(source.reads) == 40 and len(source.reads) == 25
+    pools = {id(b.block): b.block for b in batches}
+    carry = (batch - 1) * g * 4
+    assert max(p.nbytes for p in pools.values()) <= budget + carry
+    positions = np.concatenate([b.positions for b in batches])
+    np.testing.assert_array_equal(np.sort(positions), np.arange(keep.sum()))
+    kept = np.flatnonzero(keep)
+    for b in batches:
+        np.testing.assert_array_equal(b.dense()[:, 0], g * kept[b.positions])
+    # the slices are shuffled like chunks: a batch mixes several of them
+    assert np.mean([np.unique(kept[b.positions] // 40).size for b in batches]) > 2
+
+
+def test_disk_pool_within_the_budget_reads_whole_chunks_as_before(monkeypatch):
+    monkeypatch.setattr(D, "CHUNK_BYTES", 64 * 2 * 4)  # chunks of 64 rows
+    source = _CountingReads(np.ones((300, 2), np.float32), 64)
+    rows = D.DiskRows(source)
+    a = [b.positions for b in D.epoch_batches(rows, 32, np.random.RandomState(3))()]
+    reads = list(source.reads)
+    b = [b.positions for b in D.epoch_batches(rows, 32, np.random.RandomState(3), shuffle_buffer_bytes=10**9)()]
+    assert sorted(reads) == [44] + [64] * 4 and all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+    with pytest.raises(ValueError, match="shuffle_buffer_bytes"):
+        D.epoch_batches(rows, 32, np.random.RandomState(3), shuffle_buffer_bytes=0)
+
+
 def test_disk_split_holds_out_at_most_the_cap_and_samples_training_rows(monkeypatch):
     monkeypatch.setattr(D, "MAX_VALIDATION_ROWS", 5)
     rows = _disk_rows()

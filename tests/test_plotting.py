@@ -252,9 +252,9 @@ def annotated():
     """Cells annotated by tl.sivae (4 dimensions; 5 of 30 genes left out by a highly-variable mask)."""
     import anndata as ad
     import pandas as pd
-    from tests.presets import SMALL, make_counts
 
     from sivae_sklearn import tl
+    from tests.presets import SMALL, make_counts
 
     counts, labels = make_counts(150, 30, seed=0)
     adata = ad.AnnData(

@@ -20,6 +20,14 @@ shuffled before they are cut into batches. A batch thus mixes rows from about
 order (a file sorted by cell type would give batches of one type), not quite a
 full shuffle (two rows of one chunk meet in a batch more often than by chance).
 ``docs/scale.md`` measures the difference.
+
+The pool is bounded in bytes, not only in chunks: it holds at most
+:data:`SHUFFLE_BUFFER_BYTES` of rows (counted as dense rows of the data's
+dtype, so a sparse pool holds less). Chunks too large for their share of the
+budget (``SHUFFLE_BUFFER_BYTES / SHUFFLE_CHUNKS``) are read in equal
+contiguous slices that each fit it, and the slices take the chunks' place in
+the shuffle; a pool is filled into one preallocated array, so it is never
+held twice.
 """
 
 from __future__ import annotations
@@ -37,7 +45,10 @@ CHUNK_BYTES = 8 * 2**20
 """A chunk read from disk holds about this many bytes as dense float32 (at least 64, at most 4,096 rows)."""
 
 SHUFFLE_CHUNKS = 16
-"""On-disk training data: chunks pooled and shuffled together into minibatches."""
+"""On-disk training data: chunks (or slices of chunks) pooled and shuffled together into minibatches."""
+
+SHUFFLE_BUFFER_BYTES = 256 * 2**20
+"""On-disk training data: the most bytes of rows the shuffle pool holds (see the module docstring)."""
 
 MAX_VALIDATION_ROWS = 10_000
 """On-disk data: at most this many rows are held out for validation (they are kept in memory)."""
@@ -277,7 +288,10 @@ class DiskRows:
 
     def read_chunk(self, c: int):
         """``(rows, positions)`` of chunk ``c``: its kept rows (CSR or dense) and their positions in ``self``."""
-        start, stop = int(self.boundaries[c]), int(self.boundaries[c + 1])
+        return self.read_rows(int(self.boundaries[c]), int(self.boundaries[c + 1]))
+
+    def read_rows(self, start: int, stop: int):
+        """``(rows, positions)`` of the source rows ``start:stop`` (best within one chunk): the kept ones."""
         block = self.source[start:stop]
         if hasattr(block, "compute"):
             block = block.compute()
@@ -286,11 +300,30 @@ class DiskRows:
             block = block[:, self.columns]
         if self.check is not None:
             block = self.check(block)
-        offset = int(self.offsets[c])
+        offset = self.kept_before(start)
         if self.keep is None:
             return block, np.arange(offset, offset + block.shape[0])
         rows = np.flatnonzero(self.keep[start:stop])
         return block[rows], np.arange(offset, offset + rows.size)
+
+    def kept_before(self, start: int) -> int:
+        """How many kept rows lie before source row ``start`` (the position in ``self`` of the next kept row)."""
+        if self.keep is None:
+            return int(start)
+        c = int(np.searchsorted(self.boundaries, start, side="right")) - 1
+        return int(self.offsets[c] + np.count_nonzero(self.keep[self.boundaries[c] : start]))
+
+    def slices(self, max_rows: int) -> np.ndarray:
+        """Boundaries of the chunks cut into equal contiguous slices of at most ``max_rows`` source rows.
+
+        The chunks themselves when none is longer; a slice never spans two chunks.
+        """
+        max_rows = max(int(max_rows), 1)
+        out = [self.boundaries[:1]]
+        for start, stop in zip(self.boundaries[:-1], self.boundaries[1:]):
+            n_slices = max(-(-(int(stop) - int(start)) // max_rows), 1)
+            out.append(np.linspace(start, stop, n_slices + 1).round().astype(np.int64)[1:])
+        return np.concatenate(out).astype(np.int64)
 
     def iter_chunks(self, order=None):
         """Yield ``read_chunk(c)`` for every chunk with kept rows, in ``order`` (default: file order)."""
@@ -373,26 +406,49 @@ def split_training_rows(X, validation_fraction: float, rng: np.random.RandomStat
     keep[val_idx] = False
     sample_idx = np.sort(draw.choice(n, min(n, sample_rows + val_idx.size), replace=False))
     sample_idx = sample_idx[keep[sample_idx]][:sample_rows]
-    val_parts, sample_parts, biggest = [], [], 0.0
+    val_gathered, sample_gathered, biggest = _Gathered(val_idx.size), _Gathered(sample_idx.size), 0.0
     for block, positions in X.iter_chunks():
         values = block.data if sp.issparse(block) else block
         if values.size:
             biggest = max(biggest, float(np.max(np.abs(values))))
-        for wanted, parts in ((val_idx, val_parts), (sample_idx, sample_parts)):
+        for wanted, gathered in ((val_idx, val_gathered), (sample_idx, sample_gathered)):
             lo, hi = np.searchsorted(wanted, [positions[0], positions[-1] + 1])
             if hi > lo:
-                parts.append(block[wanted[lo:hi] - positions[0]])
+                gathered.add(block[wanted[lo:hi] - positions[0]])
     train = X.subset(keep)
     train.max_abs = biggest
+    sample = sample_gathered.result()
     return TrainSplit(
         X,
         train,
-        _stack(val_parts) if val_parts else None,
+        val_gathered.result(),
         keep,
         val_idx,
-        sample=_stack(sample_parts) if sample_parts else None,
-        sample_rows=sample_idx.astype(np.int64) if sample_parts else None,
+        sample=sample,
+        sample_rows=sample_idx.astype(np.int64) if sample is not None else None,
     )
+
+
+class _Gathered:
+    """Rows gathered chunk by chunk: dense rows straight into one preallocated array of ``n_rows`` rows (so they are
+    never held twice), sparse rows stacked at the end."""
+
+    def __init__(self, n_rows: int):
+        self.n_rows, self.parts, self.buffer, self.filled = n_rows, [], None, 0
+
+    def add(self, rows) -> None:
+        if sp.issparse(rows):
+            self.parts.append(rows)
+            return
+        if self.buffer is None:
+            self.buffer = np.empty((self.n_rows, rows.shape[1]), rows.dtype)
+        self.buffer[self.filled : self.filled + rows.shape[0]] = rows
+        self.filled += rows.shape[0]
+
+    def result(self):
+        if self.buffer is not None:
+            return self.buffer[: self.filled]
+        return _stack(self.parts) if self.parts else None
 
 
 # ----------------------------------------------------- training minibatches
@@ -416,14 +472,16 @@ class Rows:
         return _dense_float32(self.block[self.index])
 
 
-def epoch_batches(X, batch_size: int, rng: np.random.RandomState | None):
+def epoch_batches(X, batch_size: int, rng: np.random.RandomState | None, *, shuffle_buffer_bytes: int | None = None):
     """The minibatches of one epoch over the rows of ``X``, as a function returning an iterator of :class:`Rows`.
 
     The random order is drawn from ``rng`` now (so epochs draw in turn
     whenever the batches are read); ``rng=None`` keeps the row order. Every row
     appears once; all batches but the last hold ``batch_size`` rows. In memory
     the rows are fully shuffled; on disk chunks are shuffled and pooled (see
-    the module docstring).
+    the module docstring), the pool holding at most ``shuffle_buffer_bytes``
+    (default :data:`SHUFFLE_BUFFER_BYTES`) of rows besides fewer than
+    ``batch_size`` rows carried over from the previous pool.
     """
     n = X.shape[0]
     if not isinstance(X, DiskRows):
@@ -438,25 +496,63 @@ def epoch_batches(X, batch_size: int, rng: np.random.RandomState | None):
 
         return batches
 
-    chunks = rng.permutation(X.n_chunks) if rng is not None else np.arange(X.n_chunks)
+    budget = SHUFFLE_BUFFER_BYTES if shuffle_buffer_bytes is None else int(shuffle_buffer_bytes)
+    if budget <= 0:
+        raise ValueError(f"shuffle_buffer_bytes must be positive, got {shuffle_buffer_bytes!r}.")
+    row_bytes = max(X.shape[1] * X.dtype.itemsize, 1)
+    bounds = X.slices(budget // (SHUFFLE_CHUNKS * row_bytes))
+    kept = np.array([X.kept_before(int(b)) for b in bounds], np.int64)
+    n_pieces = len(bounds) - 1
+    pieces = rng.permutation(n_pieces) if rng is not None else np.arange(n_pieces)
     shuffle = np.random.RandomState(rng.randint(np.iinfo(np.int32).max)) if rng is not None else None
 
     def disk_batches():
         carry, carry_positions = None, np.zeros(0, np.int64)
-        for first in range(0, len(chunks), SHUFFLE_CHUNKS):
-            parts = list(X.iter_chunks(chunks[first : first + SHUFFLE_CHUNKS]))
-            blocks = ([carry] if carry is not None else []) + [b for b, _ in parts]
-            if not blocks:
+        for first in range(0, n_pieces, SHUFFLE_CHUNKS):
+            group = [p for p in pieces[first : first + SHUFFLE_CHUNKS] if kept[p + 1] > kept[p]]
+            n_rows = (0 if carry is None else carry.shape[0]) + sum(int(kept[p + 1] - kept[p]) for p in group)
+            if n_rows == 0:
                 continue
-            block = _stack(blocks)
-            positions = np.concatenate([carry_positions, *[p for _, p in parts]])
+            reads = (X.read_rows(int(bounds[p]), int(bounds[p + 1])) for p in group)
+            block, positions = _pool(carry, carry_positions, reads, n_rows)
+            carry = None
             order = shuffle.permutation(block.shape[0]) if shuffle is not None else np.arange(block.shape[0])
-            last = first + SHUFFLE_CHUNKS >= len(chunks)
+            last = first + SHUFFLE_CHUNKS >= n_pieces
             full = block.shape[0] if last else block.shape[0] // batch_size * batch_size
             for start in range(0, full, batch_size):
                 idx = np.sort(order[start : min(start + batch_size, full)])
                 yield Rows(block, idx, positions[idx])
             rest = order[full:]
             carry, carry_positions = (block[rest], positions[rest]) if rest.size else (None, np.zeros(0, np.int64))
+            block = None  # released before the next pool is read
 
     return disk_batches
+
+
+def _pool(carry, carry_positions, reads, n_rows: int):
+    """``(rows, positions)``: ``carry`` followed by the blocks of ``reads``, each copied into one array as it comes.
+
+    Dense blocks fill a preallocated array of ``n_rows`` rows, so the pool is
+    never held twice; sparse blocks are stacked (a sparse pool is far below
+    its dense budget).
+    """
+    blocks = [] if carry is None else [carry]
+    positions = [carry_positions]
+    buffer, filled = None, 0
+    for block, where in reads:
+        positions.append(where)
+        if sp.issparse(block) or (buffer is None and any(sp.issparse(b) for b in blocks)):
+            blocks.append(block)
+            continue
+        if buffer is None:
+            dtype = np.result_type(block.dtype, *[b.dtype for b in blocks])
+            buffer = np.empty((n_rows, block.shape[1]), dtype)
+            for b in blocks:
+                buffer[filled : filled + b.shape[0]] = b
+                filled += b.shape[0]
+            blocks = []
+        buffer[filled : filled + block.shape[0]] = block
+        filled += block.shape[0]
+    if buffer is None:
+        return _stack(blocks), np.concatenate(positions)
+    return buffer, np.concatenate(positions)

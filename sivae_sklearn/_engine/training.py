@@ -215,17 +215,15 @@ def _replica_seed(seed, context):
 
 
 class EpochSums:
-    """The series ``names`` (the objective and its terms) summed over an epoch, on the device; read (and reset)
-    once per epoch."""
+    """The loss terms summed over an epoch, on the device; the compiled epoch resets them and returns them."""
 
     def __init__(self, names):
         self.names = tuple(names)
         self.sums = tf.Variable(tf.zeros(len(self.names) + 1, tf.float64), trainable=False)
 
-    def read(self) -> dict[str, float]:
-        """Mean of every term over the rows seen since the last read."""
-        sums = self.sums.numpy()
-        self.sums.assign(tf.zeros_like(self.sums))
+    def means(self, sums) -> dict[str, float]:
+        """Mean of every series over an epoch, from the sums the compiled epoch returns (one host sync)."""
+        sums = np.asarray(sums)
         count = sums[-1] if sums[-1] > 0 else 1.0
         return {name: float(total / count) for name, total in zip(self.names, sums)}
 
@@ -269,12 +267,12 @@ class _Feed:
         self.element_spec = self.dataset.element_spec
         self._iterator = None
 
-    def epoch(self, batches, beta_seed, n_batches: int):
-        """Plan one epoch of ``n_batches`` global batches; an iterator over its per-step elements."""
+    def epoch(self, batches, beta_seed):
+        """Plan one epoch; the feed's iterator, from which the epoch's elements are to be read (all of them)."""
         if self._iterator is None:
             self._iterator = iter(self.dataset)
         self._plans.put((batches, beta_seed))
-        return (next(self._iterator) for _ in range(n_batches))
+        return self._iterator
 
     def close(self) -> None:
         """End the generator and release the pipeline."""
@@ -361,18 +359,28 @@ class PhaseSteps:
             history, terms = strategy.run(replica_fn, args=element)
             history = strategy.reduce(tf.distribute.ReduceOp.SUM, history, axis=None)  # one all-reduce
             sums.sums.assign_add(tf.concat([history[:1] * history[-1:], history[1:]], axis=0))
-            # Returned, though never read (no host sync): without these outputs the step is optimised
-            # into a graph that rounds differently, and fits stay bit for bit what they were.
             return history, strategy.experimental_local_results(terms)[0]
+
+        def epoch(iterator, n_batches):
+            # The whole epoch in one call: a loop in the graph pulls every minibatch from the feed and calls
+            # the step, a function of its own whose outputs are carried through the loop. So the step's graph
+            # is optimised as it would be alone (inlined into the loop, or without its outputs, it rounds
+            # differently in the last bits); the sums are returned, the one read of the epoch.
+            sums.sums.assign(tf.zeros_like(sums.sums))
+            outputs = tf.nest.map_structure(lambda t: tf.zeros(t.shape, t.dtype), compiled["outputs"])
+            for _ in tf.range(n_batches):
+                outputs = compiled["step"](next(iterator))
+            return sums.sums.read_value(), outputs
 
         compiled = {}
 
         def run_epoch(feed: _Feed, batches, beta_seed, n_batches: int):
-            # One compiled call per step, fed by the prefetching pipeline; nothing is read back.
-            if "step" not in compiled:
-                compiled["step"] = model_function(step, input_signature=[feed.element_spec])
-            for element in feed.epoch(batches, beta_seed, n_batches):
-                compiled["step"](element)
+            iterator = feed.epoch(batches, beta_seed)
+            if "epoch" not in compiled:
+                compiled["step"] = model_function(step).get_concrete_function(feed.element_spec)
+                compiled["outputs"] = compiled["step"].structured_outputs
+                compiled["epoch"] = model_function(epoch)
+            return compiled["epoch"](iterator, tf.constant(n_batches, tf.int64))[0]
 
         return run_epoch
 
@@ -404,9 +412,9 @@ class PhaseSteps:
             step = first_step + i
             return np.float32(beta_at(step, config)), np.array([state.seed, step], np.int32)
 
-        self._train_epoch(self._feed(data), batches, beta_seed, n_batches)
+        sums = self._train_epoch(self._feed(data), batches, beta_seed, n_batches)
         state.step += n_batches
-        return self.train_sums.read()
+        return self.train_sums.means(sums)
 
     def evaluate(self, data: TrainingData, seed: int) -> dict[str, float]:
         """Mean of every term over ``data`` at the full KL weight (fixed noise seeds, so repeatable)."""
@@ -418,8 +426,7 @@ class PhaseSteps:
         def beta_seed(i):
             return beta, np.array([seed, -(10**6) - i], np.int32)
 
-        self._eval_epoch(self._feed(data), batches, beta_seed, n_batches)
-        return self.eval_sums.read()
+        return self.eval_sums.means(self._eval_epoch(self._feed(data), batches, beta_seed, n_batches))
 
 
 def check_workers_agree(random_state) -> None:

@@ -369,6 +369,7 @@ class SiVAE(
         feature_reducer, feature_inputs = training_feature_inputs(
             split, self.feature_input, self.feature_input_size, rng, encoder_input.numpy
         )
+        split.sample = None  # on disk: the rows read for the feature inputs, not needed again (memory)
 
         config = NetworkConfig.from_params(
             self.get_params(deep=False),
