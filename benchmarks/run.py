@@ -47,6 +47,7 @@ from _common import (  # noqa: E402
 
 from sivae_sklearn import SiVAE  # noqa: E402
 from sivae_sklearn._feature_inputs import make_feature_inputs  # noqa: E402
+from sivae_sklearn._files import atomic_write  # noqa: E402
 from sivae_sklearn._network import NetworkConfig, SiVAENetwork  # noqa: E402
 from sivae_sklearn._training import TrainingConfig, TrainingData, train  # noqa: E402
 
@@ -365,8 +366,8 @@ def main(argv=None) -> None:
             result = {"rows": run_efficiency(args.quick)}
         result.update(machine=machine(), quick=args.quick, seconds=time.perf_counter() - t0)
         path = os.path.join(RESULTS, f"{section}{suffix}.json")
-        with open(path, "w") as fh:
-            json.dump(result, fh, indent=1, default=float)
+        with atomic_write(path) as fh:  # an interrupted run never leaves a half-written result
+            fh.write(json.dumps(result, indent=1, default=float).encode("utf-8"))
         print(f"wrote {path}")
 
 

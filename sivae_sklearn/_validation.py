@@ -12,6 +12,11 @@ rules are the same at fit time and after it:
   number is refused; every value is finite, within float32 range (the network
   computes in float32) and within the likelihood's support (Bernoulli: [0, 1];
   counts: non-negative);
+* **sparse data** has index arrays that describe a matrix of its shape
+  (:func:`check_sparse_structure`: bounds and a non-decreasing ``indptr``,
+  checked in O(nnz), never densified), and duplicate entries are summed, on a
+  copy, before the range and support checks; chunks read from disk are
+  checked the same way as they are read;
 * **latent points** follow the same rules, with ``n_components`` columns;
 * **parameters** are declared in ``SiVAE._parameter_constraints`` with the
   constraints defined here (:class:`Numbers`, :class:`LayerSizes`:
@@ -186,11 +191,14 @@ def check_array_like(X, name: str = "X") -> None:
 
     * a masked array (``numpy.ma``): its mask would be ignored;
     * strings, even numeric ones (``"1.5"``): they would be parsed as numbers;
-    * complex numbers, and arrays of more than two dimensions.
+    * complex numbers, and arrays of more than two dimensions;
+    * a sparse matrix whose index arrays are corrupt (:func:`check_sparse_structure`).
 
     Arrays of Python objects that hold numbers are accepted (scikit-learn's
     convention); anything else is left to ``check_array``.
     """
+    if sp.issparse(X):
+        check_sparse_structure(X, name)
     if isinstance(X, np.ma.MaskedArray):
         raise ValueError(
             f"{name} is a masked array (numpy.ma); SiVAE cannot honour its mask. Fill the masked entries "
@@ -220,6 +228,140 @@ def check_array_like(X, name: str = "X") -> None:
         raise ValueError(f"Complex data not supported: {name} holds complex numbers; SiVAE needs real numbers.")
     if getattr(values, "ndim", 2) > 2:
         raise ValueError(f"{name} must be a 2-D matrix (n_samples, n_features), got an array of shape {values.shape}.")
+
+
+_COMPRESSED = {"csr": ("rows", "columns"), "csc": ("columns", "rows"), "bsr": ("block rows", "block columns")}
+
+
+def check_sparse_structure(X, name: str = "X") -> None:
+    """Raise a ValueError when the index arrays of the sparse matrix ``X`` do not describe a matrix of its shape.
+
+    In O(nnz) time and memory, without densifying or converting ``X``:
+
+    * CSR, CSC and BSR: ``indptr`` has one entry per row (column, block row)
+      plus one, starts at 0, never decreases and ends within ``indices``, which
+      is as long as ``data``; every index lies in ``[0, n_columns)`` (rows, block
+      columns);
+    * COO: ``row`` and ``col`` are as long as ``data`` and within the shape.
+
+    Such a matrix is what scipy's constructors build; one whose arrays were
+    edited or read from a damaged file can crash scipy's compiled code, so
+    every entry point checks it before anything else touches the matrix.
+    Other formats (LIL, DOK, DIA) are converted by scipy and the result is
+    checked.
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> X = sp.csr_matrix(np.eye(3))
+    >>> X.indices[0] = 7  # past the last column
+    >>> check_sparse_structure(X)
+    Traceback (most recent call last):
+    ...
+    ValueError: X is a CSR matrix whose column indices reach 7, but it has 3 columns; ...
+    """
+    fmt = X.format
+    if len(X.shape) != 2:
+        return  # check_array_like refuses it for its dimensions
+    if fmt == "coo":
+        arrays = {"row": X.row, "col": X.col}
+        bounds = {"row": X.shape[0], "col": X.shape[1]}
+        for key, values in arrays.items():
+            _check_index_array(values, f"{name} is a COO matrix whose {key} array", X.data.shape[0])
+            if values.size and (values.min() < 0 or values.max() >= bounds[key]):
+                raise ValueError(
+                    f"{name} is a COO matrix whose {key} indices span [{values.min()}, {values.max()}], outside "
+                    f"its shape {X.shape}; the matrix is corrupt. Rebuild it with scipy.sparse.coo_matrix."
+                )
+        return
+    if fmt not in _COMPRESSED:
+        return
+    major_name, minor_name = _COMPRESSED[fmt]
+    block = X.blocksize if fmt == "bsr" else (1, 1)
+    n_major, n_minor = (X.shape[1], X.shape[0]) if fmt == "csc" else (X.shape[0] // block[0], X.shape[1] // block[1])
+    what = f"{name} is a {fmt.upper()} matrix whose"
+    indptr, indices = np.asarray(X.indptr), np.asarray(X.indices)
+    if indptr.ndim != 1 or indptr.dtype.kind not in "iu" or indptr.shape[0] != n_major + 1:
+        raise ValueError(
+            f"{what} indptr has shape {indptr.shape} and dtype {indptr.dtype}, but {n_major} {major_name} need "
+            f"an integer indptr of {n_major + 1} entries; the matrix is corrupt."
+        )
+    _check_index_array(indices, f"{what} indices array", np.shape(X.data)[0])
+    if indptr[0] != 0:
+        raise ValueError(f"{what} indptr starts at {indptr[0]}, not 0; the matrix is corrupt.")
+    steps = np.diff(indptr)
+    if steps.size and steps.min() < 0:
+        where = int(np.argmax(steps < 0))
+        raise ValueError(
+            f"{what} indptr decreases (from {indptr[where]} to {indptr[where + 1]} at {major_name[:-1]} {where}); "
+            f"indptr must never decrease. The matrix is corrupt: rebuild it with scipy.sparse."
+        )
+    nnz = int(indptr[-1])
+    if nnz > indices.shape[0]:
+        raise ValueError(
+            f"{what} indptr ends at {nnz}, past its {indices.shape[0]} stored indices; the matrix is corrupt."
+        )
+    used = indices[:nnz]
+    if used.size and (used.min() < 0 or used.max() >= n_minor):
+        bad = int(used.min()) if used.min() < 0 else int(used.max())
+        raise ValueError(
+            f"{what} {minor_name[:-1]} indices reach {bad}, but it has {n_minor} {minor_name}; the matrix is "
+            f"corrupt (indices must lie in [0, {n_minor})). Rebuild it with scipy.sparse."
+        )
+
+
+def _check_index_array(values, what: str, n_data: int) -> None:
+    values = np.asarray(values)
+    if values.ndim != 1 or values.dtype.kind not in "iu" or values.shape[0] != n_data:
+        raise ValueError(
+            f"{what} has shape {values.shape} and dtype {values.dtype}, but the matrix stores {n_data} values: "
+            f"it must be integers, one per stored value. The matrix is corrupt."
+        )
+
+
+def _is_canonical(X) -> bool:
+    """Whether the CSR or CSC ``X`` stores every entry once, indices sorted within each row (column).
+
+    Computed from the index arrays (O(nnz)), never from scipy's cached flag.
+    """
+    nnz = int(X.indptr[-1])
+    if X.indices.shape[0] != nnz or X.data.shape[0] != nnz:
+        return False
+    if nnz < 2:
+        return True
+    indices = np.asarray(X.indices)
+    starts = np.zeros(nnz, dtype=bool)
+    firsts = np.asarray(X.indptr[:-1])
+    starts[firsts[firsts < nnz]] = True
+    return bool(np.all((indices[1:] > indices[:-1]) | starts[1:]))
+
+
+def sum_duplicates(X):
+    """``X`` with duplicate entries summed: ``X`` itself when it has none, else a summed copy (never in place).
+
+    Range and support checks then see each entry's value, as every
+    computation does (scipy adds duplicates whenever it densifies).
+
+    >>> import scipy.sparse as sp
+    >>> X = sp.csr_matrix((np.array([0.5, 0.7]), np.array([0, 0]), np.array([0, 2])), shape=(1, 2))
+    >>> sum_duplicates(X).toarray().tolist(), X.nnz
+    ([[1.2, 0.0]], 2)
+    """
+    if not sp.issparse(X) or X.format not in ("csr", "csc") or _is_canonical(X):
+        return X
+    X = X.copy()
+    X.has_canonical_format = False
+    X.sum_duplicates()
+    return X
+
+
+def check_sparse_input(X_given, X, name: str = "X"):
+    """The matrix ``X`` that ``check_array`` made of ``X_given``: structure checked if it is new, duplicates summed."""
+    if not sp.issparse(X):
+        return X
+    if X is not X_given:
+        check_sparse_structure(X, name)
+    return sum_duplicates(X)
 
 
 def _strings_message(name: str, example, where: str) -> str:
@@ -266,6 +408,7 @@ def check_data(X, name: str = "X", *, likelihood: str | None = None, accept_spar
     X : numeric ndarray (its dtype as given) or CSR matrix
     """
     check_array_like(X, name)
+    given = X
     X = check_array(
         X,
         accept_sparse=("csr", "csc") if accept_sparse else False,
@@ -274,6 +417,7 @@ def check_data(X, name: str = "X", *, likelihood: str | None = None, accept_spar
         ensure_min_features=0,
         input_name=name,
     )
+    X = check_sparse_input(given, X, name)
     _check_shape(X, 1, name)
     if likelihood is None:
         check_float32_range(X, name)
@@ -301,6 +445,7 @@ def unchanged_if_refused(estimator):
 def _validate_matrix(estimator, X, name: str, *, reset: bool, min_samples: int):
     """scikit-learn's ``validate_data`` (width, names, NaN/inf, numbers) after :func:`check_array_like`, then shape."""
     check_array_like(X, name)
+    given = X
     X = validate_data(
         estimator,
         X,
@@ -310,6 +455,7 @@ def _validate_matrix(estimator, X, name: str, *, reset: bool, min_samples: int):
         ensure_min_features=0,
         reset=reset,
     )
+    X = check_sparse_input(given, X, name)
     _check_shape(X, min_samples, name)
     return X
 
