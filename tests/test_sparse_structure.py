@@ -100,7 +100,11 @@ def test_coo_and_bsr_structures_are_checked():
 
 
 def test_the_check_never_densifies(monkeypatch):
-    X = sp.random(50_000, 50_000, density=1e-5, format="csr", random_state=0)
+    rng = np.random.RandomState(0)
+    indptr = np.sort(rng.randint(0, 20_000, size=50_001))
+    indptr[0], indptr[-1] = 0, 20_000
+    X = sp.csr_matrix((rng.uniform(size=20_000), rng.randint(0, 50_000, 20_000), indptr), shape=(50_000, 50_000))
+    X.sum_duplicates()  # a 50,000 x 50,000 matrix: 20 GB if densified
     monkeypatch.setattr(sp.csr_matrix, "toarray", lambda *a, **k: pytest.fail("densified"))
     check_sparse_structure(X)
     assert sum_duplicates(X) is X
