@@ -26,7 +26,7 @@ case, with the tolerance ``MARGIN`` times the largest spread any case showed for
 output on any recorded machine, and at least ``FLOOR``, as a scaled difference. (Per
 output, not per case: on the development machine 88 of 155 case outputs did not move
 at all under the 8 configurations, yet the Xeon moved ``nb`` and ``stepwise`` too.)
-``MARGIN = 20`` covers the largest difference reported from a machine not measured
+``MARGIN = 25`` covers the largest difference reported from a machine not measured
 here (an Intel Xeon with AVX-512 and AMX: 6e-3, element-wise relative, on
 ``sparse_poisson/transform``, which bounds its scaled difference) twice over. An output
 whose tolerance would exceed ``UNCOMPARABLE`` (a scaled difference that large says
@@ -58,7 +58,7 @@ import make_reference_outputs as ref  # noqa: E402
 from measure_reference_spread import SPREAD, scaled_difference, split_phases  # noqa: E402
 
 EXACT = os.environ.get("SIVAE_REFERENCE_EXACT") == "1"
-MARGIN = 20.0
+MARGIN = 25.0
 FLOOR = 1e-5
 UNCOMPARABLE = 0.25
 

@@ -45,10 +45,16 @@ CONFIGS = list(itertools.product(("0", "1"), (1, 2), ("float64", "float32")))
 
 
 def scaled_difference(actual: np.ndarray, expected: np.ndarray) -> float:
-    """``max |actual - expected| / max |expected|`` (the plain difference where ``expected`` is all zero)."""
+    """``max |actual - expected| / max |expected|`` (the plain difference where ``expected`` is all zero).
+
+    NaN must stand where the recording has NaN (a history entry that was not
+    computed); the other entries are compared.
+    """
     actual, expected = np.asarray(actual, np.float64), np.asarray(expected, np.float64)
-    if actual.shape != expected.shape:
+    if actual.shape != expected.shape or not np.array_equal(np.isnan(actual), np.isnan(expected)):
         return float("inf")
+    finite = ~np.isnan(expected)
+    actual, expected = actual[finite], expected[finite]
     if not expected.size:
         return 0.0
     scale = float(np.max(np.abs(expected)))
