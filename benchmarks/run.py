@@ -50,6 +50,7 @@ from sivae_sklearn import SiVAE  # noqa: E402
 from sivae_sklearn._arrays.feature_inputs import make_feature_inputs  # noqa: E402
 from sivae_sklearn._engine.network import NetworkConfig, SiVAENetwork  # noqa: E402
 from sivae_sklearn._engine.training import TrainingConfig, TrainingData, train  # noqa: E402
+from sivae_sklearn._io import atomic_write  # noqa: E402
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 HIDDEN = (512, 128)
@@ -411,8 +412,8 @@ def main(argv=None) -> None:
             result = {"rows": run_efficiency(args.quick)}
         result.update(machine=machine(), quick=args.quick, seconds=time.perf_counter() - t0)
         path = os.path.join(RESULTS, f"{section}{suffix}.json")
-        with open(path, "w") as fh:
-            json.dump(result, fh, indent=1, default=float)
+        with atomic_write(path) as fh:  # an interrupted run never leaves a half-written result
+            fh.write(json.dumps(result, indent=1, default=float).encode("utf-8"))
         print(f"wrote {path}")
 
 

@@ -319,8 +319,12 @@ def _read_h5ad(source: Path, backed: bool = False):
 
 
 def _write_h5ad(adata, output: str) -> None:
+    """Write ``adata`` to ``output`` atomically: an interrupted write leaves any file there (the input too) intact."""
+    from ._io import atomic_path
+
     try:
-        adata.write_h5ad(output)
+        with atomic_path(output, suffix=".h5ad") as tmp:
+            adata.write_h5ad(tmp)
     except OSError as exc:
         raise CommandError(f"cannot write {output!r}: {exc}") from exc
 

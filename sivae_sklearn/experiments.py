@@ -43,10 +43,13 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._estimator.sivae import SiVAE
 from ._estimator.sivae import load as _load_model
+from ._io import NotRegularFileError, atomic_write, create_exclusive, read_regular
 from ._plain import plain_params, to_plain
 
 RECORD_VERSION = 1
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._=-]*$")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._=-]*")
+_MAX_RECORD_BYTES = 16 * 2**20
+_MAX_NAME_ATTEMPTS = 100_000
 
 
 def _jsonable(value):
@@ -59,7 +62,7 @@ def _params_record(params: Mapping) -> dict:
 
 
 def _check_name(name: str) -> str:
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise ValueError(
             f"experiment name {name!r} must start with a letter or digit and contain only letters, "
             f"digits, '.', '_', '=', '-' (it becomes a file name)."
@@ -67,24 +70,47 @@ def _check_name(name: str) -> str:
     return name
 
 
+def _record_path(path: str, name: str) -> str:
+    return os.path.join(path, name + ".json")
+
+
+def _claim(path: str, name: str, overwrite: bool) -> bool:
+    """Make sure the run ``name`` is this caller's to write; True when this call created its (empty) record.
+
+    Without ``overwrite`` the record is created exclusively (``O_EXCL``): of
+    several processes saving one name at once, exactly one goes on and the
+    others get FileExistsError.
+    """
+    if create_exclusive(_record_path(path, name)):
+        return True
+    if overwrite:
+        return False
+    raise FileExistsError(f"an experiment named {name!r} already exists in {path!r}; pass overwrite=True.")
+
+
 def _new_name(path: str, prefix: str = "run") -> str:
+    """A fresh ``<prefix>-<time>-<n>``, its record claimed exclusively, so that no other process gets it."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    i = 0
-    while True:
+    for i in range(_MAX_NAME_ATTEMPTS):
         name = f"{prefix}-{stamp}-{i:03d}"
-        if not os.path.exists(os.path.join(path, name + ".json")):
+        if create_exclusive(_record_path(path, name)):
             return name
-        i += 1
+    raise FileExistsError(f"{path!r} already holds {_MAX_NAME_ATTEMPTS:,} runs named {prefix}-{stamp}-*.")
 
 
-def _write_record(path: str, name: str, record: dict, overwrite: bool) -> None:
-    target = os.path.join(path, name + ".json")
-    if os.path.exists(target) and not overwrite:
-        raise FileExistsError(f"an experiment named {name!r} already exists in {path!r}; pass overwrite=True.")
-    tmp = target + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(record, fh, indent=1, sort_keys=True)
-    os.replace(tmp, target)
+def _release(path: str, name: str) -> None:
+    """Remove the empty record claimed for ``name`` (a save that failed before writing it)."""
+    target = _record_path(path, name)
+    try:
+        if os.stat(target).st_size == 0:
+            os.unlink(target)
+    except OSError:
+        pass
+
+
+def _write_record(path: str, name: str, record: dict) -> None:
+    with atomic_write(_record_path(path, name)) as fh:
+        fh.write(json.dumps(record, indent=1, sort_keys=True).encode("utf-8"))
 
 
 def save_experiment(
@@ -105,25 +131,52 @@ def save_experiment(
     path : str or path-like
         Experiment folder (created if missing).
     name : str, optional
-        Run name (letters, digits, ``._=-``); default ``run-<time>-<n>``.
+        Run name (letters, digits, ``._=-``, starting with a letter or digit);
+        default ``run-<time>-<n>``, unique even among processes saving into
+        one folder at the same second.
     scores : mapping, optional
         Scores to record with the run (e.g. ``{"knn_accuracy": 0.91}``).
     notes : mapping, optional
         Anything else JSON-able (dataset name, preprocessing...).
     overwrite : bool, default=False
-        Replace a run of the same name.
+        Replace a run of the same name. Without it, of several processes
+        saving one name at once exactly one succeeds and the others raise
+        FileExistsError.
 
     Returns
     -------
     str
         The run's name.
+
+    Raises
+    ------
+    FileExistsError
+        If a run of that name exists and ``overwrite`` is False.
+
+    Notes
+    -----
+    The name is claimed first, by creating its record exclusively (empty);
+    the model file and then the record are written atomically. A save that
+    fails removes its empty record; a save that is killed leaves it, and
+    :func:`list_experiments` skips it with a warning.
     """
     check_is_fitted(model)
     path = os.fspath(path)
     os.makedirs(path, exist_ok=True)
-    name = _check_name(name) if name is not None else _new_name(path)
-    if os.path.exists(os.path.join(path, name + ".json")) and not overwrite:
-        raise FileExistsError(f"an experiment named {name!r} already exists in {path!r}; pass overwrite=True.")
+    if name is None:
+        name, claimed = _new_name(path), True
+    else:
+        claimed = _claim(path, _check_name(name), overwrite)
+    try:
+        _save_run(model, path, name, scores, notes)
+    except BaseException:
+        if claimed:
+            _release(path, name)
+        raise
+    return name
+
+
+def _save_run(model, path: str, name: str, scores, notes) -> None:
     model_file = name + ".sivae"
     model.save(os.path.join(path, model_file))
     history = getattr(model, "history_", {}) or {}
@@ -141,8 +194,7 @@ def save_experiment(
         "model_file": model_file,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
-    _write_record(path, name, record, overwrite=True)
-    return name
+    _write_record(path, name, record)
 
 
 def _matches(params: Mapping, where: Mapping | None) -> bool:
@@ -181,28 +233,71 @@ def list_experiments(path, where: Mapping[str, Any | Callable[[Any], bool]] | No
     list of dict
         One record per run: ``name``, ``kind`` (``"model"`` or
         ``"grid_candidate"``), ``params``, ``scores``, ``notes``, ``model_file``...
-        Records that cannot be read are skipped with a warning naming the file.
+        Anything that is not a regular file (a folder, a named pipe...) and any
+        record that does not parse into the record schema (not JSON, nested too
+        deeply, a field of the wrong type, a name other than its file's,
+        empty because its save was interrupted) is skipped with a warning
+        naming the file.
     """
     path = os.fspath(path)
     if not os.path.isdir(path):
         raise FileNotFoundError(f"No experiment folder at {path!r}.")
     out = []
     for fname in sorted(os.listdir(path)):
-        if not fname.endswith(".json"):
+        stem = fname[: -len(".json")]
+        if not fname.endswith(".json") or not _NAME.fullmatch(stem):
             continue
         full = os.path.join(path, fname)
         try:
-            with open(full, encoding="utf-8") as fh:
-                record = json.load(fh)
-            if not isinstance(record, dict) or not isinstance(record.get("params"), dict):
-                raise ValueError("not an experiment record (no 'params' mapping)")
-        except (OSError, ValueError, UnicodeDecodeError) as exc:
-            warnings.warn(f"Skipping corrupt experiment record {full!r}: {exc}", UserWarning, stacklevel=2)
+            record = _read_record(full, stem)
+        except (OSError, ValueError) as exc:
+            warnings.warn(f"Skipping experiment record {full!r}: {exc}", UserWarning, stacklevel=2)
             continue
-        record.setdefault("name", fname[: -len(".json")])
         if _matches(record["params"], where):
             out.append(record)
     return out
+
+
+_RECORD_FIELDS = {
+    "record_version": (int,),
+    "name": (str,),
+    "kind": (str,),
+    "estimator": (str,),
+    "params": (dict,),
+    "scores": (dict,),
+    "notes": (dict,),
+    "final_losses": (dict,),
+    "n_iter": (int, type(None)),
+    "model_file": (str, type(None)),
+    "created": (str,),
+}
+"""The fields a record may hold and their JSON types; ``params`` is required."""
+
+
+def _read_record(full: str, stem: str) -> dict:
+    """The record in the file ``full``, checked against the schema; OSError or ValueError saying what is wrong."""
+    try:
+        raw = read_regular(full, _MAX_RECORD_BYTES)
+    except NotRegularFileError as exc:
+        raise ValueError(str(exc).replace(f"{full!r} is", "it is")) from None
+    if not raw:
+        raise ValueError("it is empty (a save in progress, or one that was interrupted)")
+    try:
+        record = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"it is not JSON ({exc})") from None
+    except RecursionError:
+        raise ValueError("it is not an experiment record (JSON nested too deeply)") from None
+    if not isinstance(record, dict) or not isinstance(record.get("params"), dict):
+        raise ValueError("not an experiment record (no 'params' mapping)")
+    for key, types in _RECORD_FIELDS.items():
+        if key in record and (not isinstance(record[key], types) or isinstance(record[key], bool)):
+            allowed = " or ".join("null" if t is type(None) else f"a JSON {t.__name__}" for t in types)
+            raise ValueError(f"its {key!r} is {type(record[key]).__name__}, not {allowed}")
+    record.setdefault("name", stem)
+    if record["name"] != stem:
+        raise ValueError(f"it names the run {record['name']!r}, but its file is {stem + '.json'!r}")
+    return record
 
 
 def load_experiments(path, where: Mapping[str, Any | Callable[[Any], bool]] | None = None) -> dict:
@@ -331,7 +426,13 @@ def save_grid_search(search, path, prefix: str = "grid", *, overwrite: bool = Fa
             "model_file": None,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
         }
-        _write_record(path, name, record, overwrite)
+        claimed = _claim(path, name, overwrite)
+        try:
+            _write_record(path, name, record)
+        except BaseException:
+            if claimed:
+                _release(path, name)
+            raise
         names.append(name)
     best = getattr(search, "best_estimator_", None)
     if best is not None:

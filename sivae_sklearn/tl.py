@@ -45,7 +45,7 @@ import scipy.sparse as sp
 from ._arrays.rows import is_lazy, iter_row_chunks, select_columns
 from ._engine.likelihoods import LIKELIHOODS
 from ._estimator.sivae import SiVAE
-from ._estimator.validation import check_boolean_column, check_data
+from ._estimator.validation import check_boolean_column, check_data, check_sparse_structure
 from ._plain import to_plain
 
 __all__ = ["sivae", "sivae_transform", "result_keys"]
@@ -371,7 +371,9 @@ def _get_matrix(adata, layer: str | None):
         if layer not in adata.layers:
             raise ValueError(f"Layer {layer!r} not found in adata.layers; available layers: {list(adata.layers)}.")
         X, source = adata.layers[layer], f"adata.layers[{layer!r}]"
-    if not sp.issparse(X) and not isinstance(X, np.ndarray) and not is_lazy(X):
+    if sp.issparse(X):
+        check_sparse_structure(X, source)  # before a gene mask slices it
+    elif not isinstance(X, np.ndarray) and not is_lazy(X):
         X = np.asarray(X)
     return X, source
 

@@ -1,14 +1,21 @@
 """The experiment store: many fitted models in one folder, filtered by parameters."""
 
 import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sivae_sklearn import SiVAE
+from sivae_sklearn import SiVAE, experiments
 from sivae_sklearn.experiments import (
     list_experiments,
     load_experiment,
@@ -112,3 +119,108 @@ def test_save_grid_search_over_a_pipeline(tmp_path, X):
         "pipe-candidate-001"
     ]
     assert "pipe-best" in load_experiments(tmp_path)
+
+
+# ------------------------------------------------ names, listing and concurrency
+NAMES = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=0, max_size=12)
+
+
+@settings(max_examples=200)
+@given(name=NAMES)
+def test_a_name_is_accepted_exactly_when_it_fully_matches_the_pattern(name):
+    valid = re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._=-]*", name) is not None
+    try:
+        experiments._check_name(name)
+        accepted = True
+    except ValueError:
+        accepted = False
+    assert accepted == valid
+    assert "\n" not in name or not accepted
+
+
+def test_a_trailing_newline_is_refused(tmp_path, X):
+    model = SiVAE(**FITTED).fit(X)
+    with pytest.raises(ValueError, match="experiment name"):
+        save_experiment(model, tmp_path, "run\n")
+    assert os.listdir(tmp_path) == []
+
+
+BAD_RECORDS = {
+    "deep.json": "[" * 100_000 + "]" * 100_000,
+    "listname.json": json.dumps({"name": ["a"], "params": {}}),
+    "othername.json": json.dumps({"name": "someone-else", "params": {}}),
+    "badfile.json": json.dumps({"params": {}, "model_file": 3}),
+    "noparams.json": json.dumps({"name": "noparams"}),
+    "binary.json": b"\xff\xfe\x00",
+    "empty.json": "",
+}
+
+
+def test_listing_skips_what_is_not_a_regular_file_or_not_a_record_with_a_warning(tmp_path):
+    path = tmp_path / "store"
+    path.mkdir()
+    (path / "ok.json").write_text(json.dumps({"params": {"beta": 1.0}, "kind": "grid_candidate"}))
+    for fname, content in BAD_RECORDS.items():
+        (path / fname).write_bytes(content if isinstance(content, bytes) else content.encode())
+    (path / "folder.json").mkdir()
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(path / "pipe.json")  # reading it with open() would block forever
+    with pytest.warns(UserWarning) as caught:
+        records = list_experiments(path)
+    assert [r["name"] for r in records] == ["ok"]
+    messages = " ".join(str(w.message) for w in caught)
+    skipped = [*BAD_RECORDS, "folder.json"] + (["pipe.json"] if hasattr(os, "mkfifo") else [])
+    assert all(fname in messages for fname in skipped), messages
+    assert "named pipe" in messages or not hasattr(os, "mkfifo")
+
+
+def test_a_failed_save_releases_its_name(tmp_path, X, monkeypatch):
+    model = SiVAE(**FITTED).fit(X)
+
+    def broken(path):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(model, "save", broken)
+    with pytest.raises(OSError, match="disk full"):
+        save_experiment(model, tmp_path, "taken")
+    assert os.listdir(tmp_path) == []
+
+
+CONCURRENT_RUNS = """
+import sys
+from sivae_sklearn import load
+from sivae_sklearn.experiments import save_experiment
+
+model = load(sys.argv[1])
+print("ready", flush=True)
+sys.stdin.readline()  # every process starts saving at once
+names = [save_experiment(model, sys.argv[2]) for _ in range(3)]
+try:
+    names.append(save_experiment(model, sys.argv[2], "shared"))
+except FileExistsError:
+    names.append("refused")
+print(" ".join(names), flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_concurrent_saves_get_distinct_ids_and_one_shared_name(tmp_path):
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    command = [sys.executable, "-c", CONCURRENT_RUNS, str(root / "tests/data/model_format1.sivae"), str(tmp_path)]
+    processes = [
+        subprocess.Popen(command, env=env, text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE) for _ in range(3)
+    ]
+    for process in processes:
+        assert process.stdout.readline().strip() == "ready"
+    for process in processes:
+        process.stdin.write("go\n")
+        process.stdin.flush()
+    outputs = [process.communicate(timeout=300)[0].split() for process in processes]
+    assert all(process.returncode == 0 for process in processes)
+    generated = [name for out in outputs for name in out[:3]]
+    assert len(set(generated)) == 9  # distinct ids, though saved in the same second
+    assert sorted(out[3] for out in outputs) == ["refused", "refused", "shared"]  # overwrite=False held
+    records = list_experiments(tmp_path)
+    assert sorted(r["name"] for r in records) == sorted([*generated, "shared"])
+    assert len(load_experiments(tmp_path)) == 10

@@ -295,7 +295,13 @@ class DiskRows:
         block = self.source[start:stop]
         if hasattr(block, "compute"):
             block = block.compute()
-        block = sp.csr_matrix(block) if sp.issparse(block) else np.asarray(block)
+        if sp.issparse(block):
+            from .checks import check_sparse_structure
+
+            check_sparse_structure(block, f"X (rows {start}:{stop} read from disk)")
+            block = sp.csr_matrix(block)
+        else:
+            block = np.asarray(block)
         if self.columns is not None:
             block = block[:, self.columns]
         if self.check is not None:

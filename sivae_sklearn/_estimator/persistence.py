@@ -65,7 +65,11 @@ class PersistenceMixin:
         self._model = CompiledModel(network, self.likelihood)
 
     def save(self, path) -> None:
-        """Save the fitted model to one file (no pickle inside).
+        """Save the fitted model to one file (no pickle inside), atomically.
+
+        The file is written beside ``path``, fsynced and renamed onto it: a
+        kill during the save leaves the previous file at ``path`` intact, and
+        of concurrent saves to one path the last one to finish wins, whole.
 
         Parameters
         ----------

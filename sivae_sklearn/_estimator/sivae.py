@@ -575,9 +575,10 @@ def load(path) -> SiVAE:
     FileNotFoundError
         If there is no file at ``path``.
     ValueError
-        (:class:`~sivae_sklearn.ModelFileError`) if the file is truncated,
+        (:class:`~sivae_sklearn.ModelFileError`, naming the file) if it is
+        not a regular file (a folder, a named pipe, a device), is truncated,
         corrupt, not a model file, or written by a newer, incompatible format
-        version.
+        version. Nothing beyond what the file's headers declare is read.
 
     Examples
     --------

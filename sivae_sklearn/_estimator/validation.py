@@ -12,6 +12,11 @@ rules are the same at fit time and after it:
   number is refused; every value is finite, within float32 range (the network
   computes in float32) and within the likelihood's support (Bernoulli: [0, 1];
   counts: non-negative);
+* **sparse data** has index arrays that describe a matrix of its shape
+  (:func:`check_sparse_structure`: bounds and a non-decreasing ``indptr``,
+  checked in O(nnz), never densified), and duplicate entries are summed, on a
+  copy, before the range and support checks; chunks read from disk are
+  checked the same way as they are read;
 * **latent points** follow the same rules, with ``n_components`` columns;
 * **parameters** are declared in the table of parameters
   (:mod:`~sivae_sklearn._parameters`), whose constraints become the classes
@@ -43,6 +48,7 @@ from sklearn.utils._param_validation import Interval, Options
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
+from .._arrays.checks import check_sparse_structure
 from .._arrays.rows import as_disk_rows, as_rows, is_lazy
 from .._engine.likelihoods import count_likelihoods, get_likelihood
 from .._engine.network import NetworkConfig, weight_spec
@@ -182,11 +188,14 @@ def check_array_like(X, name: str = "X") -> None:
 
     * a masked array (``numpy.ma``): its mask would be ignored;
     * strings, even numeric ones (``"1.5"``): they would be parsed as numbers;
-    * complex numbers, and arrays of more than two dimensions.
+    * complex numbers, and arrays of more than two dimensions;
+    * a sparse matrix whose index arrays are corrupt (:func:`check_sparse_structure`).
 
     Arrays of Python objects that hold numbers are accepted (scikit-learn's
     convention); anything else is left to ``check_array``.
     """
+    if sp.issparse(X):
+        check_sparse_structure(X, name)
     if isinstance(X, np.ma.MaskedArray):
         raise ValueError(
             f"{name} is a masked array (numpy.ma); SiVAE cannot honour its mask. Fill the masked entries "
@@ -216,6 +225,51 @@ def check_array_like(X, name: str = "X") -> None:
         raise ValueError(f"Complex data not supported: {name} holds complex numbers; SiVAE needs real numbers.")
     if getattr(values, "ndim", 2) > 2:
         raise ValueError(f"{name} must be a 2-D matrix (n_samples, n_features), got an array of shape {values.shape}.")
+
+
+def _is_canonical(X) -> bool:
+    """Whether the CSR or CSC ``X`` stores every entry once, indices sorted within each row (column).
+
+    Computed from the index arrays (O(nnz)), never from scipy's cached flag.
+    """
+    nnz = int(X.indptr[-1])
+    if X.indices.shape[0] != nnz or X.data.shape[0] != nnz:
+        return False
+    if nnz < 2:
+        return True
+    indices = np.asarray(X.indices)
+    starts = np.zeros(nnz, dtype=bool)
+    firsts = np.asarray(X.indptr[:-1])
+    starts[firsts[firsts < nnz]] = True
+    return bool(np.all((indices[1:] > indices[:-1]) | starts[1:]))
+
+
+def sum_duplicates(X):
+    """``X`` with duplicate entries summed: ``X`` itself when it has none, else a summed copy (never in place).
+
+    Range and support checks then see each entry's value, as every
+    computation does (scipy adds duplicates whenever it densifies).
+
+    >>> import scipy.sparse as sp
+    >>> X = sp.csr_matrix((np.array([0.5, 0.7]), np.array([0, 0]), np.array([0, 2])), shape=(1, 2))
+    >>> sum_duplicates(X).toarray().tolist(), X.nnz
+    ([[1.2, 0.0]], 2)
+    """
+    if not sp.issparse(X) or X.format not in ("csr", "csc") or _is_canonical(X):
+        return X
+    X = X.copy()
+    X.has_canonical_format = False
+    X.sum_duplicates()
+    return X
+
+
+def check_sparse_input(X_given, X, name: str = "X"):
+    """The matrix ``X`` that ``check_array`` made of ``X_given``: structure checked if it is new, duplicates summed."""
+    if not sp.issparse(X):
+        return X
+    if X is not X_given:
+        check_sparse_structure(X, name)
+    return sum_duplicates(X)
 
 
 def _strings_message(name: str, example, where: str) -> str:
@@ -262,6 +316,7 @@ def check_data(X, name: str = "X", *, likelihood: str | None = None, accept_spar
     X : numeric ndarray (its dtype as given) or CSR matrix
     """
     check_array_like(X, name)
+    given = X
     X = check_array(
         X,
         accept_sparse=("csr", "csc") if accept_sparse else False,
@@ -270,6 +325,7 @@ def check_data(X, name: str = "X", *, likelihood: str | None = None, accept_spar
         ensure_min_features=0,
         input_name=name,
     )
+    X = check_sparse_input(given, X, name)
     _check_shape(X, 1, name)
     if likelihood is None:
         check_float32_range(X, name)
@@ -297,6 +353,7 @@ def unchanged_if_refused(estimator):
 def _validate_matrix(estimator, X, name: str, *, reset: bool, min_samples: int):
     """scikit-learn's ``validate_data`` (width, names, NaN/inf, numbers) after :func:`check_array_like`, then shape."""
     check_array_like(X, name)
+    given = X
     X = validate_data(
         estimator,
         X,
@@ -306,6 +363,7 @@ def _validate_matrix(estimator, X, name: str, *, reset: bool, min_samples: int):
         ensure_min_features=0,
         reset=reset,
     )
+    X = check_sparse_input(given, X, name)
     _check_shape(X, min_samples, name)
     return X
 

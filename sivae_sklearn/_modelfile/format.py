@@ -13,14 +13,21 @@ The file is a NumPy zip archive of ``.npy`` members:
   values are the description's ``feature_reducer``; format 2 on; a format-1
   file has none).
 
+Writing is atomic (:func:`~sivae_sklearn._io.atomic_write`): the archive
+is written beside the destination, fsynced and renamed onto it, so a kill or
+a concurrent save never leaves a truncated model file.
+
 Reading validates the file before it allocates anything the file asks for:
 
+0. the path is a regular file (not a folder, a named pipe or a device such as
+   ``/dev/zero``), opened without blocking;
 1. the file is a zip archive whose members are ``__meta__.npy``,
    ``weights/<name>.npy``, ``attr/<name>.npy`` and ``reducer/<name>.npy`` (names are identifiers), each
    once;
-2. every member's ``.npy`` header (shape and dtype, no data) is read: the
-   description is bytes, the weights are float32, the attributes numbers or
-   text, never Python objects, and each header agrees with its member's size;
+2. every member lies inside the file, and its ``.npy`` header (shape and
+   dtype, no data) is read: the description is bytes, the weights are float32,
+   the attributes numbers or text, never Python objects, and each header
+   agrees with its member's declared size, which bounds every later read;
 3. the description is JSON with exactly the known keys, each of its type, in
    a format version this package reads;
 4. the caller's ``check`` sees the file with every array replaced by its
@@ -50,6 +57,7 @@ import numpy as np
 from numpy.lib import format as npy_format
 
 from .._errors import ModelFileError
+from .._io import NotRegularFileError, atomic_write, open_regular
 from .._plain import to_plain
 from .._version import __version__
 
@@ -173,7 +181,7 @@ def write_model_file(path, model: ModelFile) -> None:
         arrays[f"attr/{key}"] = value
     for key, value in reducer_arrays.items():
         arrays[f"reducer/{key}"] = value
-    with open(os.fspath(path), "wb") as fh:
+    with atomic_write(path) as fh:
         np.savez_compressed(fh, **arrays)
 
 
@@ -198,35 +206,41 @@ def read_model_file(path, check: Callable[[ModelFile], None] | None = None) -> M
         into an inconsistent state, or is written in a newer format version.
     """
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"No model file at {path!r}.")
-    if os.path.isdir(path):
-        raise _invalid(path, "it is a folder")
     try:
-        with zipfile.ZipFile(path) as archive:
-            specs = _member_specs(archive)
-            meta = _read_meta(archive, specs.pop(_META))
-            _check_meta(path, meta)
-            contents = _contents(meta, specs)
-            if check is not None:
-                check(contents)
-            return _read_arrays(archive, contents, meta["object_attributes"])
-    except zipfile.BadZipFile:
-        raise _invalid(path, _what_it_is(path)) from None
-    except ModelFileError:
-        raise
-    except _DAMAGED as exc:
-        raise _invalid(path, str(exc) or type(exc).__name__) from exc
+        fh = open_regular(path)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"No model file at {path!r}.") from None
+    except NotRegularFileError as exc:
+        raise _invalid(path, str(exc).replace(f"{path!r} is", "it is")) from None
+    except OSError as exc:
+        raise _invalid(path, f"it cannot be opened ({exc})") from exc
+    with fh:
+        size = os.fstat(fh.fileno()).st_size
+        try:
+            with zipfile.ZipFile(fh) as archive:
+                specs = _member_specs(archive, size)
+                meta = _read_meta(archive, specs.pop(_META))
+                _check_meta(path, meta)
+                contents = _contents(meta, specs)
+                if check is not None:
+                    check(contents)
+                return _read_arrays(archive, contents, meta["object_attributes"])
+        except zipfile.BadZipFile:
+            raise _invalid(path, _what_it_is(fh)) from None
+        except ModelFileError:
+            raise
+        except _DAMAGED as exc:
+            raise _invalid(path, str(exc) or type(exc).__name__) from exc
 
 
 def _invalid(path: str, why: str) -> ModelFileError:
     return ModelFileError(f"{path!r} is not a valid sivae_sklearn model file: {why.rstrip('.')}.")
 
 
-def _what_it_is(path: str) -> str:
-    """Why a file that is not a zip archive is no model file (model files are written by ``SiVAE.save``)."""
-    with open(path, "rb") as fh:
-        head = fh.read(8)
+def _what_it_is(fh) -> str:
+    """Why the open file ``fh``, not a zip archive, is no model file (model files are written by ``SiVAE.save``)."""
+    fh.seek(0)
+    head = fh.read(8)
     if not head:
         return "the file is empty"
     if head.startswith(b"\x93NUMPY"):
@@ -236,8 +250,14 @@ def _what_it_is(path: str) -> str:
     return "it is not a zip archive of the format SiVAE.save() writes (truncated, corrupt or another format)"
 
 
-def _member_specs(archive: zipfile.ZipFile) -> dict[str, ArraySpec]:
-    """Each member's name (without ``.npy``) and array header; refuses unknown or repeated members."""
+def _member_specs(archive: zipfile.ZipFile, file_size: int) -> dict[str, ArraySpec]:
+    """Each member's name (without ``.npy``) and array header; refuses unknown or repeated members.
+
+    Every member must lie inside the file's ``file_size`` bytes, and its
+    ``.npy`` header must describe exactly the member's declared size; reads
+    then never go past what the headers declare (zipfile stops a member at its
+    declared size, and NumPy reads exactly the array its header describes).
+    """
     names = archive.namelist()
     if f"{_META}.npy" not in names:
         raise ValueError(f"the archive has no model description ({_META}); it holds {sorted(names)[:5]}")
@@ -247,6 +267,8 @@ def _member_specs(archive: zipfile.ZipFile) -> dict[str, ArraySpec]:
         if name != f"{_META}.npy" and not _MEMBER.fullmatch(name):
             raise ValueError(f"unexpected member {name!r} in the archive")
         key = name[: -len(".npy")]
+        if info.header_offset + info.compress_size > file_size:
+            raise ValueError(f"member {name!r} extends past the end of the file (truncated)")
         if key in specs:
             raise ValueError(f"member {name!r} appears twice")
         with archive.open(info) as fh:
