@@ -327,8 +327,12 @@ def _write_embedded_genes(adata, model: SiVAE, X, mask: np.ndarray, keys: dict[s
     outside = np.flatnonzero(~mask)
     if outside.size:
         columns = select_columns(X, ~mask)
-        if is_lazy(columns):
-            columns = columns.compute()
+        if is_lazy(X):  # on disk: read chunk by chunk, only the masked genes' columns
+            blocks = list(iter_row_chunks(columns))
+            if any(sp.issparse(b) for b in blocks):
+                columns = sp.vstack([sp.csr_matrix(b) for b in blocks], format="csr")
+            else:
+                columns = np.concatenate(blocks)
         elif not sp.issparse(columns):
             columns = np.asarray(columns)
         loadings = np.array(adata.varm[keys["varm"]])

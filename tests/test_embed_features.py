@@ -125,3 +125,17 @@ def test_tl_embed_all_genes_refuses_count_likelihoods():
     with pytest.raises(ValueError, match="embed_all_genes"):
         tl.sivae(adata, 2, likelihood="nb", embed_all_genes=True, **SMALL)
     assert "sivae_loadings" not in adata.varm
+
+
+def test_tl_embed_all_genes_on_backed_data(data, tmp_path):
+    adata = ad.AnnData(sp.csr_matrix(np.where(np.abs(data) > 0.5, data, 0.0).astype(np.float32)))
+    adata.var_names = [f"g{i}" for i in range(12)]
+    hv = np.arange(12) % 3 != 0
+    adata.var["highly_variable"] = hv
+    path = tmp_path / "cells.h5ad"
+    adata.write_h5ad(path)
+    backed = ad.read_h5ad(path, backed="r")
+    model = tl.sivae(backed, 2, embed_all_genes=True, **SMALL)
+    dense = np.asarray(adata.X.toarray(), dtype=np.float64)
+    np.testing.assert_allclose(backed.varm["sivae_loadings"][~hv], model.embed_features(dense[:, ~hv]).T, atol=1e-6)
+    np.testing.assert_array_equal(backed.var["sivae_embedded"].to_numpy(), ~hv)
