@@ -15,8 +15,12 @@ written to                                content
 ``obsm["X_<key>"]``                       embedding, cells x K
 ``varm["<key>_loadings"]``                loadings (``components_.T``), genes x K;
                                           zero rows for genes left out by the mask
+                                          (embedded with ``embed_all_genes=True``)
 ``var["<key>_feature_awareness"]``        per-gene feature awareness; NaN for genes
                                           left out by the mask
+``var["<key>_embedded"]``                 only with ``embed_all_genes=True``: True
+                                          for genes whose loadings were embedded
+                                          (``SiVAE.embed_features``), not trained
 ``uns["<key>"]``                          ``params``, ``history``, ``n_iter`` and,
                                           when the estimator has them,
                                           ``variance`` / ``variance_ratio``
@@ -59,6 +63,7 @@ def sivae(
     use_highly_variable: bool | None = None,
     key_added: str = "sivae",
     batch_key: str | None = None,
+    embed_all_genes: bool = False,
     copy: bool = False,
     overwrite: bool = False,
     **estimator_params: Any,
@@ -91,6 +96,16 @@ def sivae(
         then conditional on it (``SiVAE(conditional=True)``): the decoder and
         the interpretability term receive the batch, the encoder does not, so
         the embedding and the loadings are corrected for the batch.
+    embed_all_genes : bool, default=False
+        When the highly-variable mask leaves genes out, give them loadings too:
+        their columns (on all cells) go through
+        :meth:`~sivae_sklearn.SiVAE.embed_features`, one forward pass of the
+        feature encoder, instead of zero rows. ``var["<key>_embedded"]`` then
+        says which genes were embedded rather than trained, and
+        ``uns["<key>"]["embedded_genes"]`` counts them. Their feature
+        awareness stays NaN (the decoder does not reconstruct them). Not
+        available for the count likelihoods (``"nb"``, ``"poisson"``): a
+        ValueError says why.
     copy : bool, default=False
         Work on a copy of ``adata`` and return it; otherwise write the results
         into ``adata`` and return the fitted estimator.
@@ -129,7 +144,8 @@ def sivae(
       expected counts are zero and their input is all zeros, so they all get the
       same embedding. Filter them first (``sc.pp.filter_cells(adata, min_counts=1)``).
     * Genes left out by the highly-variable mask get zero loadings (as
-      ``varm["PCs"]`` in scanpy) and a NaN feature awareness (0 would read as a
+      ``varm["PCs"]`` in scanpy), or embedded loadings with
+      ``embed_all_genes=True``, and a NaN feature awareness (0 would read as a
       measured value).
 
     Examples
@@ -168,6 +184,13 @@ def sivae(
     X_fit = X if mask.all() else select_columns(X, mask)
     likelihood = estimator_params.get("likelihood", "gaussian")
     _check_input(X_fit, source, likelihood)
+    family = LIKELIHOODS.get(likelihood)  # an unknown name is reported by SiVAE's parameter validation
+    if embed_all_genes and family is not None and family.encoder_input.name != "none":
+        raise ValueError(
+            f"embed_all_genes=True is not available for likelihood={likelihood!r}: the encoder input of a count "
+            "likelihood divides each cell by its library size over the fitted genes, which the model does not "
+            "keep. Fit a gaussian model on normalised data (e.g. sc.pp.normalize_total + sc.pp.log1p) instead."
+        )
 
     if copy:
         adata = adata.copy()
@@ -177,6 +200,8 @@ def sivae(
         warnings.filterwarnings("ignore", message=".*expects integer counts.*", category=UserWarning)
         model.fit(X_fit, condition=batches)
         _write_results(adata, model, X_fit, np.flatnonzero(mask), keys, layer)
+    if embed_all_genes:
+        _write_embedded_genes(adata, model, X, mask, keys)
     if batch_key is not None:
         adata.uns[keys["uns"]]["params"]["batch_key"] = batch_key
     return adata if copy else model
@@ -290,9 +315,31 @@ def _write_results(adata, model: SiVAE, X_fit, genes: np.ndarray, keys: dict[str
     adata.obsm[keys["obsm"]] = np.asarray(embedding, dtype=np.float32)
     adata.varm[keys["varm"]] = loadings
     adata.var[keys["var"]] = awareness
+    if keys["embedded"] in adata.var.columns:  # from an earlier run, replaced with overwrite=True
+        del adata.var[keys["embedded"]]
     adata.uns[keys["uns"]] = _uns_entry(
         model, layer=layer, use_highly_variable=genes.size < adata.n_vars, n_genes=int(genes.size)
     )
+
+
+def _write_embedded_genes(adata, model: SiVAE, X, mask: np.ndarray, keys: dict[str, str]) -> None:
+    """Loadings of the genes outside ``mask`` via ``model.embed_features``, and which genes they are."""
+    outside = np.flatnonzero(~mask)
+    if outside.size:
+        columns = select_columns(X, ~mask)
+        if is_lazy(X):  # on disk: read chunk by chunk, only the masked genes' columns
+            blocks = list(iter_row_chunks(columns))
+            if any(sp.issparse(b) for b in blocks):
+                columns = sp.vstack([sp.csr_matrix(b) for b in blocks], format="csr")
+            else:
+                columns = np.concatenate(blocks)
+        elif not sp.issparse(columns):
+            columns = np.asarray(columns)
+        loadings = np.array(adata.varm[keys["varm"]])
+        loadings[outside] = model.embed_features(columns).T
+        adata.varm[keys["varm"]] = loadings
+    adata.var[keys["embedded"]] = ~mask
+    adata.uns[keys["uns"]]["embedded_genes"] = int(outside.size)
 
 
 def result_keys(key_added: str = "sivae") -> dict[str, str]:
@@ -305,6 +352,7 @@ def result_keys(key_added: str = "sivae") -> dict[str, str]:
         "obsm": f"X_{key_added}",
         "varm": f"{key_added}_loadings",
         "var": f"{key_added}_feature_awareness",
+        "embedded": f"{key_added}_embedded",
         "uns": key_added,
     }
 
@@ -357,6 +405,8 @@ def _existing_keys(adata, keys: dict[str, str]) -> list[str]:
         found.append(f"varm[{keys['varm']!r}]")
     if keys["var"] in adata.var.columns:
         found.append(f"var[{keys['var']!r}]")
+    if keys["embedded"] in adata.var.columns:
+        found.append(f"var[{keys['embedded']!r}]")
     if keys["uns"] in adata.uns:
         found.append(f"uns[{keys['uns']!r}]")
     return found

@@ -160,3 +160,20 @@ class CompiledModel:
         """Posterior mean and standard deviation of ``v`` (n_features x K)."""
         m, s = self.network.encode_features()
         return m.numpy(), s.numpy()
+
+    def embed_feature_inputs(self, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior mean and standard deviation of ``v`` (n x K) for feature-encoder inputs (n x width).
+
+        The same feature encoder as :meth:`feature_embedding`, on inputs the
+        network does not hold (features that were not in training).
+        """
+        dtype = self.network.dtype
+        means, stds = [], []
+        for start in range(0, inputs.shape[0], _CLASSIFIER_BATCH_SIZE):
+            m, s = self.network.feature_encoder(tf.constant(inputs[start : start + _CLASSIFIER_BATCH_SIZE], dtype))
+            means.append(m.numpy())
+            stds.append(s.numpy())
+        k = self.network.config.n_components
+        if not means:
+            return np.zeros((0, k)), np.zeros((0, k))
+        return np.concatenate(means), np.concatenate(stds)

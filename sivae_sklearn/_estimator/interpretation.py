@@ -15,6 +15,7 @@ from __future__ import annotations
 from numbers import Integral
 
 import numpy as np
+from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
 from .._arrays import feature_scores as _interpret
@@ -158,6 +159,95 @@ class InterpretationMixin:
             index=pd.Index(self.get_feature_labels(), name="feature"),
             columns=self.get_feature_names_out(),
         )
+
+    def embed_features(self, X_columns, *, return_std: bool = False):
+        """Loadings for features that were not in training, from their values on the training rows.
+
+        Each column of ``X_columns`` is reduced by the fitted
+        :attr:`feature_reducer_` exactly as the training features were (the
+        same rows, PCA axes or subsample, and scale), then passed through the
+        trained feature encoder: the cost is one forward pass, and a training
+        feature's own column gives back its :attr:`components_` column to
+        float round-off.
+
+        Parameters
+        ----------
+        X_columns : {array-like, sparse matrix} of shape (n_samples_fit, n_new)
+            Values of the new features on the rows ``fit`` was given (all of
+            them, validation rows included, in the same order), on the scale
+            of the training data. Dense or scipy.sparse (never densified
+            whole); a DataFrame is read by position, its column names are not
+            used.
+        return_std : bool, default=False
+            Also return the posterior standard deviations, like
+            :attr:`components_std_`.
+
+        Returns
+        -------
+        loadings : ndarray of shape (n_components, n_new)
+            Posterior means of the new features' loadings, laid out like
+            :attr:`components_`.
+        std : ndarray of shape (n_components, n_new)
+            Only with ``return_std=True``.
+
+        Raises
+        ------
+        ValueError
+            ``X_columns`` is not 2-D, has a number of rows other than the
+            fitted data's, has no column, holds NaN or infinite values; or the
+            likelihood is a count likelihood (``"nb"``, ``"poisson"``), whose
+            encoder input divides each row by its total over the training
+            features, which the fitted model does not keep.
+        AttributeError
+            The model was loaded from a model file written before models kept
+            their feature reducer.
+
+        Notes
+        -----
+        Scores that need only loadings are defined for embedded features as
+        for trained ones (distances and cosines to :attr:`components_`,
+        ``hub_scores(method="norm")``'s ``-||v_f||``). Feature awareness is
+        not: it compares the decoder's reconstruction of a feature at each
+        decoder level, and the decoder never reconstructs a feature it was not
+        trained on, so no honest value exists for an embedded feature.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sivae_sklearn import SiVAE
+        >>> X = np.random.default_rng(0).normal(size=(60, 6))
+        >>> model = SiVAE(2, hidden_layer_sizes=(8,), max_epochs=2, random_state=0).fit(X[:, :5])
+        >>> model.embed_features(X[:, 5:]).shape
+        (2, 1)
+        >>> bool(np.allclose(model.embed_features(X[:, [1]])[:, 0], model.components_[:, 1], atol=1e-5))
+        True
+        """
+        reducer = self._feature_reducer()
+        if get_likelihood(self.likelihood).encoder_input.name != "none":
+            raise ValueError(
+                f"embed_features is not available for likelihood={self.likelihood!r}: its encoder input divides "
+                "each row by its library size (the row's total over the training features), which the fitted "
+                "model does not keep. Use a gaussian or bernoulli model on normalised data, or embed the "
+                "features of a model fitted on the same rows with that likelihood."
+            )
+        X_columns = check_array(
+            X_columns,
+            accept_sparse=("csr", "csc", "coo"),
+            dtype=(np.float64, np.float32),
+            ensure_all_finite=True,
+            ensure_min_samples=1,
+            ensure_min_features=1,
+            input_name="X_columns",
+        )
+        if X_columns.shape[0] != reducer.n_samples_fit_:
+            raise ValueError(
+                f"X_columns must hold the values of the new features on the {reducer.n_samples_fit_} rows the "
+                f"model was fitted on (one row per training row, in order), got {X_columns.shape[0]} rows."
+            )
+        inputs = reducer.transform(X_columns)
+        mean, std = self._model.embed_feature_inputs(inputs)
+        mean, std = mean.T.astype(np.float64), std.T.astype(np.float64)
+        return (mean, std) if return_std else mean
 
     def top_features(self, dim, n: int = 10):
         """Features with the largest positive and the largest negative loadings on one dimension.
