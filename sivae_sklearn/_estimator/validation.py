@@ -280,10 +280,15 @@ def check_data(X, name: str = "X", *, likelihood: str | None = None, accept_spar
 
 @contextmanager
 def unchanged_if_refused(estimator):
-    """Put back the estimator's attributes as they were when the block raises: a refused ``fit`` leaves no trace.
+    """Put back the estimator's attributes as they were when the block raises: a failed ``fit`` leaves no trace.
 
-    scikit-learn's ``validate_data`` sets ``n_features_in_`` before later checks
-    can refuse the data; this undoes that, and anything else the block set.
+    ``fit`` runs whole inside this block, so it is one transaction: scikit-learn's
+    ``validate_data`` sets ``n_features_in_`` before later checks can refuse the
+    data, and training sets the network, history and fitted attributes one by one.
+    On any exception (``BaseException``, so ``KeyboardInterrupt`` too) every
+    attribute is put back, so the previous fitted state, or an unfitted one, is
+    exactly as it was. The new state is built from new objects, never by changing
+    the old ones in place, so restoring the attribute dict restores the old model.
     """
     before = dict(vars(estimator))
     try:
