@@ -217,16 +217,18 @@ def sivae_transform(
         knows its genes' names (``feature_names_in_``, as every model from
         :func:`sivae` or ``sivae fit`` does) takes them by name from
         ``adata.var_names``, in any order and among any other genes, so the
-        model's own highly-variable selection is used and ``use_highly_variable``
-        is ignored. A model without names takes the columns by position.
+        model's own highly-variable selection is used whatever ``adata.var``
+        holds. A model without names takes the columns by position.
     model : SiVAE
         A fitted estimator, e.g. from :func:`sivae` or :func:`sivae_sklearn.load`.
     layer : str, optional
         Embed ``adata.layers[layer]`` instead of ``adata.X``; the data must be
         what the model was fitted on (raw counts for ``"nb"``, ...).
     use_highly_variable : bool, optional
-        Use only the genes with ``adata.var["highly_variable"]``. ``None``
-        (default): use the mask when that column exists.
+        For a model without gene names: use only the genes with
+        ``adata.var["highly_variable"]``. ``None`` (default): use the mask when
+        that column exists. (A model with names picks its genes by name; the
+        value is still checked, as in :func:`sivae`.)
     key_added : str, default="sivae"
         Names of the results (see :func:`sivae`).
     copy : bool, default=False
@@ -250,9 +252,15 @@ def sivae_transform(
     Raises
     ------
     ValueError
-        The genes do not match the model's (their number, or their names when
-        the model knows them), a missing layer, a result key that already
+        Genes of the model missing from ``adata.var_names`` (named, unless
+        ``missing_genes="zero"``), a number of genes that does not match a
+        model without names, a missing layer, a result key that already
         exists, or data outside the model's likelihood.
+
+    Warns
+    -----
+    UserWarning
+        With ``missing_genes="zero"``: the genes counted as 0, named.
 
     Examples
     --------
