@@ -252,11 +252,20 @@ def build_parser() -> argparse.ArgumentParser:
         common,
         "apply a saved model to an .h5ad file and write the annotated file (no training)",
         "Embed the cells of INPUT.h5ad with a saved model and write obsm, varm, var and uns as 'sivae fit' does.\n"
-        "The genes must be those the model was fitted on (same order, same highly-variable selection).",
+        "A model saved by 'sivae fit' knows its genes by name: they are taken from INPUT.h5ad by name, in any\n"
+        "order (its own highly-variable selection; --use-highly-variable then does nothing), and missing genes\n"
+        "are refused by name unless --missing-genes zero. A model without names takes the genes by position.",
     )
     transform.add_argument("model", metavar="MODEL.sivae", help="a model saved by 'sivae fit --save-model' or save()")
     transform.add_argument("input", metavar="INPUT.h5ad", help="AnnData file to read (cells x genes)")
     _data_options(transform, "Embed adata.layers[layer] instead of adata.X (the layer the model was fitted on)")
+    transform.add_argument(
+        "--missing-genes",
+        choices=("error", "zero"),
+        default="error",
+        help="genes of the model absent from INPUT.h5ad: refuse them by name (error), or count them as 0 in "
+        "every cell, with a warning (zero) (default: error)",
+    )
 
     explore = _command(
         commands,
@@ -381,7 +390,7 @@ def _run_transform(args) -> int:
 
     model = load(model_path)
     adata = _read_h5ad(source)
-    sivae_transform(adata, model, **_data_keywords(args))
+    sivae_transform(adata, model, missing_genes=args.missing_genes, **_data_keywords(args))
     _write_h5ad(adata, args.output)
     _report(adata, model, args.key_added, args.output, f"model {model_path}")
     return EXIT_OK

@@ -49,7 +49,7 @@ import scipy.sparse as sp
 from ._arrays.rows import is_lazy, iter_row_chunks, select_columns
 from ._engine.likelihoods import LIKELIHOODS
 from ._estimator.sivae import SiVAE
-from ._estimator.validation import check_boolean_column, check_data, check_sparse_structure
+from ._estimator.validation import check_boolean_column, check_data, check_sparse_structure, missing_features_message
 from ._plain import to_plain
 
 __all__ = ["sivae", "sivae_transform", "result_keys"]
@@ -147,6 +147,11 @@ def sivae(
       ``varm["PCs"]`` in scanpy), or embedded loadings with
       ``embed_all_genes=True``, and a NaN feature awareness (0 would read as a
       measured value).
+    * The model records the genes it was fitted on, by name and in its order,
+      as ``feature_names_in_`` (``adata.var_names`` after the highly-variable
+      mask): :meth:`~sivae_sklearn.SiVAE.top_features`, ``hub_scores`` and the
+      plots show gene names, and :func:`sivae_transform` picks those genes by
+      name from new data (the same mask, whatever the gene order there).
 
     Examples
     --------
@@ -199,6 +204,10 @@ def sivae(
         # _check_input already warned, naming the layer.
         warnings.filterwarnings("ignore", message=".*expects integer counts.*", category=UserWarning)
         model.fit(X_fit, condition=batches)
+        # The genes the model was fitted on, by name, in its order: the highly-variable mask as names.
+        model.feature_names_in_ = np.asarray(adata.var_names[mask], dtype=object)
+        # the genes are named above; the matrix itself has no column names
+        warnings.filterwarnings("ignore", message="X does not have valid feature names", category=UserWarning)
         _write_results(adata, model, X_fit, np.flatnonzero(mask), keys, layer)
     if embed_all_genes:
         _write_embedded_genes(adata, model, X, mask, keys)
@@ -216,6 +225,7 @@ def sivae_transform(
     key_added: str = "sivae",
     copy: bool = False,
     overwrite: bool = False,
+    missing_genes: str = "error",
 ):
     """Write a fitted model's results into an AnnData object, as :func:`sivae` does.
 
@@ -228,16 +238,22 @@ def sivae_transform(
     Parameters
     ----------
     adata : anndata.AnnData
-        Cells x genes, with the genes the model was fitted on (after the
-        highly-variable mask, in the same order).
+        Cells x genes, with the genes the model was fitted on. A model that
+        knows its genes' names (``feature_names_in_``, as every model from
+        :func:`sivae` or ``sivae fit`` does) takes them by name from
+        ``adata.var_names``, in any order and among any other genes, so the
+        model's own highly-variable selection is used whatever ``adata.var``
+        holds. A model without names takes the columns by position.
     model : SiVAE
         A fitted estimator, e.g. from :func:`sivae` or :func:`sivae_sklearn.load`.
     layer : str, optional
         Embed ``adata.layers[layer]`` instead of ``adata.X``; the data must be
         what the model was fitted on (raw counts for ``"nb"``, ...).
     use_highly_variable : bool, optional
-        Use only the genes with ``adata.var["highly_variable"]``. ``None``
-        (default): use the mask when that column exists.
+        For a model without gene names: use only the genes with
+        ``adata.var["highly_variable"]``. ``None`` (default): use the mask when
+        that column exists. (A model with names picks its genes by name; the
+        value is still checked, as in :func:`sivae`.)
     key_added : str, default="sivae"
         Names of the results (see :func:`sivae`).
     copy : bool, default=False
@@ -245,6 +261,13 @@ def sivae_transform(
         ``adata`` and return None.
     overwrite : bool, default=False
         Replace results already stored under ``key_added``.
+    missing_genes : {"error", "zero"}, default="error"
+        What to do when genes of the model are not in ``adata.var_names``:
+        ``"error"`` refuses, naming them (the first five and their number);
+        ``"zero"`` embeds the cells as if those genes had been measured as 0
+        everywhere, with a warning naming them. Zeros are not missing values:
+        the embedding then differs from one with the genes measured, the more
+        so the more genes are absent. In-memory data only (not backed or lazy).
 
     Returns
     -------
@@ -254,9 +277,15 @@ def sivae_transform(
     Raises
     ------
     ValueError
-        The genes do not match the model's (their number, or their names when
-        the model knows them), a missing layer, a result key that already
+        Genes of the model missing from ``adata.var_names`` (named, unless
+        ``missing_genes="zero"``), a number of genes that does not match a
+        model without names, a missing layer, a result key that already
         exists, or data outside the model's likelihood.
+
+    Warns
+    -----
+    UserWarning
+        With ``missing_genes="zero"``: the genes counted as 0, named.
 
     Examples
     --------
@@ -273,15 +302,26 @@ def sivae_transform(
 
     _check_anndata(adata)
     check_is_fitted(model)
+    if missing_genes not in ("error", "zero"):
+        raise ValueError(f"missing_genes must be 'error' or 'zero', got {missing_genes!r}.")
     keys = _result_keys_to_write(adata, key_added, overwrite)
     X, source = _get_matrix(adata, layer)
     mask = _gene_mask(adata, use_highly_variable)
     names = getattr(model, "feature_names_in_", None)
+    absent = np.zeros(0, dtype=np.intp)
     if names is not None:
-        missing = [str(g) for g in names if g not in adata.var_names]
-        if missing:
-            raise ValueError(f"{len(missing)} gene(s) of the model are not in adata.var_names, e.g. {missing[:5]}.")
         genes = adata.var_names.get_indexer(names)
+        absent = np.flatnonzero(genes < 0)
+        if absent.size:
+            message = missing_features_message(list(names[absent]), "gene", "adata.var_names")
+            if missing_genes == "error":
+                raise ValueError(
+                    f"{message}. Embed cells that have every gene of the model, or pass "
+                    f"missing_genes='zero' to count the absent ones as 0."
+                )
+            if is_lazy(X) or adata.isbacked:
+                raise ValueError(f"{message}; missing_genes='zero' needs the data in memory (adata.to_memory()).")
+            warnings.warn(f"{message}; they are counted as 0 in every cell.", UserWarning, stacklevel=2)
     else:
         if int(mask.sum()) != model.n_features_in_:
             kept = "after the highly-variable mask " if not mask.all() else ""
@@ -290,8 +330,16 @@ def sivae_transform(
                 f"(use the genes, and the use_highly_variable setting, the model was fitted with)."
             )
         genes = np.flatnonzero(mask)
-    X_fit = X if genes.size == adata.n_vars and np.all(genes == np.arange(genes.size)) else X[:, genes]
+    present = genes >= 0
+    if absent.size:
+        genes = genes[present]
+    if genes.size == adata.n_vars and np.all(genes == np.arange(genes.size)):
+        X_fit = X
+    else:
+        X_fit = X[:, genes]
     _check_input(X_fit, source, model.likelihood, fitting=False)
+    if absent.size:
+        X_fit = _with_zero_columns(X_fit, present)
     if copy:
         adata = adata.copy()
     with warnings.catch_warnings():
@@ -301,16 +349,36 @@ def sivae_transform(
     return adata if copy else None
 
 
+def _with_zero_columns(X, present: np.ndarray):
+    """``X`` widened to ``present.size`` columns: its columns where ``present``, zeros elsewhere, in that order."""
+    if sp.issparse(X):
+        X = sp.csr_matrix(X)
+        order = np.argsort(np.concatenate([np.flatnonzero(present), np.flatnonzero(~present)]), kind="stable")
+        zeros = sp.csr_matrix((X.shape[0], int((~present).sum())), dtype=X.dtype)
+        return sp.hstack([X, zeros], format="csr")[:, order]
+    X = np.asarray(X)
+    out = np.zeros((X.shape[0], present.size), dtype=X.dtype if X.dtype.kind == "f" else np.float64)
+    out[:, present] = X
+    return out
+
+
 def _write_results(adata, model: SiVAE, X_fit, genes: np.ndarray, keys: dict[str, str], layer: str | None) -> None:
     """Embedding, loadings, feature awareness and the ``uns`` entry of ``model`` on ``X_fit``, into ``adata``.
 
-    ``genes`` are the positions in ``adata.var_names`` of the model's features, in the model's order.
+    ``genes`` are the positions in ``adata.var_names`` of the model's features, in the model's order (the
+    features present in ``adata`` only, when some are absent).
     """
     embedding = model.transform(X_fit)
     loadings = np.zeros((adata.n_vars, model.n_components_), dtype=np.float32)
-    loadings[genes] = model.components_.T
     awareness = np.full(adata.n_vars, np.nan, dtype=np.float64)
-    awareness[genes] = model.feature_awareness_
+    names = getattr(model, "feature_names_in_", None)
+    if names is not None and genes.size < len(names):
+        present = adata.var_names.get_indexer(names) >= 0
+        loadings[genes] = model.components_.T[present]
+        awareness[genes] = model.feature_awareness_[present]
+    else:
+        loadings[genes] = model.components_.T
+        awareness[genes] = model.feature_awareness_
 
     adata.obsm[keys["obsm"]] = np.asarray(embedding, dtype=np.float32)
     adata.varm[keys["varm"]] = loadings

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import anndata as ad
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.sparse as sp
 
@@ -294,3 +295,57 @@ def test_verbose_fit_shows_progress_and_the_closing_line_once(h5ad, tmp_path, ca
     assert "joint epoch 1/2" in err
     assert err.count("Training ended at max_epochs after 2 epochs") == 1
     assert "sivae: Training ended" in err
+
+
+@pytest.fixture(scope="module")
+def fitted_on_hvg(tmp_path_factory):
+    """A file with a highly-variable column and named genes, and a model fitted on it with the defaults."""
+    folder = tmp_path_factory.mktemp("hvg")
+    counts, _ = make_counts(120, 30, seed=2)
+    adata = ad.AnnData(X=np.log1p(counts).astype(np.float32))
+    adata.var_names = [f"gene{j}" for j in range(30)]
+    adata.var["highly_variable"] = np.arange(30) % 3 != 0
+    path, out, model_path = folder / "in.h5ad", folder / "out.h5ad", folder / "m.sivae"
+    adata.write_h5ad(path)
+    assert (
+        main(["fit", str(path), "-o", str(out), "--n-components", "2"] + FAST + ["--save-model", str(model_path)]) == 0
+    )
+    return path, out, model_path
+
+
+def test_transform_on_the_fitted_file_reuses_the_mask_and_matches_genes_by_name(fitted_on_hvg, tmp_path, capsys):
+    path, out, model_path = fitted_on_hvg
+    expected = ad.read_h5ad(out)
+    assert list(load(model_path).feature_names_in_) == list(expected.var_names[expected.var["highly_variable"]])
+    same = tmp_path / "same.h5ad"
+    assert main(["transform", str(model_path), str(path), "-o", str(same)]) == 0  # the defaults
+    np.testing.assert_allclose(ad.read_h5ad(same).obsm["X_sivae"], expected.obsm["X_sivae"], rtol=1e-5, atol=1e-6)
+    # the genes in another order, without the mask column: the same embedding
+    shuffled = ad.read_h5ad(path)
+    shuffled = shuffled[:, np.random.RandomState(0).permutation(30)].copy()
+    del shuffled.var["highly_variable"]
+    shuffled_path, result = tmp_path / "shuffled.h5ad", tmp_path / "result.h5ad"
+    shuffled.write_h5ad(shuffled_path)
+    assert main(["transform", str(model_path), str(shuffled_path), "-o", str(result)]) == 0
+    written = ad.read_h5ad(result)
+    np.testing.assert_allclose(written.obsm["X_sivae"], expected.obsm["X_sivae"], rtol=1e-5, atol=1e-6)
+    loadings = pd.DataFrame(written.varm["sivae_loadings"], index=written.var_names).loc[expected.var_names]
+    np.testing.assert_array_equal(loadings.to_numpy(), expected.varm["sivae_loadings"])
+
+
+def test_transform_refuses_missing_genes_by_name_unless_told_zero(fitted_on_hvg, tmp_path, capsys):
+    path, _, model_path = fitted_on_hvg
+    partial = ad.read_h5ad(path)
+    partial = partial[:, [g for g in partial.var_names if g not in ("gene1", "gene2")]].copy()
+    partial_path, result = tmp_path / "partial.h5ad", tmp_path / "result.h5ad"
+    partial.write_h5ad(partial_path)
+    capsys.readouterr()
+    assert main(["transform", str(model_path), str(partial_path), "-o", str(result)]) == 1
+    err = capsys.readouterr().err
+    assert "2 gene(s) of the model are not in adata.var_names: ['gene1', 'gene2']" in err and "Traceback" not in err
+    assert not result.exists()
+    argv = ["transform", str(model_path), str(partial_path), "-o", str(result), "--missing-genes", "zero"]
+    assert main(argv) == 0
+    assert "counted as 0" in capsys.readouterr().err
+    assert ad.read_h5ad(result).obsm["X_sivae"].shape == (120, 2)
+    assert main(argv[:-1] + ["pad"]) == 2

@@ -264,3 +264,86 @@ def test_components_std_is_the_feature_posterior_std():
     np.testing.assert_array_equal(model.components_, v_mean.T)
     np.testing.assert_array_equal(model.components_std_, v_std.T)
     assert model.components_std_.shape == model.components_.shape and model.components_std_.min() > 0
+
+
+# ------------------------------------------------------------------ a fit is one transaction
+def _state(model):
+    """The attribute dict, and the embedding of a fixed probe, of ``model``."""
+    return dict(vars(model))
+
+
+def _assert_state_is(model, before, X, Z_before):
+    after = vars(model)
+    assert after.keys() == before.keys()
+    changed = [k for k in before if after[k] is not before[k]]
+    assert changed == [], changed
+    np.testing.assert_array_equal(model.transform(X), Z_before)
+
+
+def _refit_fails(model, X_new, error, **params):
+    model.set_params(**params)
+    before = _state(model)
+    with pytest.raises(error):
+        model.fit(X_new)
+    return before
+
+
+def test_a_refit_that_diverges_keeps_the_previous_model(digits):
+    X, _ = digits
+    model = SiVAE(**TINY).fit(X)
+    Z = model.transform(X)
+    # other data (another width), a learning rate that overflows the weights in the first steps
+    X_new = np.random.RandomState(1).normal(size=(120, 20)) * 1e3
+    before = _refit_fails(model, X_new, FloatingPointError, learning_rate=1e8)
+    _assert_state_is(model, before, X, Z)
+    assert model.n_features_in_ == 64 and model.components_.shape == (2, 64)
+
+
+def test_a_refit_interrupted_during_training_keeps_the_previous_model(digits, monkeypatch):
+    X, _ = digits
+    model = SiVAE(**TINY).fit(X)
+    Z = model.transform(X)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("sivae_sklearn._estimator.sivae.train", interrupted)
+    before = _refit_fails(model, X[:, :40], KeyboardInterrupt)
+    _assert_state_is(model, before, X, Z)
+
+
+def test_a_refit_the_feature_input_pca_refuses_keeps_the_previous_model(digits, monkeypatch):
+    X, _ = digits
+    model = SiVAE(**TINY).fit(X)
+    Z = model.transform(X)
+
+    def refuse(*args, **kwargs):
+        raise ValueError("feature_input='pca' needs at least 2 samples")
+
+    monkeypatch.setattr("sivae_sklearn._estimator.sivae.training_feature_inputs", refuse)
+    before = _refit_fails(model, X[:, :40], ValueError, feature_input="pca", feature_input_size=5)
+    _assert_state_is(model, before, X, Z)
+
+
+@pytest.mark.parametrize("failure", ["diverged", "interrupted"])
+def test_a_failed_first_fit_leaves_an_unfitted_estimator(digits, monkeypatch, failure):
+    from sklearn.exceptions import NotFittedError
+
+    X, _ = digits
+    model = SiVAE(**TINY)
+    if failure == "diverged":
+        model.set_params(learning_rate=1e8)
+        X, error = X * 1e3, FloatingPointError
+    else:
+
+        def interrupted(*args, **kwargs):
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr("sivae_sklearn._estimator.sivae.train", interrupted)
+        error = KeyboardInterrupt
+    before = _state(model)
+    with pytest.raises(error):
+        model.fit(X)
+    assert vars(model) == before
+    with pytest.raises(NotFittedError):
+        model.transform(X)

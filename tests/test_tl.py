@@ -268,6 +268,12 @@ def test_sivae_transform_writes_what_sivae_writes_without_training():
     np.testing.assert_allclose(new.obsm["X_sivae"], model.transform(new.layers["counts"][:, hv]), rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="already exist"):
         tl.sivae_transform(new, model, layer="counts")
+    # the model knows its 33 genes by name: the mask is reused even where the data has no mask column
+    bare = make_adata(20)
+    tl.sivae_transform(bare, model, layer="counts", key_added="x")
+    np.testing.assert_allclose(bare.obsm["X_x"], model.transform(bare.layers["counts"][:, hv]), rtol=1e-5, atol=1e-6)
+    # without names, the genes are taken by position and their number must match
+    del model.feature_names_in_
     with pytest.raises(ValueError, match="fitted on 33 genes but adata.X has 50"):
         tl.sivae_transform(make_adata(20), model, key_added="x")
 
@@ -299,3 +305,66 @@ def test_sivae_transform_matches_genes_by_name_when_the_model_knows_them():
     np.testing.assert_allclose(shuffled.obsm["X_sivae"], model.transform(frame), rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="not in adata.var_names"):
         tl.sivae_transform(adata[:, :40].copy(), model)
+
+
+def test_sivae_records_the_gene_names_of_its_highly_variable_mask():
+    adata = make_adata()
+    hv = np.arange(50) % 4 != 1
+    adata.var["highly_variable"] = hv
+    model = tl.sivae(adata, 2, **dict(GENOMICS, max_epochs=2))
+    assert list(model.feature_names_in_) == list(adata.var_names[hv])
+    top = model.top_features(0, n=5)
+    assert set(top["positive"]) | set(top["negative"]) <= set(adata.var_names[hv])
+    assert set(model.hub_scores().index) == set(adata.var_names[hv])
+
+
+@pytest.mark.parametrize("sparse", [True, False])
+def test_sivae_transform_gives_the_same_embedding_whatever_the_gene_order(sparse):
+    adata = make_adata(sparse=sparse)
+    adata.var["highly_variable"] = np.arange(50) % 3 != 0
+    model = tl.sivae(adata, 2, **dict(GENOMICS, max_epochs=2))
+    order = np.random.RandomState(3).permutation(50)
+    shuffled = adata[:, order].copy()
+    tl.sivae_transform(shuffled, model, key_added="s")
+    np.testing.assert_allclose(shuffled.obsm["X_s"], adata.obsm["X_sivae"], rtol=1e-5, atol=1e-6)
+    # loadings and feature awareness are written against the right gene names
+    loadings = pd.DataFrame(shuffled.varm["s_loadings"], index=shuffled.var_names).loc[adata.var_names]
+    np.testing.assert_array_equal(loadings.to_numpy(), adata.varm["sivae_loadings"])
+    awareness = shuffled.var["s_feature_awareness"].loc[adata.var_names]
+    np.testing.assert_array_equal(awareness.to_numpy(), adata.var["sivae_feature_awareness"].to_numpy())
+
+
+def test_sivae_transform_refuses_missing_genes_by_name_unless_told_to_count_them_as_zero():
+    adata = make_adata(sparse=False)
+    model = tl.sivae(adata, 2, **dict(GENOMICS, max_epochs=2))
+    dropped = ["g3", "g7", "g11", "g12", "g20", "g21", "g40"]
+    partial = adata[:, [g for g in adata.var_names if g not in dropped]].copy()
+    with pytest.raises(
+        ValueError,
+        match=r"7 gene\(s\) of the model are not in adata.var_names: "
+        r"\['g3', 'g7', 'g11', 'g12', 'g20'\] and 2 more.*missing_genes='zero'",
+    ):
+        tl.sivae_transform(partial, model, key_added="p")
+    assert "X_p" not in partial.obsm
+    with pytest.raises(ValueError, match="missing_genes must be"):
+        tl.sivae_transform(partial, model, missing_genes="pad")
+    zeroed = adata.X.copy()
+    zeroed[:, [int(g[1:]) for g in dropped]] = 0
+    for data in (partial, ad.AnnData(sp.csr_matrix(partial.X), var=partial.var)):
+        with pytest.warns(UserWarning, match=r"7 gene\(s\).*counted as 0"):
+            tl.sivae_transform(data, model, key_added="p", missing_genes="zero")
+        np.testing.assert_allclose(data.obsm["X_p"], model.transform(zeroed), rtol=1e-5, atol=1e-6)
+        np.testing.assert_array_equal(
+            data.varm["p_loadings"], adata.varm["sivae_loadings"][partial.var_names.map(adata.var_names.get_loc)]
+        )
+
+
+def test_estimator_transform_reorders_a_data_frame_by_name():
+    adata = make_adata(sparse=False)
+    frame = pd.DataFrame(adata.X, columns=adata.var_names)
+    model = SiVAE(2, **dict(GENOMICS, max_epochs=2)).fit(frame)
+    shuffled = frame[list(np.random.RandomState(0).permutation(frame.columns))]
+    np.testing.assert_array_equal(model.transform(shuffled), model.transform(frame))
+    np.testing.assert_array_equal(model.score_samples(shuffled), model.score_samples(frame))
+    with pytest.raises(ValueError, match=r"2 feature\(s\) of the model are not in the columns of X: \['g5', 'g9'\]"):
+        model.transform(frame.drop(columns=["g5", "g9"]))

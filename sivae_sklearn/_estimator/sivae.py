@@ -357,6 +357,8 @@ class SiVAE(
         check_workers_agree(self.random_state)
         rng = check_random_state(self.random_state)
         validation_fraction = self.validation_fraction if self.early_stopping else 0.0
+        # One transaction: any exception (a refusal, divergence, KeyboardInterrupt) puts every
+        # attribute back as it was, so the previous fitted state (or an unfitted one) survives.
         with unchanged_if_refused(self):
             X = check_training_input(self, X)
             cond_onehot, labels = self._fit_supervision(X.shape[0], y, condition)
@@ -364,51 +366,52 @@ class SiVAE(
             # Views, not copies: the training rows are read batch by batch (on disk, chunk by chunk,
             # every chunk checked in this one pass before training starts).
             split = split_training_rows(X, validation_fraction, rng, MAX_ROWS)
-        check_validation_rows(0 if split.val is None else split.val.shape[0], X.shape[0], validation_fraction)
-        encoder_input = get_likelihood(self.likelihood).encoder_input
-        feature_reducer, feature_inputs = training_feature_inputs(
-            split, self.feature_input, self.feature_input_size, rng, encoder_input.numpy
-        )
-        split.sample = None  # on disk: the rows read for the feature inputs, not needed again (memory)
-
-        config = NetworkConfig.from_params(
-            self.get_params(deep=False),
-            n_features=X.shape[1],
-            n_feature_inputs=feature_inputs.shape[1],
-            n_conditions=0 if cond_onehot is None else cond_onehot.shape[1],
-            n_classes=0 if labels is None else len(self.classes_),
-        )
-        check_network_memory(config, self.get_params(deep=False))
-        network = SiVAENetwork(config, seed=seed)
-        network.feature_inputs.assign(feature_inputs)
-
-        def training_data(rows, idx):
-            return TrainingData(
-                rows, None if cond_onehot is None else cond_onehot[idx], None if labels is None else labels[idx]
+            check_validation_rows(0 if split.val is None else split.val.shape[0], X.shape[0], validation_fraction)
+            encoder_input = get_likelihood(self.likelihood).encoder_input
+            feature_reducer, feature_inputs = training_feature_inputs(
+                split, self.feature_input, self.feature_input_size, rng, encoder_input.numpy
             )
+            split.sample = None  # on disk: the rows read for the feature inputs, not needed again (memory)
 
-        result = train(
-            network,
-            training_data(split.train, split.train_rows),
-            training_data(split.val, split.val_rows) if split.val is not None else None,
-            TrainingConfig.from_params(self.get_params(deep=False), split.train.shape[0], n_features=X.shape[1]),
-            seed,
-        )
-        self._network_config = config
-        self._network = network
-        self.feature_reducer_ = feature_reducer
-        self._model = CompiledModel(network, self.likelihood)
-        self.history_ = result.history
-        self.n_iter_ = result.n_iter
-        self.n_components_ = self.n_components
-        v_mean, v_std = self._model.feature_embedding()
-        if not np.all(np.isfinite(v_mean)):
-            raise FloatingPointError(
-                "The trained loadings are not finite; training diverged. Lower learning_rate or standardise the data."
+            config = NetworkConfig.from_params(
+                self.get_params(deep=False),
+                n_features=X.shape[1],
+                n_feature_inputs=feature_inputs.shape[1],
+                n_conditions=0 if cond_onehot is None else cond_onehot.shape[1],
+                n_classes=0 if labels is None else len(self.classes_),
             )
-        self.components_ = v_mean.T.astype(np.float64)
-        self.components_std_ = v_std.T.astype(np.float64)
-        self._fit_interpretation(split.train, None if cond_onehot is None else cond_onehot[split.train_rows])
+            check_network_memory(config, self.get_params(deep=False))
+            network = SiVAENetwork(config, seed=seed)
+            network.feature_inputs.assign(feature_inputs)
+
+            def training_data(rows, idx):
+                return TrainingData(
+                    rows, None if cond_onehot is None else cond_onehot[idx], None if labels is None else labels[idx]
+                )
+
+            result = train(
+                network,
+                training_data(split.train, split.train_rows),
+                training_data(split.val, split.val_rows) if split.val is not None else None,
+                TrainingConfig.from_params(self.get_params(deep=False), split.train.shape[0], n_features=X.shape[1]),
+                seed,
+            )
+            self._network_config = config
+            self._network = network
+            self.feature_reducer_ = feature_reducer
+            self._model = CompiledModel(network, self.likelihood)
+            self.history_ = result.history
+            self.n_iter_ = result.n_iter
+            self.n_components_ = self.n_components
+            v_mean, v_std = self._model.feature_embedding()
+            if not np.all(np.isfinite(v_mean)):
+                raise FloatingPointError(
+                    "The trained loadings are not finite; training diverged. "
+                    "Lower learning_rate or standardise the data."
+                )
+            self.components_ = v_mean.T.astype(np.float64)
+            self.components_std_ = v_std.T.astype(np.float64)
+            self._fit_interpretation(split.train, None if cond_onehot is None else cond_onehot[split.train_rows])
         return self
 
     # ------------------------------------------------------- data <-> latent

@@ -336,10 +336,15 @@ def check_data(X, name: str = "X", *, likelihood: str | None = None, accept_spar
 
 @contextmanager
 def unchanged_if_refused(estimator):
-    """Put back the estimator's attributes as they were when the block raises: a refused ``fit`` leaves no trace.
+    """Put back the estimator's attributes as they were when the block raises: a failed ``fit`` leaves no trace.
 
-    scikit-learn's ``validate_data`` sets ``n_features_in_`` before later checks
-    can refuse the data; this undoes that, and anything else the block set.
+    ``fit`` runs whole inside this block, so it is one transaction: scikit-learn's
+    ``validate_data`` sets ``n_features_in_`` before later checks can refuse the
+    data, and training sets the network, history and fitted attributes one by one.
+    On any exception (``BaseException``, so ``KeyboardInterrupt`` too) every
+    attribute is put back, so the previous fitted state, or an unfitted one, is
+    exactly as it was. The new state is built from new objects, never by changing
+    the old ones in place, so restoring the attribute dict restores the old model.
     """
     before = dict(vars(estimator))
     try:
@@ -432,9 +437,42 @@ def check_fitted_data(estimator, X, name: str = "X"):
     X : ndarray (float32 or float64, as given) or CSR matrix
     """
     check_is_fitted(estimator)
+    X = match_columns_by_name(estimator, X, name)
     X = _validate_matrix(estimator, X, name, reset=False, min_samples=1)
     check_data_values(X, estimator.likelihood, name, stacklevel=4)
     return as_rows(X)
+
+
+def missing_features_message(missing, what: str, where: str) -> str:
+    """``"3 gene(s) of the model are not in adata.var_names: ['a', 'b', 'c']"``, the first 5 and the count."""
+    shown = [str(name) for name in missing[:5]]
+    more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+    return f"{len(missing)} {what}(s) of the model are not in {where}: {shown}{more}"
+
+
+def match_columns_by_name(estimator, X, name: str = "X"):
+    """Reorder the columns of a DataFrame ``X`` to ``feature_names_in_`` when they are the same names in another order.
+
+    A DataFrame that lacks some of the fitted features is refused, naming them.
+    Anything else (no names on either side, extra or duplicate columns) is left
+    to scikit-learn's own check of the feature names.
+    """
+    names = getattr(estimator, "feature_names_in_", None)
+    columns = getattr(X, "columns", None)
+    if names is None or columns is None or not hasattr(X, "iloc"):
+        return X
+    columns = list(columns)
+    if not all(isinstance(c, str) for c in columns) or len(set(columns)) != len(columns):
+        return X
+    if columns == list(names):
+        return X
+    present = set(columns)
+    missing = [n for n in names if n not in present]
+    if missing:
+        raise ValueError(missing_features_message(missing, "feature", f"the columns of {name}") + ".")
+    if len(columns) != len(names):
+        return X
+    return X[list(names)]
 
 
 def check_latent_points(estimator, Z, name: str = "X") -> np.ndarray:
