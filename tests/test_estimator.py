@@ -139,6 +139,7 @@ def test_sparse_input_matches_dense(digits):
         ("learning_rate", 1e-2),
         ("batch_size", 8),
         ("feature_batch_size", 3),
+        ("kl_warmup_epochs", 0.0),
         ("kl_warmup_steps", 0),
         ("feature_input", "subsample"),
         ("feature_kl_weight", "mean"),
@@ -152,9 +153,12 @@ def test_sparse_input_matches_dense(digits):
         ("likelihood", "bernoulli"),
     ],
 )
+@pytest.mark.filterwarnings("ignore:kl_warmup_steps is deprecated:FutureWarning")
 def test_every_parameter_reaches_the_model(param, value):
     X = np.random.RandomState(0).uniform(size=(60, 8))
-    base = dict(TINY, early_stopping=True, n_iter_no_change=50)
+    # 54 training rows at batch 32: 2 steps an epoch, so 2.5 epochs are TINY's 5 warm-up steps
+    tiny = {k: v for k, v in TINY.items() if k != "kl_warmup_steps"}
+    base = dict(tiny, kl_warmup_epochs=2.5, early_stopping=True, n_iter_no_change=50)
     a = SiVAE(**base).fit(X)
     b = SiVAE(**{**base, param: value}).fit(X)
     assert not np.allclose(a.transform(X), b.transform(X)), f"{param} did not change the fit"

@@ -136,7 +136,7 @@ def test_fit_reports_early_stopping_and_the_restored_epoch(digits, capsys):
     assert "\r" not in err
     closing = err.strip().splitlines()[-1]
     assert closing.startswith(f"Training stopped early after {model.n_iter_} epochs")
-    assert f"restored the weights of the best epoch ({model.n_iter_ - 2})" in closing
+    assert f"restored the weights of the best epoch ({model.n_iter_ - 2}, beta=1)" in closing
     assert err.count("joint epoch") >= 2
 
 

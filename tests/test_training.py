@@ -37,8 +37,9 @@ def test_configuration_comes_from_the_estimators_parameters():
     cfg = TrainingConfig.from_params(params, n_train=40, n_features=6)
     assert cfg.batch_size == 40  # capped by the training rows
     assert cfg.max_epochs == 7 and cfg.beta == 2.0 and cfg.tol == 0.1 and not cfg.jit_compile
+    assert cfg.kl_warmup_steps == 100  # kl_warmup_epochs=100 of one step each
     for f in fields(TrainingConfig):
-        if f.name in params and f.name != "batch_size":
+        if f.name in params and f.name not in ("batch_size", "kl_warmup_steps"):
             assert getattr(cfg, f.name) == params[f.name], f.name
     # no defaults of its own: the estimator's are the only ones
     assert all(f.default is MISSING and f.default_factory is MISSING for f in fields(TrainingConfig))

@@ -174,18 +174,25 @@ class TrainingProgress:
             self._write_line(self._epoch, self._shown)  # the epoch the phase stopped at
         self._phase = None
 
-    def close(self, reason: str, best_epoch: int | None, restored: bool) -> None:
-        """Training ended for ``reason`` (one of :data:`REASONS`); log the closing line."""
+    def close(self, reason: str, best_epoch: int | None, restored: bool, beta: float | None = None) -> None:
+        """Training ended for ``reason`` (one of :data:`REASONS`); log the closing line.
+
+        ``beta`` is the KL weight of the kept epoch, shown when given.
+        """
         self.end_phase()
         level = logging.INFO if self.verbose else logging.DEBUG
-        message = self.close_message(reason, best_epoch, restored)
+        message = self.close_message(reason, best_epoch, restored, beta)
         logger.log(level, message)
         if self.verbose and not _shown_by_a_handler(logger, level):
             tqdm.write(message, file=self._file())
 
     # ------------------------------------------------------------------ helpers
-    def close_message(self, reason: str, best_epoch: int | None, restored: bool) -> str:
-        """The closing line: why training ended and which epoch's weights were kept."""
+    def close_message(self, reason: str, best_epoch: int | None, restored: bool, beta: float | None = None) -> str:
+        """The closing line: why training ended, which epoch's weights were kept and (given) that epoch's beta.
+
+        >>> TrainingProgress().close_message("max_epochs", None, False, beta=0.5)  # doctest: +ELLIPSIS
+        'Training ended at max_epochs after 0 epochs in ... s; kept the weights of the last epoch (0, beta=0.5).'
+        """
         if reason not in REASONS:
             raise ValueError(f"reason must be one of {REASONS}, got {reason!r}.")
         n = self._epochs_done
@@ -196,9 +203,10 @@ class TrainingProgress:
             head = f"Training stopped early after {n} epochs{took}: the {monitored} stopped improving"
         else:
             head = f"Training ended at max_epochs after {n} epochs{took}"
+        at_beta = "" if beta is None else f", beta={beta:.3g}"
         if restored and best_epoch is not None:
-            return f"{head}; restored the weights of the best epoch ({best_epoch})."
-        return f"{head}; kept the weights of the last epoch ({n})."
+            return f"{head}; restored the weights of the best epoch ({best_epoch}{at_beta})."
+        return f"{head}; kept the weights of the last epoch ({n}{at_beta})."
 
     def _file(self):
         return self.file if self.file is not None else sys.stderr

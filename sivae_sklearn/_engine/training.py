@@ -61,7 +61,8 @@ _EVAL_BATCH_SIZE = 1024
 class TrainingConfig:
     """Hyperparameters of one training run, built from the estimator's parameters.
 
-    Every field but ``loss_weights`` and ``jit_compile`` is the
+    Every field but ``loss_weights``, ``kl_warmup_steps`` (the warm-up in
+    steps, :func:`warmup_steps`) and ``jit_compile`` is the
     :class:`~sivae_sklearn.SiVAE` parameter of that name (see its docstring);
     :meth:`from_params` is the only way the package builds one, so the defaults
     live in ``SiVAE.__init__`` alone.
@@ -93,7 +94,7 @@ class TrainingConfig:
         return cls(
             likelihood=params["likelihood"],
             loss_weights=LossWeights.from_params(params, n_features=n_features, n_train=n_train),
-            kl_warmup_steps=int(params["kl_warmup_steps"]),
+            kl_warmup_steps=warmup_steps(params, n_train),
             learning_rate=float(params["learning_rate"]),
             batch_size=int(min(params["batch_size"], n_train)),
             feature_batch_size=None if feature_batch_size is None else int(feature_batch_size),
@@ -446,6 +447,24 @@ def check_workers_agree(random_state) -> None:
         )
 
 
+def warmup_steps(params, n_train: int) -> int:
+    """The KL warm-up of ``SiVAE(**params)`` on ``n_train`` training rows, in training steps.
+
+    ``kl_warmup_epochs`` epochs of ``ceil(n_train / batch_size)`` steps each, unless
+    the deprecated ``kl_warmup_steps`` is an int (then that).
+
+    >>> warmup_steps({"kl_warmup_epochs": 100.0, "kl_warmup_steps": "deprecated", "batch_size": 128}, 630)
+    500
+    >>> warmup_steps({"kl_warmup_epochs": 100.0, "kl_warmup_steps": 7, "batch_size": 128}, 630)
+    7
+    """
+    steps = params.get("kl_warmup_steps", "deprecated")
+    if not isinstance(steps, str):
+        return int(steps)
+    batch = max(1, min(int(params["batch_size"]), n_train))
+    return int(round(float(params["kl_warmup_epochs"]) * -(-n_train // batch)))
+
+
 def beta_at(step: int, config: TrainingConfig) -> float:
     """The KL weight at training ``step``: linear from 0 to ``beta`` over ``kl_warmup_steps``."""
     if config.kl_warmup_steps <= 0:
@@ -501,7 +520,7 @@ def train(
     The objective is :meth:`SiVAEModel.loss <sivae_sklearn._engine.model.SiVAEModel.loss>`:
     the mean over samples of the negative ELBO plus the interpretability, L2
     and classification terms. ``beta`` rises linearly over the first
-    ``kl_warmup_steps`` steps of the whole run (whatever the schedule, so it
+    ``config.kl_warmup_steps`` steps of the whole run (whatever the schedule, so it
     never stays at 0). With ``schedule="stepwise"`` the sample VAE (free last
     weight matrix) and then the feature VAE (regressing that matrix) are
     pretrained for ``pretrain_epochs`` each before the joint phase, each phase
@@ -527,7 +546,10 @@ def train(
             run_phase("feature", network, train_data, None, config, pretrain, rng, state, result, strategy)
         run_phase("joint", network, train_data, val_data, config, config.max_epochs, rng, state, result, strategy)
         reason = "early_stopping" if result.stopped_early else "max_epochs"
-        state.progress.close(reason, result.best_epoch if state.restored else None, state.restored)
+        kept = result.best_epoch if state.restored else None
+        betas = result.history.get("beta", [])
+        kept_beta = betas[(kept or len(betas)) - 1] if betas else None
+        state.progress.close(reason, kept, state.restored, kept_beta)
     return result
 
 

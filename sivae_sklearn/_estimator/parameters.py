@@ -297,10 +297,17 @@ PARAMETERS: dict[str, Parameter] = {
             "decoder's last weight matrix W: at v_f = mean_f + feature_noise * std_f * eps.",
         ),
         Parameter(
+            "kl_warmup_epochs",
+            100.0,
+            (Range("float", 0),),
+            "Epochs (passes over the training rows, fractions allowed) over which the KL weight rises linearly "
+            "from 0 to beta.",
+        ),
+        Parameter(
             "kl_warmup_steps",
-            1000,
-            (Range("int", 0),),
-            "Training steps over which the KL weight rises linearly from 0 to beta.",
+            "deprecated",
+            (Range("int", 0), OneOf(("deprecated",))),
+            "Deprecated: use kl_warmup_epochs.",
         ),
         Parameter(
             "interpretability_weight",

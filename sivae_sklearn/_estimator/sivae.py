@@ -20,6 +20,8 @@ functions are :class:`~sivae_sklearn._engine.inference.CompiledModel`'s.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from sklearn.base import (
     BaseEstimator,
@@ -103,8 +105,16 @@ class SiVAE(
         (the feature KL then acts as a penalty on the loadings); 1: a sample of
         the posterior (the variational objective of the original siVAE); in
         between, a sample of a narrowed posterior.
-    kl_warmup_steps : int, default=1000
-        Training steps over which the KL weight rises linearly from 0 to ``beta``.
+    kl_warmup_epochs : float, default=100.0
+        Epochs (passes over the training rows, fractions allowed) over which
+        the KL weight rises linearly from 0 to ``beta``: ``round(kl_warmup_epochs
+        * ceil(n_train / batch_size))`` training steps, counted over the whole
+        run (pretraining phases included). Early stopping starts counting only
+        once the warm-up is over. 0 switches the warm-up off.
+    kl_warmup_steps : int or "deprecated", default="deprecated"
+        Deprecated: use kl_warmup_epochs. An int sets the warm-up length in
+        training steps instead (and takes precedence over ``kl_warmup_epochs``),
+        with a ``FutureWarning`` in ``fit``; model files that name it still load.
     interpretability_weight : float, default=0.1
         Weight gamma of ``mean_c sum_f (x_cf - z_c . v_f - b_f)^2``, which ties
         the embedding linearly to the loadings. 0 switches it off.
@@ -274,7 +284,8 @@ class SiVAE(
         beta: float = 1.0,
         feature_kl_weight: str | float = "elbo",
         feature_noise: float = 0.0,
-        kl_warmup_steps: int = 1000,
+        kl_warmup_epochs: float = 100.0,
+        kl_warmup_steps: int | str = "deprecated",
         interpretability_weight: float = 0.1,
         interpretability_moves_embedding: bool = False,
         l2_penalty: float = 1e-3,
@@ -302,6 +313,7 @@ class SiVAE(
         self.beta = beta
         self.feature_kl_weight = feature_kl_weight
         self.feature_noise = feature_noise
+        self.kl_warmup_epochs = kl_warmup_epochs
         self.kl_warmup_steps = kl_warmup_steps
         self.interpretability_weight = interpretability_weight
         self.interpretability_moves_embedding = interpretability_moves_embedding
@@ -354,6 +366,13 @@ class SiVAE(
         self : SiVAE
             The fitted estimator.
         """
+        if self.kl_warmup_steps != "deprecated":
+            warnings.warn(
+                "kl_warmup_steps is deprecated and will be removed in a future version: use kl_warmup_epochs, which "
+                "scales with the data (kl_warmup_steps=S is about kl_warmup_epochs=S / ceil(n_train / batch_size)).",
+                FutureWarning,
+                stacklevel=3,  # the caller of scikit-learn's _fit_context wrapper
+            )
         check_workers_agree(self.random_state)
         rng = check_random_state(self.random_state)
         validation_fraction = self.validation_fraction if self.early_stopping else 0.0
