@@ -85,7 +85,7 @@ def run_one(nonlinearity: str, seed: int, noise: float) -> dict:
     fit_s = time.perf_counter() - t
 
     def interpret():
-        model._model.feature_embedding()  # the loadings (one forward pass of the feature encoder)
+        model._compiled.feature_embedding()  # the loadings (one forward pass of the feature encoder)
         model.feature_awareness(X)
 
     interpret_s = best_of(interpret)

@@ -201,8 +201,8 @@ def private_reach_ins(source: str) -> list[str]:
 
 
 def test_reach_in_checker_catches_a_private_member_of_another_module():
-    source = "def embed(model, X):\n    X = model._check_X(X)\n    return model._model.embed(X)\n"
-    assert private_reach_ins(source) == ["line 2: model._check_X", "line 3: model._model"]
+    source = "def embed(model, X):\n    X = model._check_X(X)\n    return model._compiled.embed(X)\n"
+    assert private_reach_ins(source) == ["line 2: model._check_X", "line 3: model._compiled"]
     assert private_reach_ins("class A:\n    def f(self):\n        return self._g() + A._h\n") == []
 
 

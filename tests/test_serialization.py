@@ -192,7 +192,7 @@ def test_committed_format1_file_loads_and_answers_as_recorded():
     params = model.get_params()
     assert {key: params[key] for key in ORIGINAL_OBJECTIVE} == ORIGINAL_OBJECTIVE
     assert params["feature_kl_weight"] != SiVAE().get_params()["feature_kl_weight"]  # not the present default
-    np.testing.assert_array_equal(model.components_std_, model._model.feature_embedding()[1].T)
+    np.testing.assert_array_equal(model.components_std_, model._compiled.feature_embedding()[1].T)
     # format 1 did not hold the feature reducer: the model loads, and what needs the reducer says why it cannot
     assert not hasattr(model, "feature_reducer_")
     with pytest.raises(AttributeError, match="no fitted feature reducer.*format 1.*refit"):
@@ -324,7 +324,7 @@ def meta_edit(draw):
         value = draw(st.sampled_from(["nb", "poisson"]) | st.text(max_size=8).filter(lambda t: t not in LIKELIHOODS))
         return kind, lambda m: m["params"].update(likelihood=value)
     if kind == "inject_attribute":
-        name = draw(st.sampled_from(["transform", "fit", "__class__", "_model", "_network"]) | IDENTIFIERS)
+        name = draw(st.sampled_from(["transform", "fit", "__class__", "_compiled", "_network"]) | IDENTIFIERS)
         name = name if name not in persistence.FITTED_ATTRIBUTES else f"{name}x"
         where = draw(st.sampled_from(["attributes", "private_attributes"]))
         value = draw(JSON_VALUES)

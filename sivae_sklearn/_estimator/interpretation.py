@@ -36,10 +36,10 @@ class InterpretationMixin:
         """
         n = X_train.shape[0]
         self.mean_, mean_square = column_moments(X_train, get_likelihood(self.likelihood).encoder_input.numpy)
-        self.feature_awareness_ = _interpret.feature_awareness(self._model, X_train, self.mean_, condition=condition)
+        self.feature_awareness_ = _interpret.feature_awareness(self._compiled, X_train, self.mean_, condition=condition)
         self.feature_variance_ = np.maximum(mean_square - np.square(self.mean_), 0.0)
         # the variance of the embedding from running moments: no n_samples x n_components array is held
-        z_mean, z_mean_square = column_moments(X_train, self._model.embed_mean, width=self.n_components_)
+        z_mean, z_mean_square = column_moments(X_train, self._compiled.embed_mean, width=self.n_components_)
         z_variance = np.maximum(z_mean_square - np.square(z_mean), 0.0) * (n / (n - 1) if n > 1 else 1.0)
         self.explained_variance_ = _interpret.explained_variance_from(z_variance, self.components_.T)
         total = float(self.feature_variance_.sum()) * (n / (n - 1) if n > 1 else 1.0)
@@ -245,7 +245,7 @@ class InterpretationMixin:
                 f"model was fitted on (one row per training row, in order), got {X_columns.shape[0]} rows."
             )
         inputs = reducer.transform(X_columns)
-        mean, std = self._model.embed_feature_inputs(inputs)
+        mean, std = self._compiled.embed_feature_inputs(inputs)
         mean, std = mean.T.astype(np.float64), std.T.astype(np.float64)
         return (mean, std) if return_std else mean
 
@@ -320,7 +320,7 @@ class InterpretationMixin:
                 "as feature_awareness_)."
             )
         X = check_fitted_input(self, X)
-        return _interpret.feature_awareness(self._model, X, self.mean_, level=layer, per_sample=per_sample)
+        return _interpret.feature_awareness(self._compiled, X, self.mean_, level=layer, per_sample=per_sample)
 
     def feature_neighbors(self, feature, n: int = 20):
         """The features whose embeddings (loadings) lie closest to ``feature``.
@@ -394,6 +394,6 @@ class InterpretationMixin:
         """
         X = check_fitted_input(self, X)
         _interpret.check_attribution_method(method)
-        Z, _ = self._model.embed(X)
-        attributions = _interpret.latent_attributions(self._model.latent_jacobian(Z), Z, method)
+        Z, _ = self._compiled.embed(X)
+        attributions = _interpret.latent_attributions(self._compiled.latent_jacobian(Z), Z, method)
         return _interpret.attribution_loadings(attributions)

@@ -35,7 +35,7 @@ class PersistenceMixin:
         # and popping from it would strip the network off the pickled estimator.
         state = dict(super().__getstate__())
         network = state.pop("_network", None)
-        state.pop("_model", None)
+        state.pop("_compiled", None)
         if network is not None:
             state["_network_weights"] = network.get_weights()
         return state
@@ -62,7 +62,7 @@ class PersistenceMixin:
         network = SiVAENetwork(self._network_config, seed=0)
         network.set_weights(weights)
         self._network = network
-        self._model = CompiledModel(network, self.likelihood)
+        self._compiled = CompiledModel(network, self.likelihood)
 
     def save(self, path) -> None:
         """Save the fitted model to one file (no pickle inside), atomically.
@@ -224,7 +224,7 @@ class PersistenceMixin:
                 raise ModelFileError(f"{where} is not a valid sivae_sklearn model file: {exc}.") from None
         estimator._restore_network(contents.weights)
         if "components_std_" not in contents.attributes:  # files written before it was a fitted attribute
-            estimator.components_std_ = estimator._model.feature_embedding()[1].T.astype(np.float64)
+            estimator.components_std_ = estimator._compiled.feature_embedding()[1].T.astype(np.float64)
         return estimator
 
 

@@ -418,11 +418,11 @@ class SiVAE(
             self._network_config = config
             self._network = network
             self.feature_reducer_ = feature_reducer
-            self._model = CompiledModel(network, self.likelihood)
+            self._compiled = CompiledModel(network, self.likelihood)
             self.history_ = result.history
             self.n_iter_ = result.n_iter
             self.n_components_ = self.n_components
-            v_mean, v_std = self._model.feature_embedding()
+            v_mean, v_std = self._compiled.feature_embedding()
             if not np.all(np.isfinite(v_mean)):
                 raise FloatingPointError(
                     "The trained loadings are not finite; training diverged. "
@@ -463,7 +463,7 @@ class SiVAE(
         ((40, 2), True)
         """
         X = check_fitted_input(self, X)
-        mean, std = self._model.embed(X)
+        mean, std = self._compiled.embed(X)
         check_finite_result(mean, "transform")
         if return_std:
             return mean.astype(X.dtype, copy=False), std.astype(X.dtype, copy=False)
@@ -497,7 +497,7 @@ class SiVAE(
         onehot = self._condition_onehot(condition, Z.shape[0], "inverse_transform")
         if library_size is not None:
             library_size = check_library_size(self.likelihood, library_size, Z.shape[0])
-        decoded = self._model.decode(Z, onehot, library_size=library_size)
+        decoded = self._compiled.decode(Z, onehot, library_size=library_size)
         return check_finite_result(decoded, "inverse_transform").astype(Z.dtype, copy=False)
 
     def score_samples(self, X, condition=None):
@@ -522,7 +522,7 @@ class SiVAE(
         """
         X = check_fitted_input(self, X)
         onehot = self._condition_onehot(condition, X.shape[0], "score_samples")
-        return check_finite_result(self._model.elbo(X, onehot), "score_samples")
+        return check_finite_result(self._compiled.elbo(X, onehot), "score_samples")
 
     def score(self, X, y=None):
         """Mean ELBO of the samples in ``X`` (higher is better).
@@ -565,7 +565,7 @@ class SiVAE(
         check_output_size(n_samples * self.n_features_in_, f"n_samples={n_samples} (x {self.n_features_in_} features)")
         Z = check_random_state(random_state).standard_normal((n_samples, self.n_components_))
         onehot = self._condition_onehot(condition, n_samples, "sample")
-        return self._model.decode(Z, onehot).astype(np.float64)
+        return self._compiled.decode(Z, onehot).astype(np.float64)
 
     # ----------------------------------------------------------- sklearn glue
     @property

@@ -163,8 +163,8 @@ class SupervisionMixin:
             Columns in the order of ``classes_``.
         """
         X = check_fitted_data(self, X)
-        mean, _ = self._model.embed(X)
-        return self._model.class_probabilities(mean)
+        mean, _ = self._compiled.embed(X)
+        return self._compiled.class_probabilities(mean)
 
     @available_if(_has_classifier)
     def predict(self, X):

@@ -91,7 +91,7 @@ def posterior(model, X) -> tuple[np.ndarray, np.ndarray]:
     try:
         return model.transform(X, return_std=True)
     except TypeError:  # the format-1 code had no public posterior: read the compiled model
-        mean, std = model._model.embed(X.tocsr() if sp.issparse(X) else np.asarray(X))
+        mean, std = model._compiled.embed(X.tocsr() if sp.issparse(X) else np.asarray(X))
         return mean.astype(np.float64), std.astype(np.float64)
 
 
