@@ -261,15 +261,6 @@ def test_feature_kl_weight_elbo_is_n_features_over_n_train():
     )
 
 
-def test_components_std_is_the_feature_posterior_std():
-    X = np.random.RandomState(0).normal(size=(50, 8))
-    model = SiVAE(**TINY).fit(X)
-    v_mean, v_std = model._compiled.feature_embedding()
-    np.testing.assert_array_equal(model.components_, v_mean.T)
-    np.testing.assert_array_equal(model.components_std_, v_std.T)
-    assert model.components_std_.shape == model.components_.shape and model.components_std_.min() > 0
-
-
 # ------------------------------------------------------------------ a fit is one transaction
 def _state(model):
     """The attribute dict, and the embedding of a fixed probe, of ``model``."""

