@@ -88,8 +88,8 @@ def test_fit_takes_a_feature_batch_size(h5ad, tmp_path, capsys):
         (["fit", "missing.h5ad", "-o", "x.h5ad"], 1, "does not exist"),
         (["fit", "{in}", "-o", "x.h5ad", "--feature-batch-size", "0"], 2, "an integer >= 1 or none"),
         (["fit", "{in}", "-o", "x.h5ad", "--feature-batch-size", "4.5"], 2, "an integer >= 1 or none"),
-        (["fit", "{in}", "-o", "x.h5ad", "--layer", "nope"], 1, "Layer 'nope' not found"),
-        (["fit", "{in}", "-o", "x.h5ad", "--batch-key", "nope"], 1, "not a column of adata.obs"),
+        (["fit", "{in}", "-o", "x.h5ad", "--layer", "nope"], 1, "has no layer of that name; its layers: ['counts']"),
+        (["fit", "{in}", "-o", "x.h5ad", "--batch-key", "nope"], 1, "has no obs column of that name"),
         (["fit", "{in}", "-o", "x.h5ad", "--likelihood", "zip"], 2, "invalid choice"),
         (["fit", "{in}", "-o", "x.h5ad", "--n-components", "0"], 2, "expected an integer >= 1"),
         (["fit", "{in}", "-o", "x.h5ad", "--hidden-layer-sizes", "a,b"], 2, "comma-separated"),
@@ -111,7 +111,7 @@ def test_errors_are_one_line_messages(h5ad, tmp_path, monkeypatch, capsys, argv,
     if status == 0:  # a warning, not an error: log-data under nb still runs
         assert main(argv + ["--hidden-layer-sizes", "8"]) == 0
         warning = [line for line in capsys.readouterr().err.splitlines() if message in line]
-        assert len(warning) == 1 and warning[0].startswith("sivae: warning: likelihood='nb' expects integer counts")
+        assert len(warning) == 1 and warning[0].startswith("sivae: warning: --likelihood nb expects integer counts")
         return
     assert main(argv) == status
     err = capsys.readouterr().err
@@ -137,8 +137,8 @@ def test_defaults_are_those_of_the_estimator_and_tl_sivae():
 
     values = defaults()
     tool = {n: p.default for n, p in inspect.signature(tl.sivae).parameters.items() if p.default is not p.empty}
-    # copy: not an option; overwrite: a flag of its own; embed_all_genes: not offered by ``sivae fit`` yet
-    assert set(tool) - set(TOOL_OPTIONS) == {"copy", "overwrite", "embed_all_genes"}
+    # copy: not an option; overwrite: a flag of its own (shared with ``sivae transform``)
+    assert set(tool) - set(TOOL_OPTIONS) == {"copy", "overwrite"}
     assert values == {**SiVAE().get_params(), **{k: v for k, v in tool.items() if k in TOOL_OPTIONS}}
     assert values["n_components"] == 10 != SiVAE().n_components  # scanpy's habit, as tl.sivae
 
@@ -242,7 +242,7 @@ def test_transform_applies_a_saved_model_and_writes_like_fit(fitted, h5ad, tmp_p
         (["explore", "nope.sivae", "{in}"], 1, "model 'nope.sivae' does not exist"),
         (["explore", "{model}", "nope.npy"], 1, "data file 'nope.npy' does not exist"),
         (["explore", "{model}", "{in}", "--image-shape", "5"], 2, "HEIGHT WIDTH"),
-        (["explore", "{model}", "{in}", "--port", "x"], 2, "non-negative integer"),
+        (["explore", "{model}", "{in}", "--port", "x"], 2, "expected a TCP port, an integer in [0, 65535]"),
     ],
 )
 def test_transform_and_explore_errors_are_one_line(fitted, h5ad, tmp_path, monkeypatch, capsys, argv, status, message):

@@ -6,6 +6,7 @@ import errno
 import socket
 import sys
 import threading
+from numbers import Integral
 
 from ._app import create_app
 from ._inputs import ExplorerInputError
@@ -21,6 +22,7 @@ class ExplorerServer:
     def __init__(self, app, host: str, port: int):
         from werkzeug.serving import make_server
 
+        port = check_port_number(port)
         in_use = ExplorerInputError(
             f"Cannot serve on {host}:{port}: the port is already in use (or not allowed). "
             "Choose another with port=... (--port on the command line)."
@@ -63,6 +65,28 @@ class ExplorerServer:
             self._thread.join(timeout=10)
 
 
+MAX_PORT = 65535
+
+
+def check_port_number(port) -> int:
+    """``port`` as an int: a TypeError unless it is an integer, an :class:`ExplorerInputError` (a ValueError) unless
+    it is in ``[0, 65535]`` (0 picks a free port).
+
+    >>> check_port_number(8050)
+    8050
+    >>> try:
+    ...     check_port_number(70000)
+    ... except ValueError as exc:
+    ...     print(exc)
+    port must be an integer in [0, 65535] (0 picks a free port), got 70000.
+    """
+    if isinstance(port, bool) or not isinstance(port, Integral):
+        raise TypeError(f"port must be an integer in [0, {MAX_PORT}], got {type(port).__name__} {port!r}.")
+    if not 0 <= port <= MAX_PORT:
+        raise ExplorerInputError(f"port must be an integer in [0, {MAX_PORT}] (0 picks a free port), got {port!r}.")
+    return int(port)
+
+
 def _probe_port(host: str, port: int) -> None:
     """Raise OSError (EADDRINUSE) when ``host:port`` cannot be bound, as the server would."""
     if port == 0:
@@ -83,11 +107,20 @@ def serve(app, host: str = "127.0.0.1", port: int = 8050) -> ExplorerServer:
     host : str, default="127.0.0.1"
         Loopback by default: only this machine can reach the explorer.
     port : int, default=8050
+        TCP port in ``[0, 65535]``; 0 picks a free one.
 
     Returns
     -------
     ExplorerServer
         Call ``serve_forever()``, or ``start_thread()`` to serve in the background.
+
+    Raises
+    ------
+    TypeError
+        ``port`` is not an integer.
+    ExplorerInputError
+        A ValueError: ``port`` is outside ``[0, 65535]``, or cannot be bound
+        (in use, not allowed, or ``host`` is not an address of this machine).
     """
     return ExplorerServer(app, host, port)
 
