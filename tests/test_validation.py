@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from sivae_sklearn import SiVAE, TrainingDivergedError
+from sivae_sklearn._estimator.parameters import PARAMETERS
 from tests.presets import TINY
 
 
@@ -225,3 +226,35 @@ def test_a_boolean_column_with_other_values_is_refused():
     for bad in (["True", "maybe"], [0, 2]):
         with pytest.raises(ValueError, match="mask must be boolean"):
             check_boolean_column(pd.Series(bad), "mask")
+
+
+# ------------------------------------------------- parameters beyond float32
+FLOAT_PARAMETERS = sorted(
+    name for name, p in PARAMETERS.items() if any(getattr(c, "kind", None) == "float" for c in p.allowed)
+)
+
+
+def test_every_real_parameter_is_checked_for_float32_range():
+    assert {"beta", "interpretability_weight", "l2_penalty", "learning_rate", "classifier_weight"} <= set(
+        FLOAT_PARAMETERS
+    )
+
+
+@pytest.mark.parametrize("name", FLOAT_PARAMETERS)
+@pytest.mark.parametrize("value", [1e39, 3.5e38, np.float64(1e300)])
+def test_a_real_parameter_beyond_float32_is_refused_before_training(X, name, value):
+    from unittest import mock
+
+    from sivae_sklearn._estimator import sivae as estimator_module
+
+    model = SiVAE(**TINY).set_params(**{name: value})
+    with mock.patch.object(estimator_module, "train", side_effect=AssertionError("trained")):
+        with pytest.raises(ValueError, match=rf"'{name}' parameter of SiVAE .*within float32 range"):
+            model.fit(X)
+    assert not hasattr(model, "n_features_in_")
+
+
+def test_the_command_line_refuses_the_same_values():
+    with pytest.raises(ValueError, match="within float32 range"):
+        PARAMETERS["beta"].parse("1e39")
+    assert PARAMETERS["beta"].parse("3e38") == 3e38

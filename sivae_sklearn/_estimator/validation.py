@@ -79,6 +79,25 @@ class Numbers(Interval):
         return f"{super().__str__()} (not a bool)"
 
 
+class Float32Numbers(Numbers):
+    """:class:`Numbers` (reals) that also lie within float32 range: the network computes in float32.
+
+    A weight such as ``beta=1e39`` would become inf in the network and training would diverge;
+    it is refused by the parameter's constraint instead, before anything is computed.
+
+    >>> Float32Numbers(Real, 0, None, closed="left").is_satisfied_by(1e39)
+    False
+    >>> Float32Numbers(Real, 0, None, closed="left").is_satisfied_by(3e38)
+    True
+    """
+
+    def is_satisfied_by(self, val):
+        return super().is_satisfied_by(val) and abs(float(val)) <= FLOAT32_MAX
+
+    def __str__(self):
+        return f"{super().__str__()[: -len(' (not a bool)')]} (not a bool, within float32 range: about 3.4e38)"
+
+
 class LayerSizes(Options):
     """A tuple or list of positive integers (layer widths; empty for none), booleans refused.
 
