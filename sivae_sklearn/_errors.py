@@ -2,6 +2,8 @@
 
 >>> issubclass(ModelFileError, ValueError), issubclass(TrainingDivergedError, FloatingPointError)
 (True, True)
+>>> issubclass(DataTypeError, TypeError), issubclass(DataTypeError, ValueError)
+(True, True)
 """
 
 
@@ -11,3 +13,11 @@ class ModelFileError(ValueError):
 
 class TrainingDivergedError(FloatingPointError):
     """Raised when a loss term stops being finite during training."""
+
+
+class DataTypeError(TypeError, ValueError):
+    """Data of the wrong type (strings, complex numbers, dates, ``numpy.matrix``); the message says what to pass.
+
+    A ``TypeError``, and also a ``ValueError`` (as scikit-learn's ``InvalidParameterError`` is both),
+    so that catching ``ValueError`` still catches every refusal of input.
+    """

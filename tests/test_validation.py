@@ -6,6 +6,7 @@ Generated bad input at every entry point is tested in test_bad_inputs.py.
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from sivae_sklearn import SiVAE, TrainingDivergedError
@@ -258,3 +259,26 @@ def test_the_command_line_refuses_the_same_values():
     with pytest.raises(ValueError, match="within float32 range"):
         PARAMETERS["beta"].parse("1e39")
     assert PARAMETERS["beta"].parse("3e38") == 3e38
+
+
+# ------------------------------------------------------------- wrong types
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda X: np.array(X.tolist(), dtype=object) + np.eye(30, 5, dtype=object) * 1j, "X holds complex numbers"),
+        (lambda X: X + 0j, "Complex data not supported"),
+        (np.asmatrix, r"numpy.matrix.*np.asarray\(X\)"),
+        (lambda X: X.astype(np.int64).astype("datetime64[D]"), "X holds dates or times"),
+        (lambda X: pd.DataFrame(X).assign(t=pd.date_range("2020", periods=30)), r"X holds dates or times \(column 't'\)"),
+    ],
+)
+def test_wrong_types_are_a_type_error_from_our_validation(X, make, match):
+    from sivae_sklearn import DataTypeError
+
+    bad = make(X)
+    with pytest.raises(DataTypeError, match=match) as info:
+        SiVAE(**TINY).fit(bad)
+    assert isinstance(info.value, TypeError) and isinstance(info.value, ValueError)
+    if np.shape(bad)[1] == 5:  # the same error after fit
+        with pytest.raises(DataTypeError, match=match):
+            SiVAE(**TINY).fit(X).transform(bad)

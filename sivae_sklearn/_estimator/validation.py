@@ -49,6 +49,7 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .._arrays.checks import check_sparse_structure
+from .._errors import DataTypeError
 from .._arrays.rows import as_disk_rows, as_rows, is_lazy
 from .._engine.likelihoods import count_likelihoods, get_likelihood
 from .._engine.network import NetworkConfig, weight_spec
@@ -202,17 +203,66 @@ def _string_example(values):
     return None
 
 
+def _wrong_value_kind(values):
+    """``(kind, example)`` of the first complex number, date or other non-number among ``values``, or None.
+
+    Strings are found by :func:`_string_example`; ``None`` is left to ``check_array`` (it reads as NaN).
+    """
+    for v in values:
+        if v is None or isinstance(v, (str, bytes)) or _is_bool(v):
+            continue
+        if isinstance(v, (complex, np.complexfloating)):
+            return "complex numbers", v
+        if isinstance(v, (np.datetime64, np.timedelta64)) or hasattr(v, "isoformat") or hasattr(v, "total_seconds"):
+            return "dates or times", v
+        if not isinstance(v, Real):
+            return f"{type(v).__name__} objects", v
+    return None
+
+
+def _type_message(name: str, kind: str, example, where: str = "") -> str:
+    if kind == "complex numbers":
+        advice = f"pass real numbers (e.g. {name}.real or abs({name}) if that is what you mean)"
+    elif kind == "dates or times":
+        advice = (
+            "convert them to numbers first (e.g. seconds since a reference time: (t - t0) / np.timedelta64(1, 's')) "
+            "or drop them"
+        )
+    else:
+        advice = "pass numbers"
+    return f"{name} holds {kind}{where}, e.g. {example!r}; SiVAE needs real numbers: {advice}."
+
+
 def check_array_like(X, name: str = "X") -> None:
     """Refuse what scikit-learn's ``check_array`` would take the wrong way, naming ``name``.
 
-    * a masked array (``numpy.ma``): its mask would be ignored;
+    Wrong types raise :class:`~sivae_sklearn.DataTypeError` (a ``TypeError`` and a ``ValueError``):
+
+    * ``numpy.matrix`` (pass ``np.asarray(X)``);
     * strings, even numeric ones (``"1.5"``): they would be parsed as numbers;
-    * complex numbers, and arrays of more than two dimensions;
+    * complex numbers (a complex dtype, or complex objects in an object array);
+    * dates and times (``datetime64``/``timedelta64`` arrays and columns, ``datetime`` objects):
+      numpy would silently turn them into days since 1970, or fail to promote them.
+
+    Wrong values raise a ``ValueError``:
+
+    * a masked array (``numpy.ma``): its mask would be ignored;
+    * arrays of more than two dimensions;
     * a sparse matrix whose index arrays are corrupt (:func:`check_sparse_structure`).
 
-    Arrays of Python objects that hold numbers are accepted (scikit-learn's
+    Arrays of Python objects that hold real numbers are accepted (scikit-learn's
     convention); anything else is left to ``check_array``.
+
+    >>> check_array_like(np.array([[1 + 2j, 1.0]], dtype=object))
+    Traceback (most recent call last):
+    ...
+    sivae_sklearn._errors.DataTypeError: X holds complex numbers, e.g. (1+2j); SiVAE needs real numbers: ...
     """
+    if isinstance(X, np.matrix):
+        raise DataTypeError(
+            f"{name} is a numpy.matrix, which SiVAE does not take (numpy deprecates it); pass a 2-D array: "
+            f"np.asarray({name})."
+        )
     if sp.issparse(X):
         check_sparse_structure(X, name)
     if isinstance(X, np.ma.MaskedArray):
@@ -222,10 +272,20 @@ def check_array_like(X, name: str = "X") -> None:
         )
     if hasattr(X, "dtypes") and hasattr(X, "columns"):  # a pandas DataFrame: one dtype per column
         for column, dtype in X.dtypes.items():
-            if dtype.kind in "OUS" or str(dtype) in ("string", "category"):
-                example = _string_example(X[column].to_numpy())
+            where = f" (column {column!r})"
+            kind = getattr(dtype, "kind", "O")
+            if kind in "Mm":
+                raise DataTypeError(_type_message(name, "dates or times", X[column].iloc[0], where))
+            if kind == "c":
+                raise DataTypeError(_type_message(name, "complex numbers", X[column].iloc[0], where))
+            if kind in "OUS" or str(dtype) in ("string", "category"):
+                values = X[column].to_numpy()
+                example = _string_example(values)
                 if example is not None:
-                    raise ValueError(_strings_message(name, example, f" (column {column!r})"))
+                    raise DataTypeError(_strings_message(name, example, where))
+                wrong = _wrong_value_kind(values)
+                if wrong is not None:
+                    raise DataTypeError(_type_message(name, *wrong, where))
         return
     values = X
     if not hasattr(values, "dtype"):
@@ -234,14 +294,23 @@ def check_array_like(X, name: str = "X") -> None:
         except (TypeError, ValueError):
             return  # ragged or odd input: check_array says what is wrong
     kind = values.dtype.kind
+    example = None if sp.issparse(values) or not values.size else values.flat[0]
     if kind in "US":
-        raise ValueError(_strings_message(name, "" if sp.issparse(values) or not values.size else values.flat[0], ""))
+        raise DataTypeError(_strings_message(name, "" if example is None else example, ""))
     if kind == "O" and not sp.issparse(values):
-        example = _string_example(values.flat)
-        if example is not None:
-            raise ValueError(_strings_message(name, example, ""))
+        string = _string_example(values.flat)
+        if string is not None:
+            raise DataTypeError(_strings_message(name, string, ""))
+        wrong = _wrong_value_kind(values.flat)
+        if wrong is not None:
+            raise DataTypeError(_type_message(name, *wrong))
     if kind == "c":
-        raise ValueError(f"Complex data not supported: {name} holds complex numbers; SiVAE needs real numbers.")
+        raise DataTypeError(
+            f"Complex data not supported: {name} holds complex numbers; SiVAE needs real numbers: pass "
+            f"{name}.real or abs({name}) if that is what you mean."
+        )
+    if kind in "Mm":
+        raise DataTypeError(_type_message(name, "dates or times", example))
     if getattr(values, "ndim", 2) > 2:
         raise ValueError(f"{name} must be a 2-D matrix (n_samples, n_features), got an array of shape {values.shape}.")
 
