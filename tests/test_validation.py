@@ -269,7 +269,10 @@ def test_the_command_line_refuses_the_same_values():
         (lambda X: X + 0j, "Complex data not supported"),
         (np.asmatrix, r"numpy.matrix.*np.asarray\(X\)"),
         (lambda X: X.astype(np.int64).astype("datetime64[D]"), "X holds dates or times"),
-        (lambda X: pd.DataFrame(X).assign(t=pd.date_range("2020", periods=30)), r"X holds dates or times \(column 't'\)"),
+        (
+            lambda X: pd.DataFrame(X).assign(t=pd.date_range("2020", periods=30)),
+            r"X holds dates or times \(column 't'\)",
+        ),
     ],
 )
 def test_wrong_types_are_a_type_error_from_our_validation(X, make, match):

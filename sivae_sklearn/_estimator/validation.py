@@ -49,10 +49,10 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .._arrays.checks import check_sparse_structure
-from .._errors import DataTypeError
 from .._arrays.rows import as_disk_rows, as_rows, is_lazy
 from .._engine.likelihoods import count_likelihoods, get_likelihood
 from .._engine.network import NetworkConfig, weight_spec
+from .._errors import DataTypeError
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
