@@ -285,3 +285,23 @@ def test_wrong_types_are_a_type_error_from_our_validation(X, make, match):
     if np.shape(bad)[1] == 5:  # the same error after fit
         with pytest.raises(DataTypeError, match=match):
             SiVAE(**TINY).fit(X).transform(bad)
+
+
+# ------------------------------------------------------------ lazy inputs
+def test_a_dask_array_with_unknown_chunk_sizes_says_to_compute_them(X):
+    da = pytest.importorskip("dask.array")
+    from unittest import mock
+
+    from sivae_sklearn._estimator import sivae as estimator_module
+
+    lazy = da.from_array(X, chunks=10)
+    masked = lazy[lazy[:, 0] > -10]  # a dask mask: the row count is unknown until computed
+    assert np.isnan(masked.shape[0])
+    with mock.patch.object(estimator_module, "train", side_effect=AssertionError("trained")):
+        with pytest.raises(ValueError, match=r"X is a dask array with chunks of unknown size.*compute_chunk_sizes\(\)"):
+            SiVAE(**TINY).fit(masked)
+    model = SiVAE(**TINY).fit(X)
+    for method in (model.transform, model.score_samples):
+        with pytest.raises(ValueError, match=r"compute_chunk_sizes\(\)"):
+            method(masked)
+    np.testing.assert_allclose(model.transform(masked.compute_chunk_sizes()), model.transform(X), rtol=1e-5)

@@ -192,6 +192,27 @@ def _is_dask(X) -> bool:
     return dask_array is not None and isinstance(X, dask_array.Array)
 
 
+def check_known_chunks(X, name: str = "X") -> None:
+    """Raise a ValueError when the dask array ``X`` has chunks of unknown size (NaN), as after boolean indexing.
+
+    Its rows cannot be counted nor read by position until dask computes the sizes.
+
+    >>> import dask.array as da
+    >>> x = da.ones((4, 2), chunks=2)
+    >>> check_known_chunks(x[x[:, 0] > 0])
+    Traceback (most recent call last):
+    ...
+    ValueError: X is a dask array with chunks of unknown size (shape (nan, 2)), ...
+    """
+    if all(isinstance(c, (int, np.integer)) for sizes in X.chunks for c in sizes):
+        return
+    raise ValueError(
+        f"{name} is a dask array with chunks of unknown size (shape {X.shape}), as boolean indexing with a "
+        f"dask array leaves it; SiVAE reads it by rows and needs their number. Call {name}.compute_chunk_sizes() "
+        f"first (it finds the sizes in place), or index with a NumPy mask."
+    )
+
+
 def _is_sparse_source(X) -> bool:
     if _is_dask(X):
         from dask.array.utils import meta_from_array
@@ -242,6 +263,8 @@ class DiskRows:
             source = source.source
         if len(source.shape) != 2:
             raise ValueError(f"Expected a 2-D matrix on disk, got shape {source.shape}.")
+        if _is_dask(source):
+            check_known_chunks(source)
         self.source = source
         self.sparse = _is_sparse_source(source)
         n, g = (int(s) for s in source.shape)
