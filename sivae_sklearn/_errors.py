@@ -4,6 +4,8 @@
 (True, True)
 >>> issubclass(DataTypeError, TypeError), issubclass(DataTypeError, ValueError)
 (True, True)
+>>> issubclass(DataFileError, OSError), issubclass(DataFileError, ValueError)
+(True, True)
 """
 
 
@@ -20,4 +22,12 @@ class DataTypeError(TypeError, ValueError):
 
     A ``TypeError``, and also a ``ValueError`` (as scikit-learn's ``InvalidParameterError`` is both),
     so that catching ``ValueError`` still catches every refusal of input.
+    """
+
+
+class DataFileError(OSError, ValueError):
+    """Data on disk that cannot be read (a corrupt compressed chunk of a backed ``.h5ad``, say).
+
+    The message names the file, the array in it and the rows. An ``OSError``, as the reader's own
+    error is, and a ``ValueError``, as every refusal of input is.
     """

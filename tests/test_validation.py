@@ -3,6 +3,7 @@
 Generated bad input at every entry point is tested in test_bad_inputs.py.
 """
 
+import re
 import warnings
 
 import numpy as np
@@ -305,3 +306,39 @@ def test_a_dask_array_with_unknown_chunk_sizes_says_to_compute_them(X):
         with pytest.raises(ValueError, match=r"compute_chunk_sizes\(\)"):
             method(masked)
     np.testing.assert_allclose(model.transform(masked.compute_chunk_sizes()), model.transform(X), rtol=1e-5)
+
+
+@pytest.mark.parametrize("layout", ["dense", "csr"])
+def test_a_backed_h5ad_with_a_corrupt_gzip_chunk_names_the_file_and_x(tmp_path, layout):
+    anndata = pytest.importorskip("anndata")
+    h5py = pytest.importorskip("h5py")
+    from unittest import mock
+
+    import scipy.sparse as sp
+
+    from sivae_sklearn import DataFileError
+    from sivae_sklearn._estimator import sivae as estimator_module
+
+    counts = np.random.RandomState(0).poisson(2.0, size=(200, 30)).astype(np.float32)
+    path = tmp_path / f"{layout}.h5ad"
+    anndata.AnnData(counts if layout == "dense" else sp.csr_matrix(counts)).write_h5ad(path, compression="gzip")
+    with h5py.File(path, "r") as f:
+        dataset = f["X"] if layout == "dense" else f["X/data"]
+        assert dataset.compression == "gzip"
+        chunk = dataset.id.get_chunk_info(0)
+    with open(path, "r+b") as fh:  # damage the middle of the first compressed chunk
+        fh.seek(chunk.byte_offset + chunk.size // 2)
+        fh.write(b"\xff" * 16)
+    model = SiVAE(**{**TINY, "likelihood": "poisson"}).fit(counts)
+    backed = anndata.read_h5ad(path, backed="r")
+    try:
+        match = rf"Cannot read rows 0:\d+ of X from '/X' in '{re.escape(str(path))}'.*damaged"
+        with mock.patch.object(estimator_module, "train", side_effect=AssertionError("trained")):
+            with pytest.raises(DataFileError, match=match) as info:
+                SiVAE(**{**TINY, "likelihood": "poisson"}).fit(backed.X)
+        assert isinstance(info.value, OSError) and isinstance(info.value, ValueError)
+        assert isinstance(info.value.__cause__, OSError)
+        with pytest.raises(DataFileError, match=match):
+            model.transform(backed.X)
+    finally:
+        backed.file.close()
