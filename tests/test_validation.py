@@ -342,3 +342,56 @@ def test_a_backed_h5ad_with_a_corrupt_gzip_chunk_names_the_file_and_x(tmp_path, 
             model.transform(backed.X)
     finally:
         backed.file.close()
+
+
+# ------------------------------------------------------------ output sizes
+def _memory(n_bytes):
+    """This machine's memory, as the size checks see it, set to ``n_bytes``."""
+    from unittest import mock
+
+    from sivae_sklearn._estimator import validation
+
+    return mock.patch.object(validation, "memory_limit", return_value=n_bytes)
+
+
+def test_inverse_transform_and_transform_check_the_output_size_before_computing(X):
+    from unittest import mock
+
+    from sivae_sklearn._engine.inference import CompiledModel
+
+    model = SiVAE(**TINY).fit(X)
+    Z = np.zeros((4_000, 2))
+    with _memory(4_000 * 5 * 8 - 1), mock.patch.object(CompiledModel, "decode", side_effect=AssertionError("ran")):
+        with pytest.raises(ValueError, match=r"inverse_transform of X with 4,000 latent points \(x 5 features\) asks"):
+            model.inverse_transform(Z)
+    with _memory(4_000 * 5 * 8):
+        assert model.inverse_transform(Z).shape == (4_000, 5)  # exactly at the limit: allowed
+    rows = np.zeros((1_000, 5))
+    with _memory(2 * 1_000 * 2 * 8 - 1), mock.patch.object(CompiledModel, "embed", side_effect=AssertionError("ran")):
+        with pytest.raises(ValueError, match=r"transform of X with 1,000 rows .* in slices of rows"):
+            model.transform(rows)
+
+
+def test_the_explorer_refuses_to_densify_a_sparse_h5ad_beyond_memory(tmp_path):
+    anndata = pytest.importorskip("anndata")
+    import scipy.sparse as sp
+
+    from sivae_sklearn.explorer import ExplorerInputError, load_data
+
+    path = tmp_path / "cells.h5ad"
+    anndata.AnnData(sp.random(300, 40, density=0.05, format="csr", random_state=0, dtype=np.float32)).write_h5ad(path)
+    with _memory(300 * 40 * 8 - 1), pytest.raises(ExplorerInputError, match=r"densifies .*cells.h5ad.* 300 cells x 40"):
+        load_data(path)
+    with _memory(300 * 40 * 8):
+        X, _, names = load_data(path)
+    assert X.shape == (300, 40) and names.shape == (40,)
+
+
+def test_the_explorer_refuses_to_densify_sparse_x_beyond_memory(X):
+    import scipy.sparse as sp
+
+    from sivae_sklearn.explorer import ExplorerInputError, prepare
+
+    model = SiVAE(**TINY).fit(X)
+    with _memory(30 * 5 * 8 - 1), pytest.raises(ExplorerInputError, match=r"densifies X of 30 cells x 5 genes"):
+        prepare(model, sp.csr_matrix(X))

@@ -166,16 +166,35 @@ def check_network_memory(config: NetworkConfig, sizes: dict[str, object], where:
         )
 
 
-def check_output_size(n_values: int, what: str) -> None:
-    """Raise a ValueError when an array of ``n_values`` float64 values cannot fit in memory.
+def check_output_size(n_values: int, what: str, *, itemsize: int = 8, advice: str = "Ask for fewer.") -> None:
+    """Raise a ValueError when an array of ``n_values`` values of ``itemsize`` bytes cannot fit in memory.
 
-    ``what`` names the argument that asks for it, e.g. ``"n_samples=10**9 (x 64 features)"``.
+    Every method that allocates an output in proportion to its input or its
+    arguments calls it before allocating: ``sample``, ``inverse_transform``,
+    ``transform``, the generation functions, one-hot conditions and the
+    explorer's densified data.
+
+    Parameters
+    ----------
+    n_values : int
+        Values of the array.
+    what : str
+        What asks for it, naming the argument, e.g. ``"n_samples=10**9 (x 64 features)"``.
+    itemsize : int, default=8
+        Bytes per value (float64).
+    advice : str
+        What to pass instead.
+
+    >>> check_output_size(10**30, "n_samples=10**27 (x 1000 features)")
+    Traceback (most recent call last):
+    ...
+    ValueError: n_samples=10**27 (x 1000 features) asks for an array of 1,000,...
     """
-    needed, limit = int(n_values) * 8, memory_limit()
+    needed, limit = int(n_values) * int(itemsize), memory_limit()
     if needed > limit:
         raise ValueError(
             f"{what} asks for an array of {int(n_values):,} values ({_gib(needed)}), more than this "
-            f"machine's {_gib(limit)} of memory. Ask for fewer."
+            f"machine's {_gib(limit)} of memory. {advice}"
         )
 
 
