@@ -395,3 +395,34 @@ def test_the_explorer_refuses_to_densify_sparse_x_beyond_memory(X):
     model = SiVAE(**TINY).fit(X)
     with _memory(30 * 5 * 8 - 1), pytest.raises(ExplorerInputError, match=r"densifies X of 30 cells x 5 genes"):
         prepare(model, sp.csr_matrix(X))
+
+
+# ------------------------------------------------------- feature awareness
+@pytest.mark.parametrize("scale", [1e19, 1e20, 1e30])
+def test_feature_awareness_of_huge_inputs_is_computed_in_float64_never_inf(X, scale):
+    """Float32 squares overflow from about 1.8e19; the network's values are squared in float64."""
+    from sivae_sklearn._engine.inference import CompiledModel
+
+    model = SiVAE(**TINY).fit(X)
+    big = X * scale
+    awareness = model.feature_awareness(big)
+    per_sample = model.feature_awareness(big, per_sample=True)
+    assert np.all(np.isfinite(awareness)) and np.all(np.isfinite(per_sample))
+    x_in, fits = CompiledModel.level_fits(model._compiled, big.astype(np.float32))
+    x_in, fit = x_in.astype(np.float64), fits[-1].astype(np.float64)
+    expected = np.square(x_in - model.mean_) - np.square(x_in - fit)
+    np.testing.assert_allclose(per_sample, expected, rtol=1e-12)
+    np.testing.assert_allclose(awareness, expected.mean(axis=0), rtol=1e-9)
+
+
+def test_feature_awareness_refuses_to_return_inf_when_the_network_overflows(X):
+    from unittest import mock
+
+    from sivae_sklearn._engine.inference import CompiledModel
+
+    model = SiVAE(**TINY).fit(X)
+    n_levels = model._network_config.n_levels
+    overflowed = (np.ones((30, 5), np.float32), [np.full((30, 5), np.inf, np.float32)] * n_levels)
+    with mock.patch.object(CompiledModel, "level_fits", return_value=overflowed):
+        with pytest.raises(ValueError, match="feature_awareness gave non-finite values: X holds values so far"):
+            model.feature_awareness(X)
