@@ -426,3 +426,20 @@ def test_feature_awareness_refuses_to_return_inf_when_the_network_overflows(X):
     with mock.patch.object(CompiledModel, "level_fits", return_value=overflowed):
         with pytest.raises(ValueError, match="feature_awareness gave non-finite values: X holds values so far"):
             model.feature_awareness(X)
+
+
+# ------------------------------------------------------ columns by name
+def test_dataframe_columns_are_matched_by_name_and_mismatches_named(X):
+    frame = pd.DataFrame(X, columns=list("abcde"))
+    model = SiVAE(**TINY).fit(frame)
+    np.testing.assert_array_equal(model.transform(frame[list("ecabd")]), model.transform(frame))
+    with pytest.raises(ValueError, match=r"1 feature\(s\) of the model are not in the columns of X: \['e'\]"):
+        model.transform(frame[list("abcd")])
+    with pytest.raises(
+        ValueError, match=r"X has 1 column\(s\) the model was not fitted on: \['f'\].*feature_names_in_"
+    ):
+        model.transform(frame.assign(f=1.0))
+    with pytest.raises(ValueError, match=r"X has repeated column names \['a'\]"):
+        model.transform(pd.DataFrame(np.c_[X, X[:, :1]], columns=[*"abcde", "a"]))
+    with pytest.warns(UserWarning, match="does not have valid feature names"):  # no names: by position
+        np.testing.assert_array_equal(model.transform(X), model.transform(frame))

@@ -560,25 +560,42 @@ def missing_features_message(missing, what: str, where: str) -> str:
 def match_columns_by_name(estimator, X, name: str = "X"):
     """Reorder the columns of a DataFrame ``X`` to ``feature_names_in_`` when they are the same names in another order.
 
-    A DataFrame that lacks some of the fitted features is refused, naming them.
-    Anything else (no names on either side, extra or duplicate columns) is left
-    to scikit-learn's own check of the feature names.
+    A DataFrame of string column names that lacks some of the fitted features,
+    has columns the model was not fitted on, or repeats a name is refused with a
+    ValueError naming the columns. Anything else (no names on either side,
+    column names that are not all strings) is left to scikit-learn's own check
+    of the feature names, which warns and takes the columns by position.
     """
     names = getattr(estimator, "feature_names_in_", None)
     columns = getattr(X, "columns", None)
     if names is None or columns is None or not hasattr(X, "iloc"):
         return X
     columns = list(columns)
-    if not all(isinstance(c, str) for c in columns) or len(set(columns)) != len(columns):
+    if not all(isinstance(c, str) for c in columns):
         return X
     if columns == list(names):
         return X
-    present = set(columns)
-    missing = [n for n in names if n not in present]
+    seen, repeated = set(), []
+    for c in columns:
+        if c in seen and c not in repeated:
+            repeated.append(c)
+        seen.add(c)
+    if repeated:
+        raise ValueError(
+            f"{name} has repeated column names {repeated[:5]}; each feature must be one column, so that "
+            f"columns can be matched to the model's features by name."
+        )
+    missing = [n for n in names if n not in seen]
     if missing:
         raise ValueError(missing_features_message(missing, "feature", f"the columns of {name}") + ".")
-    if len(columns) != len(names):
-        return X
+    fitted = set(names)
+    extra = [c for c in columns if c not in fitted]
+    if extra:
+        raise ValueError(
+            f"{name} has {len(extra)} column(s) the model was not fitted on: {extra[:5]}"
+            f"{' and more' if len(extra) > 5 else ''}; pass only the model's features: "
+            f"{name}[model.feature_names_in_]."
+        )
     return X[list(names)]
 
 
