@@ -8,8 +8,8 @@ functions, the metrics that take a model, ``tl.sivae`` and the explorer. The
 rules are the same at fit time and after it:
 
 * **data** is a 2-D numeric matrix (dense or scipy.sparse): a masked array, a
-  string (even one that reads as a number, such as ``"1.5"``) or a complex
-  number is refused; every value is finite, within float32 range (the network
+  ``numpy.matrix``, a string (even one that reads as a number, such as
+  ``"1.5"``), a complex number or a date is refused; every value is finite, within float32 range (the network
   computes in float32) and within the likelihood's support (Bernoulli: [0, 1];
   counts: non-negative);
 * **sparse data** has index arrays that describe a matrix of its shape
@@ -18,7 +18,7 @@ rules are the same at fit time and after it:
   copy, before the range and support checks; chunks read from disk are
   checked the same way as they are read;
 * **latent points** follow the same rules, with ``n_components`` columns;
-* **parameters** are declared in the table of parameters
+* **parameters** (real ones within float32 range) are declared in the table of parameters
   (:mod:`~sivae_sklearn._parameters`), whose constraints become the classes
   defined here (:class:`Numbers`, :class:`LayerSizes`: never a bool where a
   number is meant) in ``SiVAE._parameter_constraints``, checked by
@@ -29,8 +29,13 @@ rules are the same at fit time and after it:
   class labels of the classifier head are binary or multiclass with at least
   two classes, as scikit-learn's classifiers require.
 
+* **sizes**: an output allocated in proportion to the input or an argument
+  fits in memory (:func:`check_output_size`), checked before allocating.
+
 Errors are ``ValueError`` (scikit-learn's ``InvalidParameterError`` for
-parameters) with a message that names the argument.
+parameters) with a message that names the argument; wrong types of data are
+:class:`~sivae_sklearn.DataTypeError`, a ``TypeError`` that is also a
+``ValueError``.
 """
 
 from __future__ import annotations
