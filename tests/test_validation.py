@@ -370,6 +370,9 @@ def test_inverse_transform_and_transform_check_the_output_size_before_computing(
     with _memory(2 * 1_000 * 2 * 8 - 1), mock.patch.object(CompiledModel, "embed", side_effect=AssertionError("ran")):
         with pytest.raises(ValueError, match=r"transform of X with 1,000 rows .* in slices of rows"):
             model.transform(rows)
+    with _memory(1_000 * 5 * 8 - 1), mock.patch.object(CompiledModel, "level_fits", side_effect=AssertionError("ran")):
+        with pytest.raises(ValueError, match=r"feature_awareness\(X, per_sample=True\) of X \(1000, 5\) asks"):
+            model.feature_awareness(rows, per_sample=True)
 
 
 def test_the_explorer_refuses_to_densify_a_sparse_h5ad_beyond_memory(tmp_path):
