@@ -61,6 +61,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
+from sivae_sklearn._io import write_json  # noqa: E402
+
 RESULTS = HERE / "results"
 N_GENES, DENSITY = 2000, 0.05
 MODEL = dict(
@@ -204,7 +206,7 @@ def run_curve(sizes, folder: Path, keep: bool, out_path: Path) -> dict:
             flush=True,
         )
         result = _curve_summary(rows)
-        out_path.write_text(json.dumps(result, indent=1))
+        write_json(out_path, result, indent=1)
     if result["time_exponent"] is not None:
         print(f"time per epoch ~ cells^{result['time_exponent']:.2f}; ", end="")
     print(f"peak RSS above the imports: {np.round(result['peak_above_imports_mb']).tolist()} MB")
@@ -446,7 +448,7 @@ def main(argv=None) -> None:
     else:
         result = run_shuffle(args.seeds)
     path = RESULTS / f"disk_{args.study}.json"
-    path.write_text(json.dumps(result, indent=1))
+    write_json(path, result, indent=1)
     print(f"wrote {path}")
 
 

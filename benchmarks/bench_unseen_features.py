@@ -29,6 +29,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from sivae_sklearn import SiVAE  # noqa: E402
+from sivae_sklearn._io import write_json  # noqa: E402
 from sivae_sklearn.datasets import make_feature_modules  # noqa: E402
 
 MODEL = {"hidden_layer_sizes": (64, 32), "kl_warmup_steps": 200, "feature_input_size": 30, "early_stopping": False}
@@ -89,12 +90,7 @@ def main() -> None:
             print(f"noise={noise} {key}: median {entry['median']:.3f} (min {entry['min']:.3f}, max {entry['max']:.3f})")
     out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "unseen_features.json")
     os.makedirs(os.path.dirname(out), exist_ok=True)
-    tmp = out + ".tmp"
-    with open(tmp, "w") as fh:
-        json.dump({"epochs": args.epochs, "runs": runs, "summary": summary}, fh, indent=2)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, out)
+    write_json(out, {"epochs": args.epochs, "runs": runs, "summary": summary}, indent=2)
 
 
 if __name__ == "__main__":

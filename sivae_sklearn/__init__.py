@@ -18,7 +18,7 @@ import importlib
 import logging
 from typing import TYPE_CHECKING
 
-from ._errors import ModelFileError, TrainingDivergedError
+from ._errors import DataFileError, DataTypeError, ModelFileError, TrainingDivergedError
 from ._version import __version__
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time these load on first use
@@ -30,7 +30,7 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 _SUBMODULES = ("tl", "pl", "plotting", "generation", "metrics", "experiments", "datasets", "explorer")
 _ESTIMATOR = ("SiVAE", "load")
 
-__all__ = ["SiVAE", "load", "ModelFileError", "TrainingDivergedError", "__version__"]
+__all__ = ["SiVAE", "load", "DataFileError", "DataTypeError", "ModelFileError", "TrainingDivergedError", "__version__"]
 
 
 def __getattr__(name):

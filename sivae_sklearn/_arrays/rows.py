@@ -38,6 +38,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from .._errors import DataFileError
+
 PREDICT_BATCH_SIZE = 2048
 _ROW_MULTIPLE = 8
 
@@ -192,6 +194,45 @@ def _is_dask(X) -> bool:
     return dask_array is not None and isinstance(X, dask_array.Array)
 
 
+def describe_source(source) -> str:
+    """Where the on-disk ``source`` lives, for messages: ``"'/X' in 'data.h5ad'"`` for h5py and anndata's backed arrays.
+
+    >>> import numpy as np
+    >>> describe_source(np.zeros((2, 2)))
+    'a ndarray'
+    """
+    group = getattr(source, "group", None)  # anndata's backed sparse matrices
+    node = group if group is not None and hasattr(group, "file") else source
+    filename = getattr(getattr(node, "file", None), "filename", None)
+    key = getattr(node, "name", None)
+    if filename is not None and isinstance(key, str):
+        return f"{key!r} in {filename!r}"
+    if filename is not None:
+        return repr(filename)
+    return f"a {type(source).__name__}"
+
+
+def check_known_chunks(X, name: str = "X") -> None:
+    """Raise a ValueError when the dask array ``X`` has chunks of unknown size (NaN), as after boolean indexing.
+
+    Its rows cannot be counted nor read by position until dask computes the sizes.
+
+    >>> import dask.array as da
+    >>> x = da.ones((4, 2), chunks=2)
+    >>> check_known_chunks(x[x[:, 0] > 0])
+    Traceback (most recent call last):
+    ...
+    ValueError: X is a dask array with chunks of unknown size (shape (nan, 2)), ...
+    """
+    if all(isinstance(c, (int, np.integer)) for sizes in X.chunks for c in sizes):
+        return
+    raise ValueError(
+        f"{name} is a dask array with chunks of unknown size (shape {X.shape}), as boolean indexing with a "
+        f"dask array leaves it; SiVAE reads it by rows and needs their number. Call {name}.compute_chunk_sizes() "
+        f"first (it finds the sizes in place), or index with a NumPy mask."
+    )
+
+
 def _is_sparse_source(X) -> bool:
     if _is_dask(X):
         from dask.array.utils import meta_from_array
@@ -242,6 +283,8 @@ class DiskRows:
             source = source.source
         if len(source.shape) != 2:
             raise ValueError(f"Expected a 2-D matrix on disk, got shape {source.shape}.")
+        if _is_dask(source):
+            check_known_chunks(source)
         self.source = source
         self.sparse = _is_sparse_source(source)
         n, g = (int(s) for s in source.shape)
@@ -292,9 +335,16 @@ class DiskRows:
 
     def read_rows(self, start: int, stop: int):
         """``(rows, positions)`` of the source rows ``start:stop`` (best within one chunk): the kept ones."""
-        block = self.source[start:stop]
-        if hasattr(block, "compute"):
-            block = block.compute()
+        try:
+            block = self.source[start:stop]
+            if hasattr(block, "compute"):
+                block = block.compute()
+        except OSError as exc:  # h5py: a chunk that fails to decompress, a truncated file, a lost mount
+            raise DataFileError(
+                f"Cannot read rows {start}:{stop} of X from {describe_source(self.source)}: {exc}. The file is "
+                f"damaged or unreadable (a compressed chunk that fails to decompress means damage); rewrite or "
+                f"copy it again, or load a good copy into memory."
+            ) from exc
         if sp.issparse(block):
             from .checks import check_sparse_structure
 

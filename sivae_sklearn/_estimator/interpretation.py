@@ -21,7 +21,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._arrays import feature_scores as _interpret
 from .._arrays.rows import column_moments
 from .._engine.likelihoods import get_likelihood
-from .validation import check_fitted_input, check_positive_int
+from .validation import check_finite_result, check_fitted_input, check_output_size, check_positive_int
 
 
 class InterpretationMixin:
@@ -320,7 +320,10 @@ class InterpretationMixin:
                 "as feature_awareness_)."
             )
         X = check_fitted_input(self, X)
-        return _interpret.feature_awareness(self._compiled, X, self.mean_, level=layer, per_sample=per_sample)
+        if per_sample:
+            check_output_size(X.shape[0] * X.shape[1], f"feature_awareness(X, per_sample=True) of X {X.shape}")
+        awareness = _interpret.feature_awareness(self._compiled, X, self.mean_, level=layer, per_sample=per_sample)
+        return check_finite_result(awareness, "feature_awareness")
 
     def feature_neighbors(self, feature, n: int = 20):
         """The features whose embeddings (loadings) lie closest to ``feature``.

@@ -31,13 +31,22 @@ from typing import Any
 
 # ----------------------------------------------------------------- constraints
 
+FLOAT32_MAX = 3.4028234663852886e38
+"""The largest float32 (``numpy.finfo(numpy.float32).max``): the network computes in float32, so every
+real-valued parameter must lie within this range."""
+
 
 @dataclass(frozen=True)
 class Range:
     """A number of ``kind`` (``"int"`` or ``"float"``, never a bool) in ``[low, high]``, ``closed`` as scikit-learn's.
 
+    A ``"float"`` is also within float32 range (:data:`FLOAT32_MAX`, about 3.4e38): the network
+    computes in float32, and a weight of ``1e39`` would become inf there.
+
     >>> Range("int", 1).parse("3"), Range("float", 0, 1, "both").text()
     (3, 'a number in [0, 1]')
+    >>> Range("float", 0).contains(1e39), Range("float", 0).text()
+    (False, 'a number >= 0 within float32 range (about 3.4e38)')
     """
 
     kind: str
@@ -48,16 +57,19 @@ class Range:
     def sklearn(self):
         from numbers import Integral, Real
 
-        from .validation import Numbers
+        from .validation import Float32Numbers, Numbers
 
-        return Numbers(Integral if self.kind == "int" else Real, self.low, self.high, closed=self.closed)
+        if self.kind == "int":
+            return Numbers(Integral, self.low, self.high, closed=self.closed)
+        return Float32Numbers(Real, self.low, self.high, closed=self.closed)
 
     def contains(self, value: float) -> bool:
         left = self.closed in ("left", "both")
         right = self.closed in ("right", "both")
         above = self.low is None or (value >= self.low if left else value > self.low)
         below = self.high is None or (value <= self.high if right else value < self.high)
-        return above and below and math.isfinite(value)
+        in_float32 = self.kind != "float" or abs(value) <= FLOAT32_MAX
+        return above and below and math.isfinite(value) and in_float32
 
     def text(self) -> str:
         what = "an integer" if self.kind == "int" else "a number"
@@ -67,8 +79,11 @@ class Range:
             return f"{what} in {left}{_plain(self.low)}, {_plain(self.high)}{right}"
         if self.low is not None:
             sign = ">=" if self.closed in ("left", "both") else ">"
-            return f"{what} {sign} {_plain(self.low)}"
-        return what
+            return f"{what} {sign} {_plain(self.low)}{self._float32_text()}"
+        return what + self._float32_text()
+
+    def _float32_text(self) -> str:
+        return " within float32 range (about 3.4e38)" if self.kind == "float" else ""
 
     def parse(self, text: str):
         try:

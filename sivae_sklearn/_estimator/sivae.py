@@ -463,6 +463,11 @@ class SiVAE(
         ((40, 2), True)
         """
         X = check_fitted_input(self, X)
+        check_output_size(  # the posterior mean and std are both computed
+            2 * X.shape[0] * self.n_components_,
+            f"transform of X with {X.shape[0]:,} rows (x {self.n_components_} components, mean and std)",
+            advice="Transform X in slices of rows.",
+        )
         mean, std = self._compiled.embed(X)
         check_finite_result(mean, "transform")
         if return_std:
@@ -494,6 +499,11 @@ class SiVAE(
             counts (rows sum to ``library_size``).
         """
         Z = check_latent_points(self, X)
+        check_output_size(
+            Z.shape[0] * self.n_features_in_,
+            f"inverse_transform of X with {Z.shape[0]:,} latent points (x {self.n_features_in_} features)",
+            advice="Decode X in slices of rows.",
+        )
         onehot = self._condition_onehot(condition, Z.shape[0], "inverse_transform")
         if library_size is not None:
             library_size = check_library_size(self.likelihood, library_size, Z.shape[0])
