@@ -21,7 +21,7 @@ features' own PCA coordinates; ``docs/benchmarks.md`` measures both.
 
 Fusion rule (one embedding is the case of one block): every column of every
 block is standardised over the training features (mean 0, standard deviation
-1; a constant column becomes 0), then block ``b`` of width ``d_b`` is scaled by
+1; a constant column becomes 0, with scale 1), then block ``b`` of width ``d_b`` is scaled by
 ``sqrt(D / (B * d_b))``, where ``D`` is the total width and ``B`` the number of
 blocks. Each block then carries the same total variance ``D / B`` whatever its
 width, so a wide embedding does not drown a narrow one, and the fused input has
@@ -193,10 +193,10 @@ class FeatureEmbeddingInput:
         centers, scales = [], []
         for block in blocks:
             std = block.std(axis=0)
-            std = np.where(std > 1e-12 * max(1.0, float(np.abs(block).max(initial=0.0))), std, np.inf)
             weight = np.sqrt(total / (len(blocks) * block.shape[1]))
+            constant = std <= 1e-12 * max(1.0, float(np.abs(block).max(initial=0.0)))
             centers.append(block.mean(axis=0))
-            scales.append(std / weight)
+            scales.append(np.where(constant, 1.0, std / weight))  # a constant column: 0 for every training feature
         self.widths_ = [int(b.shape[1]) for b in blocks]
         self.center_ = np.concatenate(centers)
         self.scale_ = np.concatenate(scales)
@@ -232,7 +232,7 @@ def fusion_from_state(widths, center, scale) -> FeatureEmbeddingInput:
             f"feature_input_center_ and feature_input_scale_ must have shape ({sum(widths)},) (the sum of "
             f"feature_input_widths_), got {center.shape} and {scale.shape}"
         )
-    if not np.all(np.isfinite(center)) or not np.all(scale > 0) or np.any(np.isnan(scale)):
+    if not np.all(np.isfinite(center)) or not np.all(np.isfinite(scale) & (scale > 0)):
         raise ValueError("feature_input_center_ must be finite and feature_input_scale_ positive")
     fusion = FeatureEmbeddingInput()
     fusion.widths_, fusion.center_, fusion.scale_ = list(widths), center, scale
