@@ -221,8 +221,10 @@ class FeatureEmbeddingInput:
 
 def fusion_from_state(widths, center, scale) -> FeatureEmbeddingInput:
     """A fitted :class:`FeatureEmbeddingInput` from saved arrays; a ValueError if they do not describe one."""
-    if not isinstance(widths, list) or not widths or not all(
-        isinstance(w, int) and not isinstance(w, bool) and w >= 1 for w in widths
+    if (
+        not isinstance(widths, list)
+        or not widths
+        or not all(isinstance(w, int) and not isinstance(w, bool) and w >= 1 for w in widths)
     ):
         raise ValueError(f"feature_input_widths_ must be a non-empty list of positive integers, got {widths!r:.60}")
     center = np.asarray(center, dtype=np.float64)

@@ -27,9 +27,10 @@ from .._plain import plain_params
 from .._version import __version__
 from .validation import LayerSizes, check_network_memory
 
-
 EXTERNAL = "external"
-"""How a model file's parameters name an external ``feature_input`` (the embeddings are the network's feature inputs)."""
+"""How a model file's parameters name an external ``feature_input``.
+
+The embeddings themselves are the network's feature inputs, undone by the fitted centre and scale."""
 
 
 class PersistenceMixin:
@@ -163,7 +164,9 @@ class PersistenceMixin:
                 raise ValueError(f"the file holds {name}, but its parameter {needed_by}={params[needed_by]!r} has none")
         stray = sorted(set(EMBEDDING_ATTRIBUTES) & set(attributes) - required)
         if stray:
-            raise ValueError(f"the file holds {stray}, but its feature_input={params['feature_input']!r} is not external")
+            raise ValueError(
+                f"the file holds {stray}, but its feature_input={params['feature_input']!r} is not external"
+            )
         if external and contents.feature_reducer is not None:
             raise ValueError("the file holds a feature_reducer, but its feature_input is external embeddings")
         for name in ("n_features_in_", "n_components_", "n_iter_"):
@@ -299,8 +302,8 @@ FITTED_ATTRIBUTES: dict[str, tuple[tuple[str, str] | None, bool]] = {
 }
 """Every fitted attribute a model file may hold: name -> ((dtype kinds, shape axes) of an array
 attribute or None for a JSON one, optional). Axes: G features, K components, C condition
-categories, L classes, D the width of the feature encoder's input. ``condition_categories_`` and ``classes_`` are required when the
-parameters ask for them."""
+categories, L classes, D the width of the feature encoder's input. ``condition_categories_`` and
+``classes_`` are required when the parameters ask for them."""
 
 
 _CONFIG_SOURCES = {

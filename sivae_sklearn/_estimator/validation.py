@@ -113,8 +113,10 @@ class FeatureEmbeddings(Options):
 
     >>> FeatureEmbeddings().is_satisfied_by(np.zeros((3, 2))), FeatureEmbeddings().is_satisfied_by("pca")
     (True, False)
-    >>> FeatureEmbeddings().is_satisfied_by([np.zeros((3, 2)), np.ones((3, 1))]), FeatureEmbeddings().is_satisfied_by([])
-    (True, False)
+    >>> FeatureEmbeddings().is_satisfied_by([np.zeros((3, 2)), np.ones((3, 1))])
+    True
+    >>> FeatureEmbeddings().is_satisfied_by([])
+    False
     """
 
     def __init__(self):
