@@ -106,7 +106,8 @@ def sivae(
         ``uns["<key>"]["embedded_genes"]`` counts them. Their feature
         awareness stays NaN (the decoder does not reconstruct them). Not
         available for the count likelihoods (``"nb"``, ``"poisson"``): a
-        ValueError says why.
+        ValueError says why; except with external embeddings as
+        ``feature_input``, whose rows give the other genes their loadings.
     copy : bool, default=False
         Work on a copy of ``adata`` and return it; otherwise write the results
         into ``adata`` and return the fitted estimator.
