@@ -11,7 +11,10 @@ adjusted Rand index of k-means on the loading directions against the modules):
   entry), replacing the data-derived input;
 * ``random``: 8 standard normal columns, uninformative, replacing it;
 * ``pca+informative``, ``pca+random``: the same embeddings fused with the
-  features' PCA coordinates (a list; the concatenation alternative).
+  features' PCA coordinates (a list: each block the same total variance);
+* ``pca|informative``, ``pca|random``: the alternative fusion rule, plain
+  concatenation of standardised columns (one array of both, so each block
+  weighs by its width: the 30 PCA columns outweigh the embedding's).
 
 Peers in the same run: PCA's loadings (``components_.T``) and FactorAnalysis's.
 
@@ -42,7 +45,7 @@ from sivae_sklearn.metrics import module_recovery  # noqa: E402
 
 MODEL = {"hidden_layer_sizes": (64, 32), "feature_input_size": 30, "early_stopping": False, "kl_warmup_epochs": 10}
 N_PROGRAMS = 4
-INPUTS = ("pca", "informative", "random", "pca+informative", "pca+random")
+INPUTS = ("pca", "informative", "random", "pca+informative", "pca+random", "pca|informative", "pca|random")
 
 
 def embeddings(modules: np.ndarray, X: np.ndarray, rng: np.random.RandomState) -> dict:
@@ -58,6 +61,8 @@ def embeddings(modules: np.ndarray, X: np.ndarray, rng: np.random.RandomState) -
         "random": random,
         "pca+informative": [coords, informative],
         "pca+random": [coords, random],
+        "pca|informative": np.hstack([coords, informative]),
+        "pca|random": np.hstack([coords, random]),
     }
 
 
