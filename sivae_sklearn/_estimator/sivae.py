@@ -147,8 +147,9 @@ class SiVAE(
         feature from its embedding alone (``embedding=``). A list of
         embeddings is fused: every column standardised over the features, each
         embedding scaled to the same total variance, then concatenated (see
-        ``docs/interpretation.md``). To add the data-derived input, put the
-        features' PCA coordinates in the list.
+        ``docs/interpretation.md``). To add the data-derived input, stack the
+        features' PCA coordinates and the embedding in one array (plain
+        concatenation of standardised columns; ``docs/benchmarks.md``).
     feature_input_size : int, default=50
         Width of that reduced input (capped by the data). Not used with
         external embeddings, whose width is their own.
