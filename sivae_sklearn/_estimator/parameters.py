@@ -141,6 +141,31 @@ class LayerWidths:
 
 
 @dataclass(frozen=True)
+class Embeddings:
+    """External feature embeddings (an array, a DataFrame or a list of them); on the command line ``varm:KEY``.
+
+    The command line passes ``varm:KEY`` on to :func:`~sivae_sklearn.tl.sivae`,
+    which reads ``adata.varm[KEY]``.
+
+    >>> Embeddings().parse("varm:X_gene")
+    'varm:X_gene'
+    """
+
+    def sklearn(self):
+        from .validation import FeatureEmbeddings
+
+        return FeatureEmbeddings()
+
+    def text(self) -> str:
+        return "varm:KEY (an embedding of the genes in adata.varm)"
+
+    def parse(self, text: str) -> str:
+        if not text.startswith("varm:") or len(text) == len("varm:"):
+            raise ValueError(self.text())
+        return text
+
+
+@dataclass(frozen=True)
 class Boolean:
     """``True`` or ``False``; on the command line the words yes/no, true/false or 1/0, never ``bool(text)``."""
 
@@ -269,6 +294,8 @@ class Parameter:
                 words += ["yes", "no"]
             elif isinstance(constraint, LayerWidths):
                 return "N1,N2,..."
+            elif isinstance(constraint, Embeddings):
+                words.append("varm:KEY")
             elif isinstance(constraint, Nothing):
                 words.append("none")
             else:
@@ -341,8 +368,9 @@ PARAMETERS: dict[str, Parameter] = {
         Parameter(
             "feature_input",
             "pca",
-            (OneOf(("pca", "subsample")),),
-            "How each feature (column) is reduced before the feature-wise encoder.",
+            (OneOf(("pca", "subsample")), Embeddings()),
+            "How each feature (column) is reduced before the feature-wise encoder, or external feature "
+            "embeddings that replace that input.",
         ),
         Parameter("feature_input_size", 50, (_COUNT,), "Width of that reduced input (capped by the data)."),
         Parameter("learning_rate", 1e-3, (Range("float", 0, None, "neither"),), "Adam step size."),

@@ -32,6 +32,7 @@ from sklearn.base import (
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from .._arrays.feature_embeddings import EMBEDDING_ATTRIBUTES, FeatureEmbeddingInput, align_embeddings, is_external
 from .._arrays.feature_inputs import MAX_ROWS, training_feature_inputs
 from .._arrays.rows import split_training_rows
 from .._engine.inference import CompiledModel
@@ -131,12 +132,27 @@ class SiVAE(
         ``docs/design.md`` compares it with the defaults.
     l2_penalty : float, default=1e-3
         Weight of the squared L2 norm of the sample network's kernels.
-    feature_input : {"pca", "subsample"}, default="pca"
-        How each feature (column) is reduced before the feature-wise encoder:
-        its coordinates on the leading principal axes of the training samples,
-        or its values on a fixed random subset of training samples.
+    feature_input : {"pca", "subsample"}, array-like, DataFrame or list, default="pca"
+        How each feature (column) is reduced before the feature-wise encoder,
+        or external feature embeddings that replace that input. ``"pca"``: its
+        coordinates on the leading principal axes of the training samples;
+        ``"subsample"``: its values on a fixed random subset of training
+        samples. An array of shape (n_features, d): what is known about each
+        feature from elsewhere (for genes, a language-model or network
+        embedding), one row per feature in the order of ``X``'s columns
+        (only when ``X`` has no feature names); a DataFrame indexed by feature
+        names is aligned by name to ``feature_names_in_`` (extra rows are
+        ignored, a missing feature is refused). The feature encoder then reads
+        the embedding alone, so :meth:`embed_features` can give loadings to a
+        feature from its embedding alone (``embedding=``). A list of
+        embeddings is fused: every column standardised over the features, each
+        embedding scaled to the same total variance, then concatenated (see
+        ``docs/interpretation.md``). To add the data-derived input, stack the
+        features' PCA coordinates and the embedding in one array (plain
+        concatenation of standardised columns; ``docs/benchmarks.md``).
     feature_input_size : int, default=50
-        Width of that reduced input (capped by the data).
+        Width of that reduced input (capped by the data). Not used with
+        external embeddings, whose width is their own.
     learning_rate : float, default=1e-3
         Adam step size.
     batch_size : int, default=128
@@ -238,6 +254,14 @@ class SiVAE(
         reduces columns that were not in training, given on the rows of the
         fit, as the training columns were (see ``docs/design.md``). Absent
         on a model loaded from a format-1 model file.
+        Absent with external embeddings (``feature_input`` an array).
+    feature_input_widths_ : list of int
+        Columns of each external embedding (external ``feature_input`` only).
+    feature_input_center_, feature_input_scale_ : ndarray of shape (n_inputs,)
+        The fitted fusion of the external embeddings: each column is centred
+        by ``feature_input_center_`` and divided by ``feature_input_scale_``
+        (external ``feature_input`` only; applied unchanged by
+        ``embed_features(embedding=...)``).
     n_components_ : int
         Number of latent dimensions.
     n_features_in_ : int
@@ -289,7 +313,7 @@ class SiVAE(
         interpretability_weight: float = 0.1,
         interpretability_moves_embedding: bool = False,
         l2_penalty: float = 1e-3,
-        feature_input: str = "pca",
+        feature_input="pca",
         feature_input_size: int = 50,
         learning_rate: float = 1e-3,
         batch_size: int = 128,
@@ -387,9 +411,19 @@ class SiVAE(
             split = split_training_rows(X, validation_fraction, rng, MAX_ROWS)
             check_validation_rows(0 if split.val is None else split.val.shape[0], X.shape[0], validation_fraction)
             encoder_input = get_likelihood(self.likelihood).encoder_input
-            feature_reducer, feature_inputs = training_feature_inputs(
-                split, self.feature_input, self.feature_input_size, rng, encoder_input.numpy
-            )
+            for name in ("feature_reducer_", *EMBEDDING_ATTRIBUTES):
+                vars(self).pop(name, None)  # a previous fit's; put back if this one is refused
+            if is_external(self.feature_input):
+                fusion = FeatureEmbeddingInput()
+                feature_inputs = fusion.fit_transform(
+                    align_embeddings(self.feature_input, X.shape[1], getattr(self, "feature_names_in_", None))
+                )
+                feature_reducer = None
+            else:
+                fusion = None
+                feature_reducer, feature_inputs = training_feature_inputs(
+                    split, self.feature_input, self.feature_input_size, rng, encoder_input.numpy
+                )
             split.sample = None  # on disk: the rows read for the feature inputs, not needed again (memory)
 
             config = NetworkConfig.from_params(
@@ -417,7 +451,12 @@ class SiVAE(
             )
             self._network_config = config
             self._network = network
-            self.feature_reducer_ = feature_reducer
+            if fusion is None:
+                self.feature_reducer_ = feature_reducer
+            else:
+                self.feature_input_widths_ = fusion.widths_
+                self.feature_input_center_ = fusion.center_
+                self.feature_input_scale_ = fusion.scale_
             self._compiled = CompiledModel(network, self.likelihood)
             self.history_ = result.history
             self.n_iter_ = result.n_iter

@@ -54,6 +54,7 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .._arrays.checks import check_sparse_structure
+from .._arrays.feature_embeddings import external_width, is_external
 from .._arrays.rows import as_disk_rows, as_rows, is_lazy
 from .._engine.likelihoods import count_likelihoods, get_likelihood
 from .._engine.network import NetworkConfig, weight_spec
@@ -126,6 +127,32 @@ class LayerSizes(Options):
 
     def __str__(self):
         return "a tuple of positive integers (layer widths, () for none; not bools or floats)"
+
+
+class FeatureEmbeddings(Options):
+    """External feature embeddings: a 2-D array or DataFrame, or a non-empty list or tuple of them.
+
+    Only the form is checked here (an object with a 2-D ``shape``); ``fit``
+    checks the values and aligns the rows
+    (:func:`~sivae_sklearn._arrays.feature_embeddings.align_embeddings`).
+
+    >>> FeatureEmbeddings().is_satisfied_by(np.zeros((3, 2))), FeatureEmbeddings().is_satisfied_by("pca")
+    (True, False)
+    >>> FeatureEmbeddings().is_satisfied_by([np.zeros((3, 2)), np.ones((3, 1))])
+    True
+    >>> FeatureEmbeddings().is_satisfied_by([])
+    False
+    """
+
+    def __init__(self):
+        super().__init__(object, set())
+
+    def is_satisfied_by(self, val):
+        blocks = list(val) if isinstance(val, (list, tuple)) else [val]
+        return bool(blocks) and all(len(getattr(b, "shape", ())) == 2 for b in blocks)
+
+    def __str__(self):
+        return "an array or DataFrame of feature embeddings (n_features, d), or a list of them"
 
 
 def memory_limit() -> int:
@@ -519,7 +546,11 @@ def check_training_shape(estimator, n_samples: int, n_features: int) -> None:
         NetworkConfig.from_params(
             estimator.get_params(deep=False),
             n_features=n_features,
-            n_feature_inputs=min(estimator.feature_input_size, n_samples),
+            n_feature_inputs=(
+                external_width(estimator.feature_input)
+                if is_external(estimator.feature_input)
+                else min(estimator.feature_input_size, n_samples)
+            ),
             n_classes=2 if estimator.classifier_weight > 0 else 0,
         ),
         estimator.get_params(deep=False),
