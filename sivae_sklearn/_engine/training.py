@@ -514,6 +514,8 @@ def train(
     val_data: TrainingData | None,
     config: TrainingConfig,
     seed: int,
+    *,
+    label: str = "",
 ) -> TrainingResult:
     """Fit ``network`` in place and return the per-epoch history.
 
@@ -529,14 +531,17 @@ def train(
     each phase are restored.
 
     Runs under ``tf.distribute.get_strategy()``: the network must have been
-    built in the same strategy's scope.
+    built in the same strategy's scope. ``label`` is written before each
+    phase's name on the progress bars and lines, and before the closing line.
     """
     strategy = tf.distribute.get_strategy()
     if tf.distribute.has_strategy() and not tf.distribute.in_cross_replica_context():
         raise RuntimeError("SiVAE.fit cannot run inside strategy.run; call it inside strategy.scope() instead.")
     rng = np.random.RandomState(seed)
     state = RunState(
-        seed=int(seed % (2**31 - 1)), x_scale=_max_abs(train_data.X), progress=TrainingProgress(config.verbose)
+        seed=int(seed % (2**31 - 1)),
+        x_scale=_max_abs(train_data.X),
+        progress=TrainingProgress(config.verbose, label=label),
     )
     result = TrainingResult()
     with state.progress:

@@ -389,6 +389,13 @@ PARAMETERS: dict[str, Parameter] = {
             option=False,
         ),
         Parameter(
+            "n_init",
+            1,
+            (_COUNT,),
+            "Initialisations trained (each from its own seed, on the same validation rows); the one with the "
+            "best validation ELBO is kept.",
+        ),
+        Parameter(
             "random_state",
             None,
             (Seed(),),

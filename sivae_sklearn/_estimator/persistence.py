@@ -166,7 +166,17 @@ class PersistenceMixin:
         if attributes["n_components_"] != config.n_components:
             raise ValueError(f"n_components_={attributes['n_components_']} disagrees with n_components")
         check_network_memory(config, params)
-        sizes = {"G": config.n_features, "K": config.n_components, "C": config.n_conditions, "L": config.n_classes}
+        if "best_init_" in attributes:
+            value = attributes["best_init_"]
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < params["n_init"]:
+                raise ValueError(f"best_init_ must be an integer in [0, n_init={params['n_init']})")
+        sizes = {
+            "G": config.n_features,
+            "K": config.n_components,
+            "C": config.n_conditions,
+            "L": config.n_classes,
+            "I": params["n_init"],
+        }
         for name, spec in attributes.items():
             if not isinstance(spec, ArraySpec):
                 continue
@@ -243,10 +253,12 @@ FITTED_ATTRIBUTES: dict[str, tuple[tuple[str, str] | None, bool]] = {
     "n_components_": (None, False),
     "n_iter_": (None, False),
     "history_": (None, False),
+    "init_scores_": (("f", "I"), True),
+    "best_init_": (None, True),
 }
 """Every fitted attribute a model file may hold: name -> ((dtype kinds, shape axes) of an array
 attribute or None for a JSON one, optional). Axes: G features, K components, C condition
-categories, L classes. ``condition_categories_`` and ``classes_`` are required when the
+categories, L classes, I initialisations (``n_init``). ``condition_categories_`` and ``classes_`` are required when the
 parameters ask for them."""
 
 
