@@ -478,7 +478,9 @@ class Rows:
         return _dense_float32(self.block[self.index])
 
 
-def epoch_batches(X, batch_size: int, rng: np.random.RandomState | None, *, shuffle_buffer_bytes: int | None = None):
+def epoch_batches(
+    X, batch_size: int, rng: np.random.RandomState | None, *, shuffle_buffer_bytes: int | None = SHUFFLE_BUFFER_BYTES
+):
     """The minibatches of one epoch over the rows of ``X``, as a function returning an iterator of :class:`Rows`.
 
     The random order is drawn from ``rng`` now (so epochs draw in turn
@@ -487,7 +489,8 @@ def epoch_batches(X, batch_size: int, rng: np.random.RandomState | None, *, shuf
     the rows are fully shuffled; on disk chunks are shuffled and pooled (see
     the module docstring), the pool holding at most ``shuffle_buffer_bytes``
     (default :data:`SHUFFLE_BUFFER_BYTES`) of rows besides fewer than
-    ``batch_size`` rows carried over from the previous pool.
+    ``batch_size`` rows carried over from the previous pool; ``None``: no byte
+    bound, pools of :data:`SHUFFLE_CHUNKS` whole chunks.
     """
     n = X.shape[0]
     if not isinstance(X, DiskRows):
@@ -502,11 +505,14 @@ def epoch_batches(X, batch_size: int, rng: np.random.RandomState | None, *, shuf
 
         return batches
 
-    budget = SHUFFLE_BUFFER_BYTES if shuffle_buffer_bytes is None else int(shuffle_buffer_bytes)
-    if budget <= 0:
-        raise ValueError(f"shuffle_buffer_bytes must be positive, got {shuffle_buffer_bytes!r}.")
-    row_bytes = max(X.shape[1] * X.dtype.itemsize, 1)
-    bounds = X.slices(budget // (SHUFFLE_CHUNKS * row_bytes))
+    if shuffle_buffer_bytes is None:
+        bounds = np.asarray(X.boundaries, np.int64)
+    else:
+        budget = int(shuffle_buffer_bytes)
+        if budget <= 0:
+            raise ValueError(f"shuffle_buffer_bytes must be positive, got {shuffle_buffer_bytes!r}.")
+        row_bytes = max(X.shape[1] * X.dtype.itemsize, 1)
+        bounds = X.slices(budget // (SHUFFLE_CHUNKS * row_bytes))
     kept = np.array([X.kept_before(int(b)) for b in bounds], np.int64)
     n_pieces = len(bounds) - 1
     pieces = rng.permutation(n_pieces) if rng is not None else np.arange(n_pieces)

@@ -190,6 +190,16 @@ class SiVAE(
         shape the embedding and :meth:`predict` / :meth:`predict_proba` exist.
     classifier_layer_sizes : tuple of int, default=(64,)
         Hidden widths of the classification head (``()``: a linear head).
+    shuffle_buffer_bytes : int or None, default=268435456
+        Data on disk or lazy only: the most bytes of rows that the shuffle
+        pool of minibatches holds (None: 16 whole chunks, however large).
+        For dask, zarr, h5py and backed h5ad input, minibatches are drawn from
+        a pool of 16 chunks (or slices of chunks) visited in random order; the
+        pool is counted as dense rows of the data's dtype (256 MiB by default,
+        at least ``2**20``), and chunks too large for their share of it are
+        read in equal contiguous slices. A larger budget mixes rows from
+        farther apart, at the cost of memory. In-memory data is fully shuffled
+        and ignores it. ``docs/scale.md`` measures the memory.
     n_init : int, default=1
         Initialisations trained (each from its own seed, on the same
         validation rows); the one with the best validation ELBO is kept, as
@@ -326,6 +336,7 @@ class SiVAE(
         conditional: bool = False,
         classifier_weight: float = 0.0,
         classifier_layer_sizes: tuple[int, ...] = (64,),
+        shuffle_buffer_bytes: int | None = 256 * 2**20,
         n_init: int = 1,
         random_state=None,
         verbose: int = 0,
@@ -356,6 +367,7 @@ class SiVAE(
         self.conditional = conditional
         self.classifier_weight = classifier_weight
         self.classifier_layer_sizes = classifier_layer_sizes
+        self.shuffle_buffer_bytes = shuffle_buffer_bytes
         self.n_init = n_init
         self.random_state = random_state
         self.verbose = verbose
