@@ -286,3 +286,15 @@ def test_the_feed_never_holds_two_shuffle_pools(counts, monkeypatch):
     monkeypatch.setattr(D, "_pool", tracked)
     SiVAE(**{**PARAMS, "max_epochs": 2}).fit(da.from_array(counts, chunks=(50, 20)))
     assert len(alive_at_read) >= 6 and max(alive_at_read) == 0, alive_at_read
+
+
+@pytest.mark.parametrize("keep_share", [1.0, 0.7])
+def test_a_pass_reads_large_dask_chunks_in_slices(monkeypatch, keep_share):
+    monkeypatch.setattr(D, "CHUNK_BYTES", 100 * 4 * 4)  # slices of at most 100 rows of 4 float32 columns
+    X = np.arange(3000 * 4, dtype=np.float32).reshape(3000, 4)
+    keep = np.random.RandomState(0).uniform(size=3000) < keep_share
+    rows = D.DiskRows(da.from_array(X, chunks=(1000, 4)), keep=keep)
+    parts = list(rows.iter_chunks())
+    assert len(parts) == 30 and max(block.shape[0] for block, _ in parts) <= 100
+    np.testing.assert_array_equal(np.concatenate([block for block, _ in parts]), X[keep])
+    np.testing.assert_array_equal(np.concatenate([p for _, p in parts]), np.arange(keep.sum()))

@@ -332,10 +332,26 @@ class DiskRows:
         return np.concatenate(out).astype(np.int64)
 
     def iter_chunks(self, order=None):
-        """Yield ``read_chunk(c)`` for every chunk with kept rows, in ``order`` (default: file order)."""
+        """Yield ``(rows, positions)`` of every chunk with kept rows, in ``order`` (default: file order).
+
+        A dense dask chunk of more than :data:`CHUNK_BYTES` (as dense float32
+        rows) is read in equal contiguous slices that each fit, so that a pass
+        over the data (the checks, the fitted statistics, ``transform``) holds
+        a few MiB of rows and their temporaries, however large the chunks.
+        """
+        max_rows = max(CHUNK_BYTES // max(4 * self.shape[1], 1), 64)
+        sliced = _is_dask(self.source) and not self.sparse
         for c in range(self.n_chunks) if order is None else order:
-            if self.offsets[c + 1] > self.offsets[c]:
+            if self.offsets[c + 1] <= self.offsets[c]:
+                continue
+            start, stop = int(self.boundaries[c]), int(self.boundaries[c + 1])
+            if not sliced or stop - start <= max_rows:
                 yield self.read_chunk(c)
+                continue
+            cuts = np.linspace(start, stop, -(-(stop - start) // max_rows) + 1).round().astype(np.int64)
+            for a, b in zip(cuts[:-1], cuts[1:]):
+                if self.keep is None or self.keep[a:b].any():
+                    yield self.read_rows(int(a), int(b))
 
 
 def as_disk_rows(X, check=None) -> DiskRows:
@@ -415,8 +431,8 @@ def split_training_rows(X, validation_fraction: float, rng: np.random.RandomStat
     val_gathered, sample_gathered, biggest = _Gathered(val_idx.size), _Gathered(sample_idx.size), 0.0
     for block, positions in X.iter_chunks():
         values = block.data if sp.issparse(block) else block
-        if values.size:
-            biggest = max(biggest, float(np.max(np.abs(values))))
+        if values.size:  # without np.abs's temporary of the whole block
+            biggest = max(biggest, float(values.max()), -float(values.min()))
         for wanted, gathered in ((val_idx, val_gathered), (sample_idx, sample_gathered)):
             lo, hi = np.searchsorted(wanted, [positions[0], positions[-1] + 1])
             if hi > lo:
