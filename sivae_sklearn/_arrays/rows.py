@@ -382,10 +382,26 @@ class DiskRows:
         return np.concatenate(out).astype(np.int64)
 
     def iter_chunks(self, order=None):
-        """Yield ``read_chunk(c)`` for every chunk with kept rows, in ``order`` (default: file order)."""
+        """Yield ``(rows, positions)`` of every chunk with kept rows, in ``order`` (default: file order).
+
+        A dense dask chunk of more than :data:`CHUNK_BYTES` (as dense float32
+        rows) is read in equal contiguous slices that each fit, so that a pass
+        over the data (the checks, the fitted statistics, ``transform``) holds
+        a few MiB of rows and their temporaries, however large the chunks.
+        """
+        max_rows = max(CHUNK_BYTES // max(4 * self.shape[1], 1), 64)
+        sliced = _is_dask(self.source) and not self.sparse
         for c in range(self.n_chunks) if order is None else order:
-            if self.offsets[c + 1] > self.offsets[c]:
+            if self.offsets[c + 1] <= self.offsets[c]:
+                continue
+            start, stop = int(self.boundaries[c]), int(self.boundaries[c + 1])
+            if not sliced or stop - start <= max_rows:
                 yield self.read_chunk(c)
+                continue
+            cuts = np.linspace(start, stop, -(-(stop - start) // max_rows) + 1).round().astype(np.int64)
+            for a, b in zip(cuts[:-1], cuts[1:]):
+                if self.keep is None or self.keep[a:b].any():
+                    yield self.read_rows(int(a), int(b))
 
 
 def as_disk_rows(X, check=None) -> DiskRows:
@@ -465,8 +481,8 @@ def split_training_rows(X, validation_fraction: float, rng: np.random.RandomStat
     val_gathered, sample_gathered, biggest = _Gathered(val_idx.size), _Gathered(sample_idx.size), 0.0
     for block, positions in X.iter_chunks():
         values = block.data if sp.issparse(block) else block
-        if values.size:
-            biggest = max(biggest, float(np.max(np.abs(values))))
+        if values.size:  # without np.abs's temporary of the whole block
+            biggest = max(biggest, float(values.max()), -float(values.min()))
         for wanted, gathered in ((val_idx, val_gathered), (sample_idx, sample_gathered)):
             lo, hi = np.searchsorted(wanted, [positions[0], positions[-1] + 1])
             if hi > lo:
@@ -528,7 +544,9 @@ class Rows:
         return _dense_float32(self.block[self.index])
 
 
-def epoch_batches(X, batch_size: int, rng: np.random.RandomState | None, *, shuffle_buffer_bytes: int | None = None):
+def epoch_batches(
+    X, batch_size: int, rng: np.random.RandomState | None, *, shuffle_buffer_bytes: int | None = SHUFFLE_BUFFER_BYTES
+):
     """The minibatches of one epoch over the rows of ``X``, as a function returning an iterator of :class:`Rows`.
 
     The random order is drawn from ``rng`` now (so epochs draw in turn
@@ -537,7 +555,8 @@ def epoch_batches(X, batch_size: int, rng: np.random.RandomState | None, *, shuf
     the rows are fully shuffled; on disk chunks are shuffled and pooled (see
     the module docstring), the pool holding at most ``shuffle_buffer_bytes``
     (default :data:`SHUFFLE_BUFFER_BYTES`) of rows besides fewer than
-    ``batch_size`` rows carried over from the previous pool.
+    ``batch_size`` rows carried over from the previous pool; ``None``: no byte
+    bound, pools of :data:`SHUFFLE_CHUNKS` whole chunks.
     """
     n = X.shape[0]
     if not isinstance(X, DiskRows):
@@ -552,11 +571,14 @@ def epoch_batches(X, batch_size: int, rng: np.random.RandomState | None, *, shuf
 
         return batches
 
-    budget = SHUFFLE_BUFFER_BYTES if shuffle_buffer_bytes is None else int(shuffle_buffer_bytes)
-    if budget <= 0:
-        raise ValueError(f"shuffle_buffer_bytes must be positive, got {shuffle_buffer_bytes!r}.")
-    row_bytes = max(X.shape[1] * X.dtype.itemsize, 1)
-    bounds = X.slices(budget // (SHUFFLE_CHUNKS * row_bytes))
+    if shuffle_buffer_bytes is None:
+        bounds = np.asarray(X.boundaries, np.int64)
+    else:
+        budget = int(shuffle_buffer_bytes)
+        if budget <= 0:
+            raise ValueError(f"shuffle_buffer_bytes must be positive, got {shuffle_buffer_bytes!r}.")
+        row_bytes = max(X.shape[1] * X.dtype.itemsize, 1)
+        bounds = X.slices(budget // (SHUFFLE_CHUNKS * row_bytes))
     kept = np.array([X.kept_before(int(b)) for b in bounds], np.int64)
     n_pieces = len(bounds) - 1
     pieces = rng.permutation(n_pieces) if rng is not None else np.arange(n_pieces)

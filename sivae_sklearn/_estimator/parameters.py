@@ -432,6 +432,20 @@ PARAMETERS: dict[str, Parameter] = {
             option=False,
         ),
         Parameter(
+            "shuffle_buffer_bytes",
+            256 * 2**20,
+            (Range("int", 2**20), Nothing()),
+            "Data on disk or lazy only: the most bytes of rows that the shuffle pool of minibatches holds "
+            "(None: 16 whole chunks, however large).",
+        ),
+        Parameter(
+            "n_init",
+            1,
+            (_COUNT,),
+            "Initialisations trained (each from its own seed, on the same validation rows); the one with the "
+            "best validation ELBO is kept.",
+        ),
+        Parameter(
             "random_state",
             None,
             (Seed(),),

@@ -210,8 +210,18 @@ class PersistenceMixin:
         if attributes["n_components_"] != config.n_components:
             raise ValueError(f"n_components_={attributes['n_components_']} disagrees with n_components")
         check_network_memory(config, params)
-        sizes = {"G": config.n_features, "K": config.n_components, "C": config.n_conditions, "L": config.n_classes}
-        sizes["D"] = config.n_feature_inputs
+        if "best_init_" in attributes:
+            value = attributes["best_init_"]
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < params["n_init"]:
+                raise ValueError(f"best_init_ must be an integer in [0, n_init={params['n_init']})")
+        sizes = {
+            "G": config.n_features,
+            "K": config.n_components,
+            "C": config.n_conditions,
+            "L": config.n_classes,
+            "D": config.n_feature_inputs,
+            "I": params["n_init"],
+        }
         for name, spec in attributes.items():
             if not isinstance(spec, ArraySpec):
                 continue
@@ -299,11 +309,13 @@ FITTED_ATTRIBUTES: dict[str, tuple[tuple[str, str] | None, bool]] = {
     "n_components_": (None, False),
     "n_iter_": (None, False),
     "history_": (None, False),
+    "init_scores_": (("f", "I"), True),
+    "best_init_": (None, True),
 }
 """Every fitted attribute a model file may hold: name -> ((dtype kinds, shape axes) of an array
 attribute or None for a JSON one, optional). Axes: G features, K components, C condition
-categories, L classes, D the width of the feature encoder's input. ``condition_categories_`` and
-``classes_`` are required when the parameters ask for them."""
+categories, L classes, D the width of the feature encoder's input, I initialisations (``n_init``).
+``condition_categories_`` and ``classes_`` are required when the parameters ask for them."""
 
 
 _CONFIG_SOURCES = {

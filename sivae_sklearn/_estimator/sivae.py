@@ -38,7 +38,9 @@ from .._arrays.rows import split_training_rows
 from .._engine.inference import CompiledModel
 from .._engine.likelihoods import get_likelihood
 from .._engine.network import NetworkConfig, SiVAENetwork
+from .._engine.progress import log_line
 from .._engine.training import TrainingConfig, TrainingData, check_workers_agree, train
+from .._errors import TrainingDivergedError
 from .._modelfile.format import read_model_file
 from .interpretation import InterpretationMixin
 from .parameters import parameter_constraints
@@ -204,6 +206,29 @@ class SiVAE(
         shape the embedding and :meth:`predict` / :meth:`predict_proba` exist.
     classifier_layer_sizes : tuple of int, default=(64,)
         Hidden widths of the classification head (``()``: a linear head).
+    shuffle_buffer_bytes : int or None, default=268435456
+        Data on disk or lazy only: the most bytes of rows that the shuffle
+        pool of minibatches holds (None: 16 whole chunks, however large).
+        For dask, zarr, h5py and backed h5ad input, minibatches are drawn from
+        a pool of 16 chunks (or slices of chunks) visited in random order; the
+        pool is counted as dense rows of the data's dtype (256 MiB by default,
+        at least ``2**20``), and chunks too large for their share of it are
+        read in equal contiguous slices. A larger budget mixes rows from
+        farther apart, at the cost of memory. In-memory data is fully shuffled
+        and ignores it. ``docs/scale.md`` measures the memory.
+    n_init : int, default=1
+        Initialisations trained (each from its own seed, on the same
+        validation rows); the one with the best validation ELBO is kept, as
+        :class:`~sklearn.cluster.KMeans` and
+        :class:`~sklearn.mixture.GaussianMixture` keep their best run. Every
+        initialisation shares the validation split and the feature-wise inputs;
+        each draws its own weights, minibatch order and noise. The score is
+        the mean ELBO of the validation rows (:meth:`score_samples`' estimate;
+        the training rows' when there is no validation set). Fitting takes
+        about ``n_init`` times as long; ``n_init=1`` is the model that a fit
+        without this parameter gives, bit for bit. ``docs/benchmarks.md``
+        measures what more initialisations do to the seed spread of the
+        loadings.
     random_state : int, RandomState instance or None, default=None
         Seeds the weights, the validation split, the minibatch order and the
         sampling noise. Two fits with the same integer give the same model,
@@ -275,7 +300,14 @@ class SiVAE(
         the objective, 0 in a phase without it; and ``"beta"``) and the
         validation set (the same names prefixed by ``"val_"``).
     n_iter_ : int
-        Number of epochs run.
+        Number of epochs run (by the kept initialisation).
+    init_scores_ : ndarray of shape (n_init,)
+        Validation ELBO (mean per sample, in nats; higher is better) of each
+        initialisation, in the order they were trained; ``-inf`` for one whose
+        training diverged.
+    best_init_ : int
+        Which initialisation was kept: ``argmax(init_scores_)`` (the first of
+        equals).
     condition_categories_ : ndarray of shape (n_conditions,)
         Categories of the condition, in one-hot order (``conditional=True`` only).
     classes_ : ndarray of shape (n_classes,)
@@ -328,6 +360,8 @@ class SiVAE(
         conditional: bool = False,
         classifier_weight: float = 0.0,
         classifier_layer_sizes: tuple[int, ...] = (64,),
+        shuffle_buffer_bytes: int | None = 256 * 2**20,
+        n_init: int = 1,
         random_state=None,
         verbose: int = 0,
     ):
@@ -357,6 +391,8 @@ class SiVAE(
         self.conditional = conditional
         self.classifier_weight = classifier_weight
         self.classifier_layer_sizes = classifier_layer_sizes
+        self.shuffle_buffer_bytes = shuffle_buffer_bytes
+        self.n_init = n_init
         self.random_state = random_state
         self.verbose = verbose
 
@@ -434,21 +470,48 @@ class SiVAE(
                 n_classes=0 if labels is None else len(self.classes_),
             )
             check_network_memory(config, self.get_params(deep=False))
-            network = SiVAENetwork(config, seed=seed)
-            network.feature_inputs.assign(feature_inputs)
 
             def training_data(rows, idx):
                 return TrainingData(
                     rows, None if cond_onehot is None else cond_onehot[idx], None if labels is None else labels[idx]
                 )
 
-            result = train(
-                network,
-                training_data(split.train, split.train_rows),
-                training_data(split.val, split.val_rows) if split.val is not None else None,
-                TrainingConfig.from_params(self.get_params(deep=False), split.train.shape[0], n_features=X.shape[1]),
-                seed,
+            train_data = training_data(split.train, split.train_rows)
+            val_data = training_data(split.val, split.val_rows) if split.val is not None else None
+            training_config = TrainingConfig.from_params(
+                self.get_params(deep=False), split.train.shape[0], n_features=X.shape[1]
             )
+            scored = val_data if val_data is not None else train_data
+            scores, kept = [], None
+            for i, init_seed in enumerate(init_seeds(seed, self.n_init)):
+                network = SiVAENetwork(config, seed=init_seed)
+                network.feature_inputs.assign(feature_inputs)
+                label = f"init {i + 1}/{self.n_init} " if self.n_init > 1 else ""
+                try:
+                    result = train(network, train_data, val_data, training_config, init_seed, label=label)
+                except TrainingDivergedError as exc:
+                    if self.n_init == 1:
+                        raise
+                    scores.append(-np.inf)
+                    log_line(f"{label}diverged and is not kept: {exc}", self.verbose)
+                    if kept is None and i == self.n_init - 1:
+                        raise TrainingDivergedError(
+                            f"All {self.n_init} initialisations diverged; the last: {exc}"
+                        ) from exc
+                    continue
+                compiled = CompiledModel(network, self.likelihood)
+                scores.append(_init_score(compiled, scored))
+                if kept is None or scores[-1] > scores[kept[0]]:
+                    kept = (i, network, compiled, result)
+                del network, compiled, result  # only the best initialisation is held
+            best_init, network, compiled, result = kept
+            if self.n_init > 1:
+                others = ", ".join(f"{score:.4g}" for score in scores)
+                rows = "validation" if val_data is not None else "training"
+                log_line(
+                    f"Kept init {best_init + 1} of {self.n_init}: {rows} ELBO {scores[best_init]:.4g} (all: {others}).",
+                    self.verbose,
+                )
             self._network_config = config
             self._network = network
             if fusion is None:
@@ -457,9 +520,11 @@ class SiVAE(
                 self.feature_input_widths_ = fusion.widths_
                 self.feature_input_center_ = fusion.center_
                 self.feature_input_scale_ = fusion.scale_
-            self._compiled = CompiledModel(network, self.likelihood)
+            self._compiled = compiled
             self.history_ = result.history
             self.n_iter_ = result.n_iter
+            self.init_scores_ = np.asarray(scores, np.float64)
+            self.best_init_ = int(best_init)
             self.n_components_ = self.n_components
             v_mean, v_std = self._compiled.feature_embedding()
             if not np.all(np.isfinite(v_mean)):
@@ -626,6 +691,27 @@ class SiVAE(
         tags.input_tags.sparse = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+def init_seeds(seed: int, n_init: int) -> list[int]:
+    """The network seeds of ``n_init`` initialisations: ``seed`` first (the single fit's), then seeds derived from it.
+
+    >>> init_seeds(7, 1)
+    [7]
+    >>> seeds = init_seeds(7, 3)
+    >>> seeds[0], len(set(seeds)), seeds == init_seeds(7, 3)
+    (7, 3, True)
+    """
+    limit = np.iinfo(np.int32).max
+    derived = [int(np.random.SeedSequence([seed, i]).generate_state(1)[0] % limit) for i in range(1, n_init)]
+    return [int(seed), *derived]
+
+
+def _init_score(compiled: CompiledModel, data: TrainingData) -> float:
+    """Mean ELBO of ``data``'s rows under one trained initialisation (``score_samples``' estimate)."""
+    condition = data.condition if data.condition.shape[1] else None
+    score = float(np.mean(compiled.elbo(data.X, condition)))
+    return score if np.isfinite(score) else -np.inf
 
 
 def load(path) -> SiVAE:
