@@ -9,8 +9,8 @@ fraction assigned to their true module. For reference the same rule is scored
 on the trained module features themselves (leave-one-out centroids).
 Two noise levels of the planted data: 0.3 (the default) and 1.5 (hard).
 
-``--family N`` runs the same protocol on the first ``N`` configurations of the
-held-out half of ``datasets.make_program_family`` (the family of
+``--family N`` runs the same protocol on the first ``N`` configurations (with
+``--hard-only``, the first ``N`` hard ones) of the held-out half of ``datasets.make_program_family`` (the family of
 ``benchmarks/bench_family.py``, which no setting was chosen on), each at its
 own ``n_components``, with SiVAE's default architecture and early stopping.
 
@@ -19,9 +19,10 @@ about a minute per fit)::
 
     PYTHONPATH=. python benchmarks/bench_unseen_features.py [--seeds 0 1 2] [--epochs 100]
     PYTHONPATH=. python benchmarks/bench_unseen_features.py --family 6 [--epochs 200]
+    PYTHONPATH=. python benchmarks/bench_unseen_features.py --family 4 --hard-only --epochs 200
 
 Writes ``benchmarks/results/unseen_features.json`` (``unseen_features_family.json``
-for ``--family``).
+for ``--family``, ``unseen_features_family_hard.json`` with ``--hard-only``).
 """
 
 from __future__ import annotations
@@ -94,13 +95,14 @@ def held_out_assignment(model: SiVAE, X: np.ndarray, modules: np.ndarray, seed: 
     }
 
 
-def run_family(n_configs: int, seeds: list[int], epochs: int) -> list[dict]:
-    """The protocol on the first ``n_configs`` held-out configurations of the benchmark family."""
+def run_family(n_configs: int, seeds: list[int], epochs: int, hard_only: bool = False) -> list[dict]:
+    """The protocol on the first ``n_configs`` held-out configurations of the benchmark family (or hard ones)."""
     from bench_family import FAMILY_CONFIGS, FAMILY_SEED
 
     from sivae_sklearn.datasets import make_program_family
 
-    problems = make_program_family(FAMILY_CONFIGS, half="heldout", random_state=FAMILY_SEED)[:n_configs]
+    problems = make_program_family(FAMILY_CONFIGS, half="heldout", random_state=FAMILY_SEED)
+    problems = [p for p in problems if p[2]["hard"] or not hard_only][:n_configs]
     runs = []
     for X, modules, settings in problems:
         for seed in seeds:
@@ -123,9 +125,10 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--noise", type=float, nargs="+", default=[0.3, 1.5])
     parser.add_argument("--family", type=int, default=0, help="run on this many held-out family configurations")
+    parser.add_argument("--hard-only", action="store_true", help="with --family: only the hard configurations")
     args = parser.parse_args()
     if args.family:
-        runs = run_family(args.family, args.seeds, args.epochs)
+        runs = run_family(args.family, args.seeds, args.epochs, args.hard_only)
         summary = {}
         for config in sorted({run["config"] for run in runs}):
             mine = [run for run in runs if run["config"] == config]
@@ -137,7 +140,10 @@ def main() -> None:
         summary["all"] = {"accuracy_embedded_median_over_configs": float(np.median(per_config))}
         for config, entry in summary.items():
             print(config, json.dumps(entry))
-        _write("unseen_features_family.json", {"epochs": args.epochs, "runs": runs, "summary": summary})
+        _write(
+            "unseen_features_family_hard.json" if args.hard_only else "unseen_features_family.json",
+            {"epochs": args.epochs, "runs": runs, "summary": summary},
+        )
         return
     runs = [run_seed(seed, args.epochs, noise) for noise in args.noise for seed in args.seeds]
     for run in runs:
