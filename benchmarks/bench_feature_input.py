@@ -40,6 +40,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from sivae_sklearn import SiVAE  # noqa: E402
 from sivae_sklearn._arrays.feature_inputs import make_feature_inputs  # noqa: E402
+from sivae_sklearn._io import write_json  # noqa: E402
 from sivae_sklearn.datasets import make_program_modules  # noqa: E402
 from sivae_sklearn.metrics import module_recovery  # noqa: E402
 
@@ -102,12 +103,7 @@ def main() -> None:
         print(f"{key} - pca: median {np.median(diff):+.3f} (min {diff.min():+.3f}, max {diff.max():+.3f})")
     out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "feature_input.json")
     os.makedirs(os.path.dirname(out), exist_ok=True)
-    tmp = out + ".tmp"
-    with open(tmp, "w") as fh:
-        json.dump({"epochs": args.epochs, "model": MODEL, "runs": runs, "summary": summary}, fh, indent=2)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, out)
+    write_json(out, {"epochs": args.epochs, "model": MODEL, "runs": runs, "summary": summary}, indent=2)
 
 
 if __name__ == "__main__":

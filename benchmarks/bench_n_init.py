@@ -35,6 +35,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from sivae_sklearn._io import write_json  # noqa: E402
+
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -154,9 +156,7 @@ def main(argv=None) -> int:
         "rows": rows,
         "summary": summary,
     }
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(payload, indent=1))
-    os.replace(tmp, out)
+    write_json(out, payload, indent=1)
     return 0
 
 

@@ -280,7 +280,9 @@ def _type_message(name: str, kind: str, example, where: str = "") -> str:
             "or drop them"
         )
     else:
-        advice = "pass numbers"
+        # In the words of float()'s own refusal, which scikit-learn's checks and users' handlers look for.
+        refusal = f"float() argument must be a string or a real number, not {type(example).__name__!r}"
+        return f"{name} holds {kind}{where}, e.g. {example!r}; SiVAE needs real numbers ({refusal}): pass numbers."
     return f"{name} holds {kind}{where}, e.g. {example!r}; SiVAE needs real numbers: {advice}."
 
 
