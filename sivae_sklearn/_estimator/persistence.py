@@ -128,10 +128,15 @@ class PersistenceMixin:
         required = {name for name, (_, optional) in FITTED_ATTRIBUTES.items() if not optional}
         required |= {"condition_categories_"} if params["conditional"] else set()
         required |= {"classes_"} if params["classifier_weight"] > 0 else set()
+        required |= {"program_support_"} if params["feature_programs"] else set()
         missing = sorted(required - set(attributes))
         if missing:
             raise ValueError(f"the fitted attributes {missing} are missing")
-        for name, needed_by in (("condition_categories_", "conditional"), ("classes_", "classifier_weight")):
+        for name, needed_by in (
+            ("condition_categories_", "conditional"),
+            ("classes_", "classifier_weight"),
+            ("program_support_", "feature_programs"),
+        ):
             if name in attributes and name not in required:
                 raise ValueError(f"the file holds {name}, but its parameter {needed_by}={params[needed_by]!r} has none")
         for name in ("n_features_in_", "n_components_", "n_iter_"):
@@ -166,7 +171,13 @@ class PersistenceMixin:
         if attributes["n_components_"] != config.n_components:
             raise ValueError(f"n_components_={attributes['n_components_']} disagrees with n_components")
         check_network_memory(config, params)
-        sizes = {"G": config.n_features, "K": config.n_components, "C": config.n_conditions, "L": config.n_classes}
+        sizes = {
+            "G": config.n_features,
+            "K": config.n_components,
+            "C": config.n_conditions,
+            "L": config.n_classes,
+            "P": len(params["feature_programs"] or ()),
+        }
         for name, spec in attributes.items():
             if not isinstance(spec, ArraySpec):
                 continue
@@ -239,6 +250,8 @@ FITTED_ATTRIBUTES: dict[str, tuple[tuple[str, str] | None, bool]] = {
     "feature_names_in_": (("U", "G"), True),
     "condition_categories_": (("fiubU", "C"), True),
     "classes_": (("fiubU", "L"), True),
+    "dimension_names_": (("U", "K"), True),
+    "program_support_": (("f", "P"), True),
     "n_features_in_": (None, False),
     "n_components_": (None, False),
     "n_iter_": (None, False),
@@ -246,8 +259,8 @@ FITTED_ATTRIBUTES: dict[str, tuple[tuple[str, str] | None, bool]] = {
 }
 """Every fitted attribute a model file may hold: name -> ((dtype kinds, shape axes) of an array
 attribute or None for a JSON one, optional). Axes: G features, K components, C condition
-categories, L classes. ``condition_categories_`` and ``classes_`` are required when the
-parameters ask for them."""
+categories, L classes, P programs. ``condition_categories_``, ``classes_`` and ``program_support_``
+are required when the parameters ask for them."""
 
 
 _CONFIG_SOURCES = {
