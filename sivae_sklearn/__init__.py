@@ -19,6 +19,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from ._errors import ModelFileError, TrainingDivergedError
+from ._io import read_gmt
 from ._version import __version__
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time these load on first use
@@ -30,7 +31,7 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 _SUBMODULES = ("tl", "pl", "plotting", "generation", "metrics", "experiments", "datasets", "explorer")
 _ESTIMATOR = ("SiVAE", "load")
 
-__all__ = ["SiVAE", "load", "ModelFileError", "TrainingDivergedError", "__version__"]
+__all__ = ["SiVAE", "load", "read_gmt", "ModelFileError", "TrainingDivergedError", "__version__"]
 
 
 def __getattr__(name):
