@@ -15,9 +15,7 @@ from sklearn.base import clone
 from sivae_sklearn import SiVAE, load, read_gmt
 from sivae_sklearn._estimator.programs import MIN_PROGRAM_FEATURES, resolve_programs
 
-FAST = dict(
-    hidden_layer_sizes=(), max_epochs=40, kl_warmup_epochs=5, batch_size=32, learning_rate=3e-3, random_state=0
-)
+FAST = dict(hidden_layer_sizes=(), max_epochs=40, kl_warmup_epochs=5, batch_size=32, learning_rate=3e-3, random_state=0)
 
 
 def _module_data(n=300, seed=0):
