@@ -24,7 +24,6 @@ Writes ``benchmarks/results/amortise.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -42,6 +41,7 @@ from bench_interpretation import SETTINGS as MODULE_DATA  # noqa: E402
 from bench_interpretation import recovery  # noqa: E402
 
 from sivae_sklearn import SiVAE  # noqa: E402
+from sivae_sklearn._io import write_json  # noqa: E402
 from sivae_sklearn.datasets import make_feature_modules  # noqa: E402
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
@@ -154,8 +154,7 @@ def main(argv=None) -> None:
     result = {"epochs": args.epochs, "module_epochs": args.module_epochs, "rows": rows, "summary": summary(rows)}
     os.makedirs(RESULTS, exist_ok=True)
     path = os.path.join(RESULTS, "amortise.json")
-    with open(path, "w") as fh:
-        json.dump(result, fh, indent=1)
+    write_json(path, result, indent=1)
     for entry in result["summary"]:
         parts = [
             f"{name} {s['median']:.3f} [{s['min']:.3f}, {s['max']:.3f}]"

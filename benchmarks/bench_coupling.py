@@ -19,7 +19,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -34,6 +33,7 @@ from sivae_sklearn import SiVAE, _training  # noqa: E402
 from sivae_sklearn._arrays.feature_inputs import make_feature_inputs  # noqa: E402
 from sivae_sklearn._engine.network import NetworkConfig, SiVAENetwork  # noqa: E402
 from sivae_sklearn._engine.objective import ORIGINAL_OBJECTIVE  # noqa: E402
+from sivae_sklearn._io import write_json  # noqa: E402
 from sivae_sklearn.metrics import knn_accuracy  # noqa: E402
 
 
@@ -69,7 +69,7 @@ def main(argv=None):
         free, coupled = run(k, args.epochs, False), run(k, args.epochs, True)
         rows.append({"n_components": k, "knn_free_w": free, "knn_coupled": coupled, "epochs": args.epochs})
         print(f"{k:>3} {free:>8.3f} {coupled:>9.3f} {free - coupled:>7.3f}", flush=True)
-    Path(args.json).write_text(json.dumps(rows, indent=2))
+    write_json(args.json, rows, indent=2)
     return rows
 
 

@@ -12,7 +12,6 @@ Usage::
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sivae_sklearn import SiVAE  # noqa: E402
+from sivae_sklearn._io import write_json  # noqa: E402
 from sivae_sklearn.datasets import load_digits_images  # noqa: E402
 from sivae_sklearn.metrics import knn_accuracy  # noqa: E402
 
@@ -62,7 +62,7 @@ def main() -> list[dict]:
         rows.append(row)
         print(f"{name:<62} {row['knn']:>6.3f} {row['kl_sample']:>6.2f} {row['epochs']:>6d} {seconds:>6.1f}", flush=True)
     out = Path(__file__).parent / "results" / "defaults.json"
-    out.write_text(json.dumps(rows, indent=2))
+    write_json(out, rows, indent=2)
     return rows
 
 

@@ -21,7 +21,7 @@ extrapolated.
 ``shuffle``: scikit-learn's digits **sorted by class** (the worst order a file
 can have, like cells written type by type) is fitted from memory (full shuffle)
 and from a dask array of 32-row chunks, with the default pool of
-``_data.SHUFFLE_CHUNKS`` chunks and with a pool of one chunk (chunk order
+``SHUFFLE_CHUNKS`` chunks and with a pool of one chunk (chunk order
 only); 3 seeds each. Recorded: kNN accuracy of the embedding and how far each
 minibatch's class mix is from the whole set's (total-variation distance,
 averaged over the batches of an epoch; 0 is a perfect mix).
@@ -34,8 +34,8 @@ deleted afterwards), read (a) as a dask array of 10,000-row chunks
 (``anndata.read_h5ad(path, backed="r").X``). Each fit runs in a fresh subprocess;
 recorded: the peak resident memory (``ru_maxrss``) minus the resident memory
 just before ``fit`` (after the imports and one TensorFlow op, which starts
-TensorFlow's runtime), and the shuffle pool's budget
-(``_data.SHUFFLE_BUFFER_BYTES``).
+TensorFlow's runtime), the peak of each stage of ``fit``, and the shuffle pool's
+budget (``shuffle_buffer_bytes``; ``--budgets`` runs several).
 
 Writes ``benchmarks/results/disk_curve.json``, ``disk_shuffle.json`` and ``disk_memory.json``.
 """
@@ -60,6 +60,8 @@ import scipy.sparse as sp
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
+
+from sivae_sklearn._io import write_json  # noqa: E402
 
 RESULTS = HERE / "results"
 N_GENES, DENSITY = 2000, 0.05
@@ -137,7 +139,9 @@ def fit_one(path: str) -> dict:
     import anndata as ad
     from _common import EpochTimes
 
-    from sivae_sklearn import SiVAE, _data, _estimator
+    from sivae_sklearn import SiVAE
+    from sivae_sklearn._arrays import rows as _data
+    from sivae_sklearn._estimator import sivae as _estimator
 
     baseline = _rss_mb()
     adata = ad.read_h5ad(path, backed="r")
@@ -204,7 +208,7 @@ def run_curve(sizes, folder: Path, keep: bool, out_path: Path) -> dict:
             flush=True,
         )
         result = _curve_summary(rows)
-        out_path.write_text(json.dumps(result, indent=1))
+        write_json(out_path, result, indent=1)
     if result["time_exponent"] is not None:
         print(f"time per epoch ~ cells^{result['time_exponent']:.2f}; ", end="")
     print(f"peak RSS above the imports: {np.round(result['peak_above_imports_mb']).tolist()} MB")
@@ -229,7 +233,8 @@ def run_shuffle(seeds) -> dict:
     import dask.array as da
     from _common import knn_accuracy, load_digits_zscored
 
-    from sivae_sklearn import SiVAE, _data
+    from sivae_sklearn import SiVAE
+    from sivae_sklearn._arrays import rows as _data
 
     X, y = load_digits_zscored()
     order = np.argsort(y, kind="stable")
@@ -303,11 +308,13 @@ def write_dense_h5ad(path: Path, n_cells: int, block: int = 10_000, seed: int = 
     return path.stat().st_size / 1e9
 
 
-def memory_one(kind: str, arg: str) -> dict:
+def memory_one(kind: str, arg: str, budget: str = "default") -> dict:
     """One 1-epoch fit of MEMORY_MODEL (run in a fresh process): peak RSS growth above the RSS before ``fit``."""
     import tensorflow as tf
 
-    from sivae_sklearn import SiVAE, _data, _estimator
+    from sivae_sklearn import SiVAE
+    from sivae_sklearn._arrays import rows as _data
+    from sivae_sklearn._estimator import sivae as _estimator
 
     if kind == "dask":
         import dask.array as da
@@ -329,14 +336,17 @@ def memory_one(kind: str, arg: str) -> dict:
     with warnings.catch_warnings(), stages:
         warnings.simplefilter("ignore")
         t0 = time.perf_counter()
-        model = SiVAE(**MEMORY_MODEL).fit(X)
+        params = dict(MEMORY_MODEL)
+        if budget != "default":
+            params["shuffle_buffer_bytes"] = None if budget == "none" else int(budget)
+        model = SiVAE(**params).fit(X)
         fit_s = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {
         "source": kind,
         "shape": [int(s) for s in X.shape],
         "chunks": _data.DiskRows(X).n_chunks,
-        "shuffle_buffer_mb": _data.SHUFFLE_BUFFER_BYTES / 2**20,
+        "shuffle_buffer_mb": (None if model.shuffle_buffer_bytes is None else model.shuffle_buffer_bytes / 2**20),
         "epochs": model.n_iter_,
         "fit_s": fit_s,
         "rss_before_fit_mb": before,
@@ -386,7 +396,7 @@ class _StagePeaks:
             setattr(owner, name, original)
 
 
-def run_memory(n_cells: int, folder: Path) -> dict:
+def run_memory(n_cells: int, folder: Path, budgets=("default",)) -> dict:
     rows = []
     folder.mkdir(parents=True, exist_ok=True)
     print(f"model: {MEMORY_MODEL}")
@@ -394,9 +404,12 @@ def run_memory(n_cells: int, folder: Path) -> dict:
     try:
         gb = write_dense_h5ad(path, n_cells)
         print(f"wrote {path} ({gb:.2f} GB)", flush=True)
-        for kind in ("dask", "h5ad"):
+        for budget, kind in [(b, k) for b in budgets for k in ("dask", "h5ad")]:
             out = subprocess.run(
-                [sys.executable, __file__, "memory-one", kind, str(path)], capture_output=True, text=True, check=False
+                [sys.executable, __file__, "memory-one", kind, str(path), str(budget)],
+                capture_output=True,
+                text=True,
+                check=False,
             )
             if out.returncode:
                 raise RuntimeError(out.stderr[-3000:])
@@ -404,7 +417,7 @@ def run_memory(n_cells: int, folder: Path) -> dict:
             rows.append(row)
             print(
                 f"{kind:<5} {row['shape']} {row['chunks']:>4} chunks  fit {row['fit_s']:.0f} s  "
-                f"peak RSS growth {row['peak_growth_mb']:.0f} MB (pool budget {row['shuffle_buffer_mb']:.0f} MB)",
+                f"peak RSS growth {row['peak_growth_mb']:.0f} MB (pool budget {row['shuffle_buffer_mb']} MB)",
                 flush=True,
             )
     finally:
@@ -421,6 +434,12 @@ def main(argv=None) -> None:
     parser.add_argument("--dir", type=Path, default=None, help="where to write the files (default: a temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the written files")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument(
+        "--budgets",
+        nargs="+",
+        default=["default"],
+        help="memory: shuffle_buffer_bytes of each run (bytes, 'none' or 'default')",
+    )
     args = parser.parse_args(argv)
     if args.study == "fit-one":
         print(json.dumps(fit_one(args.path[0])))
@@ -439,14 +458,14 @@ def main(argv=None) -> None:
     elif args.study == "memory":
         folder = args.dir or Path(tempfile.mkdtemp(prefix="sivae_memory_"))
         try:
-            result = run_memory(args.cells, folder)
+            result = run_memory(args.cells, folder, args.budgets)
         finally:
             if args.dir is None:
                 shutil.rmtree(folder, ignore_errors=True)
     else:
         result = run_shuffle(args.seeds)
     path = RESULTS / f"disk_{args.study}.json"
-    path.write_text(json.dumps(result, indent=1))
+    write_json(path, result, indent=1)
     print(f"wrote {path}")
 
 

@@ -63,6 +63,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from sivae_sklearn._io import write_json  # noqa: E402
+
 RESULTS = Path(__file__).resolve().parent / "results"
 FAMILY_CONFIGS = 48
 FAMILY_SEED = 0
@@ -242,13 +244,8 @@ def _machine() -> dict:
 
 
 def store(path: Path, payload: dict) -> None:
-    """Write ``payload`` as JSON atomically: a temporary file, flushed to disk, then renamed over ``path``."""
-    tmp = path.with_suffix(".json.tmp")
-    with open(tmp, "w") as fh:
-        json.dump(payload, fh, indent=1)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    """Write ``payload`` as JSON atomically (the package's ``write_json``: temporary file, fsync, rename)."""
+    write_json(path, payload, indent=1)
 
 
 def main(argv=None):

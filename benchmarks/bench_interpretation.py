@@ -22,7 +22,6 @@ Prints a table and writes ``benchmarks/results/interpretation.json``.
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import time
@@ -33,6 +32,7 @@ from sklearn.decomposition import PCA
 from sklearn.metrics import adjusted_rand_score, roc_auc_score
 
 from sivae_sklearn import SiVAE
+from sivae_sklearn._io import write_json
 from sivae_sklearn.datasets import make_feature_modules
 
 SETTINGS = {
@@ -142,8 +142,7 @@ def main() -> None:
     }
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "interpretation.json")
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as fh:
-        json.dump(out, fh, indent=2)
+    write_json(path, out, indent=2)
     print(f"\nwrote {path}")
 
 

@@ -68,6 +68,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from sivae_sklearn._io import write_json  # noqa: E402
+
 RESULTS = Path(__file__).resolve().parent / "results"
 
 # ------------------------------------------------------------------ settings
@@ -414,9 +416,7 @@ def _machine() -> dict:
 
 def _store(path: Path, runs: list[dict], meta: dict) -> None:
     payload = {"meta": meta, "summary": summarise(runs), "runs": runs}
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(payload, indent=1))
-    tmp.replace(path)
+    write_json(path, payload, indent=1)
 
 
 def main(argv=None):

@@ -37,7 +37,6 @@ exactly to the epoch.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -56,6 +55,7 @@ from _common import load_digits_zscored, load_pbmc  # noqa: E402
 
 from sivae_sklearn import SiVAE, _training  # noqa: E402
 from sivae_sklearn._arrays.rows import epoch_batches  # noqa: E402
+from sivae_sklearn._io import write_json  # noqa: E402
 
 RESULTS = HERE / "results"
 DATA = {"digits": load_digits_zscored, "pbmc68k_reduced": load_pbmc}
@@ -265,8 +265,7 @@ def main(argv=None) -> None:
     for name in args.data:
         rows.append(profile(name, args.epochs))
         print(_fmt(rows[-1]), flush=True)
-    with open(args.out, "w") as fh:
-        json.dump({"rows": rows, "tensorflow": tf.__version__}, fh, indent=1)
+    write_json(args.out, {"rows": rows, "tensorflow": tf.__version__}, indent=1)
     print(f"wrote {args.out}")
 
 

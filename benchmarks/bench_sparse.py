@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sivae_sklearn import SiVAE  # noqa: E402
 from sivae_sklearn._engine.network import NetworkConfig, SiVAENetwork  # noqa: E402
 from sivae_sklearn._engine.training import TrainingConfig, TrainingData, train  # noqa: E402
+from sivae_sklearn._io import write_json  # noqa: E402
 
 MODEL = dict(
     n_components=10,
@@ -142,7 +143,7 @@ def main(argv=None) -> int:
         linear = base * row["n_cells"]
         print(f"  {row['n_cells']:>7} cells: {row['s_per_epoch']:.2f} s/epoch (linear would be {linear:.2f})")
     if args.json:
-        Path(args.json).write_text(json.dumps({"memory": mem, "scaling": scaling, "model": str(MODEL)}, indent=2))
+        write_json(args.json, {"memory": mem, "scaling": scaling, "model": str(MODEL)}, indent=2)
     return 0
 
 

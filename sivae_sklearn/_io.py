@@ -18,6 +18,8 @@ Importable without TensorFlow (the command line uses it before TensorFlow loads)
 * :func:`open_regular` opens a file for reading only when it is a regular file
   (never a named pipe or a device, which could block or never end), without
   blocking on the open, and :func:`read_regular` reads at most a given size.
+* :func:`write_json` writes a JSON document through :func:`atomic_write` (the
+  benchmarks' result files).
 
 Examples
 --------
@@ -34,6 +36,7 @@ b'hello'
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import stat
@@ -126,6 +129,29 @@ def atomic_write(path) -> Iterator[BinaryIO]:
     except BaseException:
         _remove_quietly(tmp)
         raise
+
+
+def write_json(path, payload, **dumps_kwargs) -> None:
+    """Write ``payload`` as UTF-8 JSON to ``path`` atomically (:func:`atomic_write`).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The destination. Its folder must exist.
+    payload : object
+        Anything ``json.dumps`` takes with ``dumps_kwargs`` (e.g. ``indent=1, default=float``).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "result.json")
+    >>> write_json(path, {"rows": [1, 2]}, indent=1)
+    >>> json.loads(read_regular(path, max_bytes=1000))
+    {'rows': [1, 2]}
+    """
+    text = json.dumps(payload, **dumps_kwargs)  # before the file exists: a payload JSON refuses leaves no trace
+    with atomic_write(path) as fh:
+        fh.write(text.encode("utf-8"))
 
 
 @contextlib.contextmanager

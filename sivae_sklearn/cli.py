@@ -537,7 +537,8 @@ def _check_data_options(meta: _H5adMetadata | None, args) -> None:
 
     ``--layer``, an empty X, ``--use-highly-variable``, duplicate gene names,
     result keys that exist without ``--overwrite``, and for ``fit``
-    ``--batch-key`` and ``--n-components`` against the number of genes.
+    ``--batch-key``, ``--feature-input varm:KEY`` and ``--n-components``
+    against the number of genes.
     """
     key_added = args.key_added
     if not key_added:
@@ -589,6 +590,12 @@ def _check_data_options(meta: _H5adMetadata | None, args) -> None:
         raise CommandError(
             f"--batch-key {shlex.quote(batch_key)}: {name!r} has no obs column of that name; its obs columns: "
             f"{_shown_list(meta.obs) if meta.obs else 'none'}"
+        )
+    feature_input = getattr(args, "feature_input", None)
+    if isinstance(feature_input, str) and feature_input.startswith("varm:") and feature_input[5:] not in meta.varm:
+        raise CommandError(
+            f"--feature-input {shlex.quote(feature_input)}: {name!r} has no varm entry {feature_input[5:]!r}; its "
+            f"varm keys: {_shown_list(meta.varm) if meta.varm else 'none'}"
         )
     n_components = getattr(args, "n_components", None)
     n_genes = meta.n_highly_variable if masked else len(meta.var_names)

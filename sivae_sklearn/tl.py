@@ -51,6 +51,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from ._arrays.feature_embeddings import align_embeddings, embedding_blocks, is_external
 from ._arrays.rows import is_lazy, iter_row_chunks, select_columns
 from ._engine.likelihoods import LIKELIHOODS
 from ._estimator.sivae import SiVAE
@@ -122,6 +123,8 @@ def sivae(
         are left out with one warning. ``uns["<key>"]`` records the
         ``dimension_names``, each program's fitted ``programs`` genes and
         their ``program_support``. ``program_weight=`` sets the strength.
+        ValueError says why; except with external embeddings as
+        ``feature_input``, whose rows give the other genes their loadings.
     copy : bool, default=False
         Work on a copy of ``adata`` and return it; otherwise write the results
         into ``adata`` and return the fitted estimator.
@@ -130,7 +133,15 @@ def sivae(
         existing key raises a ValueError.
     **estimator_params
         Passed to :class:`~sivae_sklearn.SiVAE` (``likelihood``,
-        ``hidden_layer_sizes``, ``max_epochs``, ``random_state``, ...).
+        ``hidden_layer_sizes``, ``max_epochs``, ``random_state``, ...). External
+        feature embeddings as ``feature_input`` are aligned to the genes here:
+        ``feature_input="varm:KEY"`` reads ``adata.varm[KEY]`` (a list may mix
+        such keys, DataFrames indexed by gene names and arrays with one row per
+        gene of ``adata``), and the rows of the genes kept by the
+        highly-variable mask are fitted; with ``embed_all_genes=True`` the
+        other genes get loadings from their embedding rows (for any
+        likelihood). ``uns["<key>"]["params"]["feature_input"]`` records the
+        keys (``"external"`` for an array).
 
     Returns
     -------
@@ -186,6 +197,7 @@ def sivae(
             "written into the object's annotations, which are in memory) or load it with adata.to_memory()."
         )
     _check_estimator_params(estimator_params)
+    estimator_params_given = dict(estimator_params)
     keys = _result_keys_to_write(adata, key_added, overwrite)
 
     batches = None
@@ -216,7 +228,14 @@ def sivae(
     likelihood = estimator_params.get("likelihood", "gaussian")
     _check_input(X_fit, source, likelihood)
     family = LIKELIHOODS.get(likelihood)  # an unknown name is reported by SiVAE's parameter validation
-    if embed_all_genes and family is not None and family.encoder_input.name != "none":
+    embeddings = _feature_embeddings(adata, estimator_params.get("feature_input", "pca"))
+    if embeddings is not None:  # aligned to adata.var_names; the model reads the fitted genes' rows
+        fitted_rows = [block[mask] for block in embeddings]
+        estimator_params = {
+            **estimator_params,
+            "feature_input": fitted_rows[0] if len(fitted_rows) == 1 else fitted_rows,
+        }
+    if embed_all_genes and embeddings is None and family is not None and family.encoder_input.name != "none":
         raise ValueError(
             f"embed_all_genes=True is not available for likelihood={likelihood!r}: the encoder input of a count "
             "likelihood divides each cell by its library size over the fitted genes, which the model does not "
@@ -237,8 +256,15 @@ def sivae(
         # the genes are named above; the matrix itself has no column names
         warnings.filterwarnings("ignore", message="X does not have valid feature names", category=UserWarning)
         _write_results(adata, model, X_fit, np.flatnonzero(mask), keys, layer)
+    if embeddings is not None:
+        given = estimator_params_given.get("feature_input")
+        adata.uns[keys["uns"]]["params"]["feature_input"] = _h5ad_value(
+            [b if isinstance(b, str) else "external" for b in embedding_blocks(given)]
+            if isinstance(given, (list, tuple))
+            else (given if isinstance(given, str) else "external")
+        )
     if embed_all_genes:
-        _write_embedded_genes(adata, model, X, mask, keys)
+        _write_embedded_genes(adata, model, X, mask, keys, embeddings)
     if batch_key is not None:
         adata.uns[keys["uns"]]["params"]["batch_key"] = batch_key
     return adata if copy else model
@@ -418,10 +444,17 @@ def _write_results(adata, model: SiVAE, X_fit, genes: np.ndarray, keys: dict[str
     )
 
 
-def _write_embedded_genes(adata, model: SiVAE, X, mask: np.ndarray, keys: dict[str, str]) -> None:
-    """Loadings of the genes outside ``mask`` via ``model.embed_features``, and which genes they are."""
+def _write_embedded_genes(adata, model: SiVAE, X, mask: np.ndarray, keys: dict[str, str], embeddings=None) -> None:
+    """Loadings of the genes outside ``mask`` via ``model.embed_features``, and which genes they are.
+
+    With external ``embeddings`` (aligned to ``adata.var_names``), the genes' embedding rows, not their values.
+    """
     outside = np.flatnonzero(~mask)
-    if outside.size:
+    if outside.size and embeddings is not None:
+        loadings = np.array(adata.varm[keys["varm"]])
+        loadings[outside] = model.embed_features(embedding=[block[outside] for block in embeddings]).T
+        adata.varm[keys["varm"]] = loadings
+    elif outside.size:
         columns = select_columns(X, ~mask)
         if is_lazy(X):  # on disk: read chunk by chunk, only the masked genes' columns
             blocks = list(iter_row_chunks(columns))
@@ -484,6 +517,35 @@ def _result_keys_to_write(adata, key_added: str, overwrite: bool) -> dict[str, s
                 f"or overwrite=True to replace them."
             )
     return keys
+
+
+def _feature_embeddings(adata, feature_input) -> list[np.ndarray] | None:
+    """External ``feature_input`` aligned to ``adata.var_names`` (one array per embedding), or None for a method name.
+
+    ``"varm:KEY"`` (alone or in a list) reads ``adata.varm[KEY]``; a DataFrame
+    is aligned by its index to ``var_names``; an array needs one row per gene
+    of ``adata`` (before the highly-variable mask).
+    """
+    if isinstance(feature_input, str) and not feature_input.startswith("varm:"):
+        return None
+    blocks = []
+    for block in embedding_blocks(feature_input):
+        if isinstance(block, str) and block.startswith("varm:"):
+            key = block[len("varm:") :]
+            if key not in adata.varm:
+                raise ValueError(
+                    f"feature_input={block!r}: adata.varm has no key {key!r}; available: "
+                    f"{sorted(adata.varm.keys())[:20]}."
+                )
+            block = adata.varm[key]
+            block = block.to_numpy() if hasattr(block, "to_numpy") else np.asarray(block)  # varm rows are var_names
+        blocks.append(block)
+    return align_embeddings(
+        blocks if isinstance(feature_input, (list, tuple)) else blocks[0],
+        adata.n_vars,
+        np.asarray(adata.var_names, dtype=str),
+        name="feature_input",
+    )
 
 
 def _check_estimator_params(params: dict) -> None:
@@ -623,6 +685,10 @@ def _program_genes(programs, fitted_genes: np.ndarray) -> dict[str, list[str]]:
 def _uns_entry(model: SiVAE, *, layer: str | None, use_highly_variable: bool, n_genes: int) -> dict:
     """Parameters, history and variances in types that h5ad can store (no None, no mixed tuples)."""
     params = {name: _h5ad_value(value) for name, value in model.get_params().items() if name != "feature_programs"}
+    params = {
+        name: "external" if name == "feature_input" and is_external(value) else _h5ad_value(value)
+        for name, value in model.get_params().items()
+    }
     params = {name: value for name, value in params.items() if value is not None}
     params["use_highly_variable"] = bool(use_highly_variable)
     params["n_genes"] = n_genes

@@ -228,6 +228,35 @@ def bad_latent(draw, k: int = 2):
     return draw(defective(np.zeros((3, k)), (defect,)))
 
 
+WRONG_TYPES = ("matrix", "complex", "object_complex", "datetime64", "timedelta64", "frame_datetime", "frame_objects")
+
+
+@st.composite
+def wrongly_typed(draw, base: np.ndarray):
+    """``(X, kind)``: ``base`` made into a matrix of the wrong type, the words its message must use."""
+    kind = draw(st.sampled_from(WRONG_TYPES))
+    i, j = draw(st.integers(0, base.shape[0] - 1)), draw(st.integers(0, base.shape[1] - 1))
+    if kind == "matrix":
+        return np.asmatrix(base), "np.asarray"
+    if kind == "complex":
+        return base + 1j * draw(st.floats(0.5, 10)), "complex"
+    if kind == "object_complex":
+        X = base.astype(object)
+        X[i, j] = complex(draw(st.floats(-5, 5)), draw(st.floats(0.5, 5)))
+        return X, "complex"
+    if kind in ("datetime64", "timedelta64"):
+        unit = draw(st.sampled_from(["s", "D", "ns"]))
+        return (np.abs(base) * 100).astype(np.int64).astype(f"{kind}[{unit}]"), "dates or times"
+    frame = pd.DataFrame(base, columns=[f"g{k}" for k in range(base.shape[1])])
+    if kind == "frame_datetime":
+        frame[f"g{j}"] = pd.date_range("2020-01-01", periods=base.shape[0], tz=draw(st.sampled_from([None, "UTC"])))
+        return frame, "dates or times"
+    column = frame[f"g{j}"].astype(object)
+    column.iloc[i] = draw(st.sampled_from([{"a": 1}, pd.Timestamp("2021-01-01"), 2 + 1j]))
+    frame[f"g{j}"] = column
+    return frame, "column"
+
+
 # ---------------------------------------------------------------------- fit
 @settings(max_examples=120)
 @given(defective(VALID["gaussian"]) | defective_sparse(VALID["gaussian"]).map(lambda X: (X, 0)))
@@ -314,6 +343,23 @@ DATA_ENTRY_POINTS = {
 def test_fitted_model_refuses_bad_data(fitted, method, case):
     X, _ = case
     assert_refused(lambda: DATA_ENTRY_POINTS[method](fitted["classifier"], X), "X")
+
+
+@settings(max_examples=60)
+@given(st.sampled_from(["fit", *sorted(DATA_ENTRY_POINTS)]), wrongly_typed(VALID["gaussian"]))
+def test_data_of_the_wrong_type_is_a_type_error_that_says_what_to_pass(fitted, method, case):
+    """Wrong types (np.matrix, complex, dates, objects) are our TypeError, never scikit-learn's or numpy's."""
+    from sivae_sklearn import DataTypeError
+
+    X, words = case
+    if method == "fit":
+        call = lambda: SiVAE(**FAST).fit(X)  # noqa: E731
+    else:
+        call = lambda: DATA_ENTRY_POINTS[method](fitted["classifier"], X)  # noqa: E731
+    with nothing_computed(), pytest.raises(DataTypeError) as info:
+        call()
+    assert isinstance(info.value, TypeError) and isinstance(info.value, ValueError)
+    assert names(str(info.value), "X") and words in str(info.value), str(info.value)
 
 
 @settings(max_examples=30)

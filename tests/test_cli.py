@@ -160,11 +160,13 @@ def test_every_offered_parameter_reaches_the_estimator_with_its_default():
         assert getattr(args, name) == estimator[name], name
     fit = parser._subparsers._group_actions[0].choices["fit"]
     choices = {a.dest: set(a.choices) for a in fit._actions if a.choices}
-    assert choices == {
-        "likelihood": set(LIKELIHOODS),
-        "feature_input": set(FEATURE_INPUT_METHODS),
-        "schedule": set(SCHEDULES),
-    }
+    assert choices == {"likelihood": set(LIKELIHOODS), "schedule": set(SCHEDULES)}
+    # feature_input is a method name or an embedding of the genes in adata.varm
+    for text, value in [(m, m) for m in FEATURE_INPUT_METHODS] + [("PCA", "pca"), ("varm:X_gene", "varm:X_gene")]:
+        assert parser.parse_args(["fit", "i", "-o", "o", "--feature-input", text]).feature_input == value
+    for text in ("magic", "varm:"):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["fit", "i", "-o", "o", "--feature-input", text])
     changed = parser.parse_args(
         ["fit", "i", "-o", "o", "--beta", "0.5", "--early-stopping", "no", "--hidden-layer-sizes", "linear"]
     )

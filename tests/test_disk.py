@@ -237,3 +237,64 @@ def test_tl_sivae_and_the_command_line_train_from_a_backed_file(files, tmp_path,
     assert written.obsm["X_sivae"].shape == (300, 10) and written.X.shape == (300, 20)
     assert main(["fit", str(out), "-o", str(out), "--backed"]) == 1
     assert "choose another output file" in capsys.readouterr().err
+
+
+def test_shuffle_buffer_bytes_defaults_to_the_module_budget_and_reaches_the_pool(counts, monkeypatch):
+    from sivae_sklearn._engine import training
+    from sivae_sklearn._estimator.parameters import PARAMETERS
+
+    assert PARAMETERS["shuffle_buffer_bytes"].default == D.SHUFFLE_BUFFER_BYTES == SiVAE().shuffle_buffer_bytes
+    seen = []
+    epoch_batches = training.epoch_batches
+
+    def recording(X, batch_size, rng, **kwargs):
+        if rng is not None:
+            seen.append(kwargs["shuffle_buffer_bytes"])
+        return epoch_batches(X, batch_size, rng, **kwargs)
+
+    monkeypatch.setattr(training, "epoch_batches", recording)
+    X = da.from_array(counts, chunks=(50, 20))
+    for budget in (None, 2**20, 3 * 2**20):
+        seen.clear()
+        SiVAE(**{**PARAMS, "max_epochs": 1}, shuffle_buffer_bytes=budget).fit(X)
+        assert seen == [budget]
+
+
+@pytest.mark.parametrize("bad", [0, 2**20 - 1, -5, 1.5e6, "256MB", True])
+def test_bad_shuffle_buffer_bytes_is_refused_before_training(counts, bad):
+    with pytest.raises(ValueError, match="shuffle_buffer_bytes"):
+        SiVAE(**PARAMS, shuffle_buffer_bytes=bad).fit(counts)
+
+
+def test_the_feed_never_holds_two_shuffle_pools(counts, monkeypatch):
+    # The training feed lets go of each batch before it asks for the next, so a pool is freed before the next
+    # one is read: with a pool of 2 chunks and 6 chunks, every epoch reads 3 pools, one at a time.
+    import gc
+    import weakref
+
+    monkeypatch.setattr(D, "SHUFFLE_CHUNKS", 2)
+    pools, alive_at_read = [], []
+    pool = D._pool
+
+    def tracked(*args, **kwargs):
+        gc.collect()
+        alive_at_read.append(sum(ref() is not None for ref in pools))
+        block, positions = pool(*args, **kwargs)
+        pools.append(weakref.ref(block))
+        return block, positions
+
+    monkeypatch.setattr(D, "_pool", tracked)
+    SiVAE(**{**PARAMS, "max_epochs": 2}).fit(da.from_array(counts, chunks=(50, 20)))
+    assert len(alive_at_read) >= 6 and max(alive_at_read) == 0, alive_at_read
+
+
+@pytest.mark.parametrize("keep_share", [1.0, 0.7])
+def test_a_pass_reads_large_dask_chunks_in_slices(monkeypatch, keep_share):
+    monkeypatch.setattr(D, "CHUNK_BYTES", 100 * 4 * 4)  # slices of at most 100 rows of 4 float32 columns
+    X = np.arange(3000 * 4, dtype=np.float32).reshape(3000, 4)
+    keep = np.random.RandomState(0).uniform(size=3000) < keep_share
+    rows = D.DiskRows(da.from_array(X, chunks=(1000, 4)), keep=keep)
+    parts = list(rows.iter_chunks())
+    assert len(parts) == 30 and max(block.shape[0] for block, _ in parts) <= 100
+    np.testing.assert_array_equal(np.concatenate([block for block, _ in parts]), X[keep])
+    np.testing.assert_array_equal(np.concatenate([p for _, p in parts]), np.arange(keep.sum()))

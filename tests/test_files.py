@@ -248,3 +248,35 @@ def test_cli_writes_its_output_atomically_even_over_its_input(tmp_path, monkeypa
     assert "X_new" in anndata.read_h5ad(path).obsm and os.listdir(tmp_path) == ["data.h5ad"]
     with pytest.raises(CommandError, match="cannot write"):
         _write_h5ad(adata, str(tmp_path / "missing" / "out.h5ad"))
+
+
+def test_benchmark_results_are_written_atomically():
+    """Every JSON result of benchmarks/ goes through the package's atomic write_json, never a plain open."""
+    import pathlib
+    import re
+
+    folder = pathlib.Path(__file__).resolve().parents[1] / "benchmarks"
+    plain = re.compile(r"json\.dump\(|write_text\(json\.dumps|open\([^)]*[\"']w[\"']")
+    offenders = [
+        f"{p.name}: {line.strip()}"
+        for p in folder.glob("*.py")
+        for line in p.read_text().splitlines()
+        if plain.search(line)
+    ]
+    assert not offenders, offenders
+    writers = [p.name for p in folder.glob("*.py") if "write_json(" in p.read_text()]
+    assert len(writers) >= 10, writers
+
+
+def test_write_json_replaces_the_file_whole(tmp_path):
+    import json
+
+    from sivae_sklearn._io import write_json
+
+    path = tmp_path / "result.json"
+    write_json(path, {"old": 1})
+    with pytest.raises(TypeError):
+        write_json(path, {"new": object()})  # not JSON: the old file stays, no temporary file is left
+    assert json.loads(path.read_text()) == {"old": 1} and sorted(p.name for p in tmp_path.iterdir()) == ["result.json"]
+    write_json(path, {"new": [1.5]}, indent=1)
+    assert json.loads(path.read_text()) == {"new": [1.5]}

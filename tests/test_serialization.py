@@ -521,7 +521,11 @@ def test_every_fitted_attribute_is_in_the_file_schema():
     model = SiVAE(**{**TINY, "max_epochs": 1, "conditional": True, "classifier_weight": 1.0}).fit(X, y)
     fitted = {name for name in vars(model) if name.endswith("_") and not name.startswith("_")}
     # the feature reducer is stored apart, as the description's feature_reducer and reducer/ arrays
-    assert fitted == set(persistence.FITTED_ATTRIBUTES) | {"feature_reducer_"}
+    embedding = set(persistence.EMBEDDING_ATTRIBUTES)  # only with external feature embeddings
+    assert fitted == set(persistence.FITTED_ATTRIBUTES) - embedding | {"feature_reducer_"}
+    external = SiVAE(**{**TINY, "max_epochs": 1, "feature_input": rng.normal(size=(4, 2))}).fit(X)
+    fitted = {name for name in vars(external) if name.endswith("_") and not name.startswith("_")}
+    assert embedding <= fitted <= set(persistence.FITTED_ATTRIBUTES)
 
 
 # ------------------------------------------------------------------ the feature reducer

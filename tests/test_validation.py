@@ -3,12 +3,15 @@
 Generated bad input at every entry point is tested in test_bad_inputs.py.
 """
 
+import re
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from sivae_sklearn import SiVAE, TrainingDivergedError
+from sivae_sklearn._estimator.parameters import PARAMETERS
 from tests.presets import TINY
 
 
@@ -225,3 +228,221 @@ def test_a_boolean_column_with_other_values_is_refused():
     for bad in (["True", "maybe"], [0, 2]):
         with pytest.raises(ValueError, match="mask must be boolean"):
             check_boolean_column(pd.Series(bad), "mask")
+
+
+# ------------------------------------------------- parameters beyond float32
+FLOAT_PARAMETERS = sorted(
+    name for name, p in PARAMETERS.items() if any(getattr(c, "kind", None) == "float" for c in p.allowed)
+)
+
+
+def test_every_real_parameter_is_checked_for_float32_range():
+    assert {"beta", "interpretability_weight", "l2_penalty", "learning_rate", "classifier_weight"} <= set(
+        FLOAT_PARAMETERS
+    )
+
+
+@pytest.mark.parametrize("name", FLOAT_PARAMETERS)
+@pytest.mark.parametrize("value", [1e39, 3.5e38, np.float64(1e300)])
+def test_a_real_parameter_beyond_float32_is_refused_before_training(X, name, value):
+    from unittest import mock
+
+    from sivae_sklearn._estimator import sivae as estimator_module
+
+    model = SiVAE(**TINY).set_params(**{name: value})
+    with mock.patch.object(estimator_module, "train", side_effect=AssertionError("trained")):
+        with pytest.raises(ValueError, match=rf"'{name}' parameter of SiVAE .*within float32 range"):
+            model.fit(X)
+    assert not hasattr(model, "n_features_in_")
+
+
+def test_the_command_line_refuses_the_same_values():
+    with pytest.raises(ValueError, match="within float32 range"):
+        PARAMETERS["beta"].parse("1e39")
+    assert PARAMETERS["beta"].parse("3e38") == 3e38
+
+
+# ------------------------------------------------------------- wrong types
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda X: np.array(X.tolist(), dtype=object) + np.eye(30, 5, dtype=object) * 1j, "X holds complex numbers"),
+        (lambda X: X + 0j, "Complex data not supported"),
+        (np.asmatrix, r"numpy.matrix.*np.asarray\(X\)"),
+        (lambda X: X.astype(np.int64).astype("datetime64[D]"), "X holds dates or times"),
+        (
+            lambda X: pd.DataFrame(X).assign(t=pd.date_range("2020", periods=30)),
+            r"X holds dates or times \(column 't'\)",
+        ),
+    ],
+)
+def test_wrong_types_are_a_type_error_from_our_validation(X, make, match):
+    from sivae_sklearn import DataTypeError
+
+    bad = make(X)
+    with pytest.raises(DataTypeError, match=match) as info:
+        SiVAE(**TINY).fit(bad)
+    assert isinstance(info.value, TypeError) and isinstance(info.value, ValueError)
+    if np.shape(bad)[1] == 5:  # the same error after fit
+        with pytest.raises(DataTypeError, match=match):
+            SiVAE(**TINY).fit(X).transform(bad)
+
+
+# ------------------------------------------------------------ lazy inputs
+def test_a_dask_array_with_unknown_chunk_sizes_says_to_compute_them(X):
+    da = pytest.importorskip("dask.array")
+    from unittest import mock
+
+    from sivae_sklearn._estimator import sivae as estimator_module
+
+    lazy = da.from_array(X, chunks=10)
+    masked = lazy[lazy[:, 0] > -10]  # a dask mask: the row count is unknown until computed
+    assert np.isnan(masked.shape[0])
+    with mock.patch.object(estimator_module, "train", side_effect=AssertionError("trained")):
+        with pytest.raises(ValueError, match=r"X is a dask array with chunks of unknown size.*compute_chunk_sizes\(\)"):
+            SiVAE(**TINY).fit(masked)
+    model = SiVAE(**TINY).fit(X)
+    for method in (model.transform, model.score_samples):
+        with pytest.raises(ValueError, match=r"compute_chunk_sizes\(\)"):
+            method(masked)
+    np.testing.assert_allclose(model.transform(masked.compute_chunk_sizes()), model.transform(X), rtol=1e-5)
+
+
+@pytest.mark.parametrize("layout", ["dense", "csr"])
+def test_a_backed_h5ad_with_a_corrupt_gzip_chunk_names_the_file_and_x(tmp_path, layout):
+    anndata = pytest.importorskip("anndata")
+    h5py = pytest.importorskip("h5py")
+    from unittest import mock
+
+    import scipy.sparse as sp
+
+    from sivae_sklearn import DataFileError
+    from sivae_sklearn._estimator import sivae as estimator_module
+
+    counts = np.random.RandomState(0).poisson(2.0, size=(200, 30)).astype(np.float32)
+    path = tmp_path / f"{layout}.h5ad"
+    anndata.AnnData(counts if layout == "dense" else sp.csr_matrix(counts)).write_h5ad(path, compression="gzip")
+    with h5py.File(path, "r") as f:
+        dataset = f["X"] if layout == "dense" else f["X/data"]
+        assert dataset.compression == "gzip"
+        chunk = dataset.id.get_chunk_info(0)
+    with open(path, "r+b") as fh:  # damage the middle of the first compressed chunk
+        fh.seek(chunk.byte_offset + chunk.size // 2)
+        fh.write(b"\xff" * 16)
+    model = SiVAE(**{**TINY, "likelihood": "poisson"}).fit(counts)
+    backed = anndata.read_h5ad(path, backed="r")
+    try:
+        match = rf"Cannot read rows 0:\d+ of X from '/X' in '{re.escape(str(path))}'.*damaged"
+        with mock.patch.object(estimator_module, "train", side_effect=AssertionError("trained")):
+            with pytest.raises(DataFileError, match=match) as info:
+                SiVAE(**{**TINY, "likelihood": "poisson"}).fit(backed.X)
+        assert isinstance(info.value, OSError) and isinstance(info.value, ValueError)
+        assert isinstance(info.value.__cause__, OSError)
+        with pytest.raises(DataFileError, match=match):
+            model.transform(backed.X)
+    finally:
+        backed.file.close()
+
+
+# ------------------------------------------------------------ output sizes
+def _memory(n_bytes):
+    """This machine's memory, as the size checks see it, set to ``n_bytes``."""
+    from unittest import mock
+
+    from sivae_sklearn._estimator import validation
+
+    return mock.patch.object(validation, "memory_limit", return_value=n_bytes)
+
+
+def test_inverse_transform_and_transform_check_the_output_size_before_computing(X):
+    from unittest import mock
+
+    from sivae_sklearn._engine.inference import CompiledModel
+
+    model = SiVAE(**TINY).fit(X)
+    Z = np.zeros((4_000, 2))
+    with _memory(4_000 * 5 * 8 - 1), mock.patch.object(CompiledModel, "decode", side_effect=AssertionError("ran")):
+        with pytest.raises(ValueError, match=r"inverse_transform of X with 4,000 latent points \(x 5 features\) asks"):
+            model.inverse_transform(Z)
+    with _memory(4_000 * 5 * 8):
+        assert model.inverse_transform(Z).shape == (4_000, 5)  # exactly at the limit: allowed
+    rows = np.zeros((1_000, 5))
+    with _memory(2 * 1_000 * 2 * 8 - 1), mock.patch.object(CompiledModel, "embed", side_effect=AssertionError("ran")):
+        with pytest.raises(ValueError, match=r"transform of X with 1,000 rows .* in slices of rows"):
+            model.transform(rows)
+    with _memory(1_000 * 5 * 8 - 1), mock.patch.object(CompiledModel, "level_fits", side_effect=AssertionError("ran")):
+        with pytest.raises(ValueError, match=r"feature_awareness\(X, per_sample=True\) of X \(1000, 5\) asks"):
+            model.feature_awareness(rows, per_sample=True)
+
+
+def test_the_explorer_refuses_to_densify_a_sparse_h5ad_beyond_memory(tmp_path):
+    anndata = pytest.importorskip("anndata")
+    import scipy.sparse as sp
+
+    from sivae_sklearn.explorer import ExplorerInputError, load_data
+
+    path = tmp_path / "cells.h5ad"
+    anndata.AnnData(sp.random(300, 40, density=0.05, format="csr", random_state=0, dtype=np.float32)).write_h5ad(path)
+    with _memory(300 * 40 * 8 - 1), pytest.raises(ExplorerInputError, match=r"densifies .*cells.h5ad.* 300 cells x 40"):
+        load_data(path)
+    with _memory(300 * 40 * 8):
+        X, _, names = load_data(path)
+    assert X.shape == (300, 40) and names.shape == (40,)
+
+
+def test_the_explorer_refuses_to_densify_sparse_x_beyond_memory(X):
+    import scipy.sparse as sp
+
+    from sivae_sklearn.explorer import ExplorerInputError, prepare
+
+    model = SiVAE(**TINY).fit(X)
+    with _memory(30 * 5 * 8 - 1), pytest.raises(ExplorerInputError, match=r"densifies X of 30 cells x 5 genes"):
+        prepare(model, sp.csr_matrix(X))
+
+
+# ------------------------------------------------------- feature awareness
+@pytest.mark.parametrize("scale", [1e19, 1e20, 1e30])
+def test_feature_awareness_of_huge_inputs_is_computed_in_float64_never_inf(X, scale):
+    """Float32 squares overflow from about 1.8e19; the network's values are squared in float64."""
+    from sivae_sklearn._engine.inference import CompiledModel
+
+    model = SiVAE(**TINY).fit(X)
+    big = X * scale
+    awareness = model.feature_awareness(big)
+    per_sample = model.feature_awareness(big, per_sample=True)
+    assert np.all(np.isfinite(awareness)) and np.all(np.isfinite(per_sample))
+    x_in, fits = CompiledModel.level_fits(model._compiled, big.astype(np.float32))
+    x_in, fit = x_in.astype(np.float64), fits[-1].astype(np.float64)
+    expected = np.square(x_in - model.mean_) - np.square(x_in - fit)
+    np.testing.assert_allclose(per_sample, expected, rtol=1e-12)
+    np.testing.assert_allclose(awareness, expected.mean(axis=0), rtol=1e-9)
+
+
+def test_feature_awareness_refuses_to_return_inf_when_the_network_overflows(X):
+    from unittest import mock
+
+    from sivae_sklearn._engine.inference import CompiledModel
+
+    model = SiVAE(**TINY).fit(X)
+    n_levels = model._network_config.n_levels
+    overflowed = (np.ones((30, 5), np.float32), [np.full((30, 5), np.inf, np.float32)] * n_levels)
+    with mock.patch.object(CompiledModel, "level_fits", return_value=overflowed):
+        with pytest.raises(ValueError, match="feature_awareness gave non-finite values: X holds values so far"):
+            model.feature_awareness(X)
+
+
+# ------------------------------------------------------ columns by name
+def test_dataframe_columns_are_matched_by_name_and_mismatches_named(X):
+    frame = pd.DataFrame(X, columns=list("abcde"))
+    model = SiVAE(**TINY).fit(frame)
+    np.testing.assert_array_equal(model.transform(frame[list("ecabd")]), model.transform(frame))
+    with pytest.raises(ValueError, match=r"1 feature\(s\) of the model are not in the columns of X: \['e'\]"):
+        model.transform(frame[list("abcd")])
+    with pytest.raises(
+        ValueError, match=r"X has 1 column\(s\) the model was not fitted on: \['f'\].*feature_names_in_"
+    ):
+        model.transform(frame.assign(f=1.0))
+    with pytest.raises(ValueError, match=r"X has repeated column names \['a'\]"):
+        model.transform(pd.DataFrame(np.c_[X, X[:, :1]], columns=[*"abcde", "a"]))
+    with pytest.warns(UserWarning, match="does not have valid feature names"):  # no names: by position
+        np.testing.assert_array_equal(model.transform(X), model.transform(frame))

@@ -60,6 +60,8 @@ def feature_awareness(model, X, feature_mean: np.ndarray, *, level: int = -1, pe
     Returns
     -------
     ndarray of shape (n_features,) or (n_samples, n_features), float64
+        Computed in float64 from the network's float32 activations, so that the squares of inputs
+        anywhere within float32 range stay finite (float32 squares overflow from about 1.8e19).
     """
     n_levels = model.network.config.n_levels
     level = resolve_level(level, n_levels)
@@ -68,7 +70,9 @@ def feature_awareness(model, X, feature_mean: np.ndarray, *, level: int = -1, pe
     for start, rows in iter_row_batches(X):
         cond = None if condition is None else condition[start : start + rows.shape[0]]
         x_in, fits = model.level_fits(rows, cond)
-        fa = np.square(x_in - feature_mean) - np.square(x_in - fits[level])
+        # float64: the network's float32 values square beyond float32 range from about 1.8e19 on
+        x_in = x_in.astype(np.float64)
+        fa = np.square(x_in - feature_mean) - np.square(x_in - fits[level].astype(np.float64))
         if per_sample:
             rows_out.append(fa.astype(np.float64))
         else:

@@ -38,6 +38,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from .._errors import DataFileError
+
 PREDICT_BATCH_SIZE = 2048
 _ROW_MULTIPLE = 8
 
@@ -192,6 +194,45 @@ def _is_dask(X) -> bool:
     return dask_array is not None and isinstance(X, dask_array.Array)
 
 
+def describe_source(source) -> str:
+    """Where the on-disk ``source`` lives, for messages: ``"'/X' in 'data.h5ad'"`` for h5py and anndata's backed arrays.
+
+    >>> import numpy as np
+    >>> describe_source(np.zeros((2, 2)))
+    'a ndarray'
+    """
+    group = getattr(source, "group", None)  # anndata's backed sparse matrices
+    node = group if group is not None and hasattr(group, "file") else source
+    filename = getattr(getattr(node, "file", None), "filename", None)
+    key = getattr(node, "name", None)
+    if filename is not None and isinstance(key, str):
+        return f"{key!r} in {filename!r}"
+    if filename is not None:
+        return repr(filename)
+    return f"a {type(source).__name__}"
+
+
+def check_known_chunks(X, name: str = "X") -> None:
+    """Raise a ValueError when the dask array ``X`` has chunks of unknown size (NaN), as after boolean indexing.
+
+    Its rows cannot be counted nor read by position until dask computes the sizes.
+
+    >>> import dask.array as da
+    >>> x = da.ones((4, 2), chunks=2)
+    >>> check_known_chunks(x[x[:, 0] > 0])
+    Traceback (most recent call last):
+    ...
+    ValueError: X is a dask array with chunks of unknown size (shape (nan, 2)), ...
+    """
+    if all(isinstance(c, (int, np.integer)) for sizes in X.chunks for c in sizes):
+        return
+    raise ValueError(
+        f"{name} is a dask array with chunks of unknown size (shape {X.shape}), as boolean indexing with a "
+        f"dask array leaves it; SiVAE reads it by rows and needs their number. Call {name}.compute_chunk_sizes() "
+        f"first (it finds the sizes in place), or index with a NumPy mask."
+    )
+
+
 def _is_sparse_source(X) -> bool:
     if _is_dask(X):
         from dask.array.utils import meta_from_array
@@ -242,6 +283,8 @@ class DiskRows:
             source = source.source
         if len(source.shape) != 2:
             raise ValueError(f"Expected a 2-D matrix on disk, got shape {source.shape}.")
+        if _is_dask(source):
+            check_known_chunks(source)
         self.source = source
         self.sparse = _is_sparse_source(source)
         n, g = (int(s) for s in source.shape)
@@ -292,9 +335,16 @@ class DiskRows:
 
     def read_rows(self, start: int, stop: int):
         """``(rows, positions)`` of the source rows ``start:stop`` (best within one chunk): the kept ones."""
-        block = self.source[start:stop]
-        if hasattr(block, "compute"):
-            block = block.compute()
+        try:
+            block = self.source[start:stop]
+            if hasattr(block, "compute"):
+                block = block.compute()
+        except OSError as exc:  # h5py: a chunk that fails to decompress, a truncated file, a lost mount
+            raise DataFileError(
+                f"Cannot read rows {start}:{stop} of X from {describe_source(self.source)}: {exc}. The file is "
+                f"damaged or unreadable (a compressed chunk that fails to decompress means damage); rewrite or "
+                f"copy it again, or load a good copy into memory."
+            ) from exc
         if sp.issparse(block):
             from .checks import check_sparse_structure
 
@@ -332,10 +382,26 @@ class DiskRows:
         return np.concatenate(out).astype(np.int64)
 
     def iter_chunks(self, order=None):
-        """Yield ``read_chunk(c)`` for every chunk with kept rows, in ``order`` (default: file order)."""
+        """Yield ``(rows, positions)`` of every chunk with kept rows, in ``order`` (default: file order).
+
+        A dense dask chunk of more than :data:`CHUNK_BYTES` (as dense float32
+        rows) is read in equal contiguous slices that each fit, so that a pass
+        over the data (the checks, the fitted statistics, ``transform``) holds
+        a few MiB of rows and their temporaries, however large the chunks.
+        """
+        max_rows = max(CHUNK_BYTES // max(4 * self.shape[1], 1), 64)
+        sliced = _is_dask(self.source) and not self.sparse
         for c in range(self.n_chunks) if order is None else order:
-            if self.offsets[c + 1] > self.offsets[c]:
+            if self.offsets[c + 1] <= self.offsets[c]:
+                continue
+            start, stop = int(self.boundaries[c]), int(self.boundaries[c + 1])
+            if not sliced or stop - start <= max_rows:
                 yield self.read_chunk(c)
+                continue
+            cuts = np.linspace(start, stop, -(-(stop - start) // max_rows) + 1).round().astype(np.int64)
+            for a, b in zip(cuts[:-1], cuts[1:]):
+                if self.keep is None or self.keep[a:b].any():
+                    yield self.read_rows(int(a), int(b))
 
 
 def as_disk_rows(X, check=None) -> DiskRows:
@@ -415,8 +481,8 @@ def split_training_rows(X, validation_fraction: float, rng: np.random.RandomStat
     val_gathered, sample_gathered, biggest = _Gathered(val_idx.size), _Gathered(sample_idx.size), 0.0
     for block, positions in X.iter_chunks():
         values = block.data if sp.issparse(block) else block
-        if values.size:
-            biggest = max(biggest, float(np.max(np.abs(values))))
+        if values.size:  # without np.abs's temporary of the whole block
+            biggest = max(biggest, float(values.max()), -float(values.min()))
         for wanted, gathered in ((val_idx, val_gathered), (sample_idx, sample_gathered)):
             lo, hi = np.searchsorted(wanted, [positions[0], positions[-1] + 1])
             if hi > lo:
@@ -478,7 +544,9 @@ class Rows:
         return _dense_float32(self.block[self.index])
 
 
-def epoch_batches(X, batch_size: int, rng: np.random.RandomState | None, *, shuffle_buffer_bytes: int | None = None):
+def epoch_batches(
+    X, batch_size: int, rng: np.random.RandomState | None, *, shuffle_buffer_bytes: int | None = SHUFFLE_BUFFER_BYTES
+):
     """The minibatches of one epoch over the rows of ``X``, as a function returning an iterator of :class:`Rows`.
 
     The random order is drawn from ``rng`` now (so epochs draw in turn
@@ -487,7 +555,8 @@ def epoch_batches(X, batch_size: int, rng: np.random.RandomState | None, *, shuf
     the rows are fully shuffled; on disk chunks are shuffled and pooled (see
     the module docstring), the pool holding at most ``shuffle_buffer_bytes``
     (default :data:`SHUFFLE_BUFFER_BYTES`) of rows besides fewer than
-    ``batch_size`` rows carried over from the previous pool.
+    ``batch_size`` rows carried over from the previous pool; ``None``: no byte
+    bound, pools of :data:`SHUFFLE_CHUNKS` whole chunks.
     """
     n = X.shape[0]
     if not isinstance(X, DiskRows):
@@ -502,11 +571,14 @@ def epoch_batches(X, batch_size: int, rng: np.random.RandomState | None, *, shuf
 
         return batches
 
-    budget = SHUFFLE_BUFFER_BYTES if shuffle_buffer_bytes is None else int(shuffle_buffer_bytes)
-    if budget <= 0:
-        raise ValueError(f"shuffle_buffer_bytes must be positive, got {shuffle_buffer_bytes!r}.")
-    row_bytes = max(X.shape[1] * X.dtype.itemsize, 1)
-    bounds = X.slices(budget // (SHUFFLE_CHUNKS * row_bytes))
+    if shuffle_buffer_bytes is None:
+        bounds = np.asarray(X.boundaries, np.int64)
+    else:
+        budget = int(shuffle_buffer_bytes)
+        if budget <= 0:
+            raise ValueError(f"shuffle_buffer_bytes must be positive, got {shuffle_buffer_bytes!r}.")
+        row_bytes = max(X.shape[1] * X.dtype.itemsize, 1)
+        bounds = X.slices(budget // (SHUFFLE_CHUNKS * row_bytes))
     kept = np.array([X.kept_before(int(b)) for b in bounds], np.int64)
     n_pieces = len(bounds) - 1
     pieces = rng.permutation(n_pieces) if rng is not None else np.arange(n_pieces)

@@ -78,6 +78,18 @@ def _format_terms(terms: dict[str, float], val_terms: dict[str, float] | None) -
     return shown
 
 
+def log_line(message: str, verbose: int, file: IO[str] | None = None) -> None:
+    """Log ``message`` to the ``"sivae_sklearn"`` logger (``INFO`` if ``verbose``, else ``DEBUG``).
+
+    With ``verbose`` and no handler that shows it, it is also written to
+    ``file`` (``sys.stderr`` by default), as the closing line of training is.
+    """
+    level = logging.INFO if verbose else logging.DEBUG
+    logger.log(level, message)
+    if verbose and not _shown_by_a_handler(logger, level):
+        tqdm.write(message, file=sys.stderr if file is None else file)
+
+
 class TrainingProgress:
     """Progress of one training run: bars or lines per phase, and a closing log line.
 
@@ -96,6 +108,9 @@ class TrainingProgress:
     bar : bool, optional
         Force a tqdm bar (True) or plain lines (False); by default a bar in a
         terminal or a notebook, lines elsewhere.
+    label : str, default=""
+        Written before the phase's name on bars and lines (``"init 2/3 "``
+        when ``fit`` trains several initialisations).
 
     Examples
     --------
@@ -114,8 +129,17 @@ class TrainingProgress:
     'Training ended at max_epochs after 4 epochs in ... s; kept the weights of the last epoch (4).'
     """
 
-    def __init__(self, verbose: int = 0, *, file: IO[str] | None = None, log_every: int | None = None, bar=None):
+    def __init__(
+        self,
+        verbose: int = 0,
+        *,
+        file: IO[str] | None = None,
+        log_every: int | None = None,
+        bar=None,
+        label: str = "",
+    ):
         self.verbose = int(verbose)
+        self.label = str(label)
         self.file = file
         self.log_every = log_every
         self.bar = bar
@@ -135,7 +159,7 @@ class TrainingProgress:
     def start_phase(self, name: str, n_epochs: int) -> None:
         """A phase of up to ``n_epochs`` epochs begins (``"joint"``, ``"sample"``, ``"feature"``)."""
         self.end_phase()
-        self._phase, self._n_epochs = str(name), int(n_epochs)
+        self._phase, self._n_epochs = f"{self.label}{name}", int(n_epochs)
         self._phase_start = time.perf_counter()
         self._last_line_epoch = 0
         if not self.verbose:
@@ -180,11 +204,8 @@ class TrainingProgress:
         ``beta`` is the KL weight of the kept epoch, shown when given.
         """
         self.end_phase()
-        level = logging.INFO if self.verbose else logging.DEBUG
         message = self.close_message(reason, best_epoch, restored, beta)
-        logger.log(level, message)
-        if self.verbose and not _shown_by_a_handler(logger, level):
-            tqdm.write(message, file=self._file())
+        log_line(self.label + message if self.label else message, self.verbose, self._file())
 
     # ------------------------------------------------------------------ helpers
     def close_message(self, reason: str, best_epoch: int | None, restored: bool, beta: float | None = None) -> str:

@@ -42,7 +42,7 @@ import numpy as np
 import scipy.sparse as sp
 import tensorflow as tf
 
-from .._arrays.rows import DiskRows, Rows, RowSubset, epoch_batches
+from .._arrays.rows import SHUFFLE_BUFFER_BYTES, DiskRows, Rows, RowSubset, epoch_batches
 from .._errors import TrainingDivergedError
 from .model import SiVAEModel
 from .objective import LossWeights, term_names
@@ -81,6 +81,7 @@ class TrainingConfig:
     n_iter_no_change: int
     tol: float
     verbose: int
+    shuffle_buffer_bytes: int | None
     jit_compile: bool
     """Compile the loss and its gradients with XLA (measured in ``benchmarks/run.py``; off in ``fit``)."""
 
@@ -112,6 +113,7 @@ class TrainingConfig:
             n_iter_no_change=int(params["n_iter_no_change"]),
             tol=float(params["tol"]),
             verbose=int(params["verbose"]),
+            shuffle_buffer_bytes=_optional_int(params.get("shuffle_buffer_bytes", SHUFFLE_BUFFER_BYTES)),
             jit_compile=bool(jit_compile),
         )
 
@@ -263,11 +265,16 @@ class _Feed:
                         batches, beta_seed = self._plans.get(timeout=0.1)
                     except queue.Empty:
                         continue
-                    for i, rows in enumerate(batches()):
+                    # A counter, not enumerate: enumerate keeps its last (i, rows) tuple, which would keep the
+                    # batch, and so its shuffle pool on disk, alive while the next pool is read (two pools at once).
+                    i = -1
+                    for rows in batches():
+                        i += 1
                         beta, seed = beta_seed(i)
                         global_rows = np.float32(rows.index.size)
                         for part in rows.split(context.num_replicas_in_sync)[first : first + self.per_worker]:
                             yield (*data.arrays(part), beta, seed, global_rows)
+                        rows = part = None  # let go of the batch (a view of the pool) before the next is read
 
             return tf.data.Dataset.from_generator(generate, output_signature=signature).prefetch(PREFETCH)
 
@@ -414,7 +421,7 @@ class PhaseSteps:
             def batches():
                 return (Rows(data.X, np.zeros(0, np.intp), np.zeros(0, np.intp)) for _ in range(n_batches))
         else:
-            batches = epoch_batches(data.X, config.batch_size, rng)
+            batches = epoch_batches(data.X, config.batch_size, rng, shuffle_buffer_bytes=config.shuffle_buffer_bytes)
 
         def beta_seed(i):
             step = first_step + i
@@ -435,6 +442,10 @@ class PhaseSteps:
             return beta, np.array([seed, -(10**6) - i], np.int32)
 
         return self.eval_sums.means(self._eval_epoch(self._feed(data), batches, beta_seed, n_batches))
+
+
+def _optional_int(value) -> int | None:
+    return None if value is None else int(value)
 
 
 def check_workers_agree(random_state) -> None:
@@ -521,6 +532,8 @@ def train(
     val_data: TrainingData | None,
     config: TrainingConfig,
     seed: int,
+    *,
+    label: str = "",
 ) -> TrainingResult:
     """Fit ``network`` in place and return the per-epoch history.
 
@@ -536,14 +549,17 @@ def train(
     each phase are restored.
 
     Runs under ``tf.distribute.get_strategy()``: the network must have been
-    built in the same strategy's scope.
+    built in the same strategy's scope. ``label`` is written before each
+    phase's name on the progress bars and lines, and before the closing line.
     """
     strategy = tf.distribute.get_strategy()
     if tf.distribute.has_strategy() and not tf.distribute.in_cross_replica_context():
         raise RuntimeError("SiVAE.fit cannot run inside strategy.run; call it inside strategy.scope() instead.")
     rng = np.random.RandomState(seed)
     state = RunState(
-        seed=int(seed % (2**31 - 1)), x_scale=_max_abs(train_data.X), progress=TrainingProgress(config.verbose)
+        seed=int(seed % (2**31 - 1)),
+        x_scale=_max_abs(train_data.X),
+        progress=TrainingProgress(config.verbose, label=label),
     )
     result = TrainingResult()
     with state.progress:

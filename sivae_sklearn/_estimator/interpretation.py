@@ -21,7 +21,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._arrays import feature_scores as _interpret
 from .._arrays.rows import column_moments
 from .._engine.likelihoods import get_likelihood
-from .validation import check_fitted_input, check_positive_int
+from .validation import check_finite_result, check_fitted_input, check_output_size, check_positive_int
 
 
 class InterpretationMixin:
@@ -160,8 +160,8 @@ class InterpretationMixin:
             columns=self.get_feature_names_out(),
         )
 
-    def embed_features(self, X_columns, *, return_std: bool = False):
-        """Loadings for features that were not in training, from their values on the training rows.
+    def embed_features(self, X_columns=None, *, embedding=None, return_std: bool = False):
+        """Loadings for features that were not in training, from their values on the training rows or their embedding.
 
         Each column of ``X_columns`` is reduced by the fitted
         :attr:`feature_reducer_` exactly as the training features were (the
@@ -170,14 +170,28 @@ class InterpretationMixin:
         feature's own column gives back its :attr:`components_` column to
         float round-off.
 
+        A model whose ``feature_input`` was external embeddings reads the new
+        features' ``embedding`` instead, fused with the fitted centre and
+        scale (:attr:`feature_input_center_`, :attr:`feature_input_scale_`):
+        a feature never measured at all gets loadings from its embedding
+        alone, and a training feature's own embedding row gives back its
+        :attr:`components_` column.
+
         Parameters
         ----------
-        X_columns : {array-like, sparse matrix} of shape (n_samples_fit, n_new)
+        X_columns : {array-like, sparse matrix} of shape (n_samples_fit, n_new), default=None
             Values of the new features on the rows ``fit`` was given (all of
             them, validation rows included, in the same order), on the scale
             of the training data. Dense or scipy.sparse (never densified
             whole); a DataFrame is read by position, its column names are not
-            used.
+            used. Required unless the model reads external embeddings, where
+            it is refused.
+        embedding : array-like, DataFrame or list of them, default=None
+            Models fitted with external embeddings only (and required there):
+            the new features' embeddings, one row per new feature, with the
+            columns of the ``feature_input`` of the fit (a list of as many
+            blocks, each with its own columns, for a fused input). A
+            DataFrame's rows are read in order.
         return_std : bool, default=False
             Also return the posterior standard deviations, like
             :attr:`components_std_`.
@@ -197,7 +211,10 @@ class InterpretationMixin:
             fitted data's, has no column, holds NaN or infinite values; or the
             likelihood is a count likelihood (``"nb"``, ``"poisson"``), whose
             encoder input divides each row by its total over the training
-            features, which the fitted model does not keep.
+            features, which the fitted model does not keep. For a model fitted
+            on external embeddings: ``X_columns`` is given, or ``embedding`` is
+            missing, not finite, or has other blocks or columns than the fit's
+            ``feature_input`` (any likelihood works there).
         AttributeError
             The model was loaded from a model file written before models kept
             their feature reducer.
@@ -221,7 +238,62 @@ class InterpretationMixin:
         (2, 1)
         >>> bool(np.allclose(model.embed_features(X[:, [1]])[:, 0], model.components_[:, 1], atol=1e-5))
         True
+        >>> E = np.random.default_rng(1).normal(size=(5, 3))
+        >>> external = SiVAE(2, feature_input=E, hidden_layer_sizes=(8,), max_epochs=2, random_state=0)
+        >>> external = external.fit(X[:, :5])
+        >>> bool(np.allclose(external.embed_features(embedding=E[[1]])[:, 0], external.components_[:, 1], atol=1e-5))
+        True
         """
+        check_is_fitted(self)
+        if hasattr(self, "feature_input_widths_"):
+            if X_columns is not None:
+                raise ValueError(
+                    "This model's feature encoder reads external embeddings (feature_input was an embedding), not "
+                    "the features' values: pass the new features' embedding=, not X_columns."
+                )
+            if embedding is None:
+                raise ValueError("embed_features needs embedding= (one row per new feature) for this model.")
+            inputs = self._embedding_inputs(embedding)
+        else:
+            if embedding is not None:
+                raise ValueError(
+                    f"embedding= is only for models fitted with external embeddings as feature_input; this model's "
+                    f"feature encoder reads the features' values (feature_input={self.feature_input!r}): pass "
+                    "X_columns."
+                )
+            if X_columns is None:
+                raise ValueError("embed_features needs X_columns: the new features' values on the rows of the fit.")
+            inputs = self._column_inputs(X_columns)
+        mean, std = self._compiled.embed_feature_inputs(inputs)
+        mean, std = mean.T.astype(np.float64), std.T.astype(np.float64)
+        return (mean, std) if return_std else mean
+
+    def _embedding_inputs(self, embedding) -> np.ndarray:
+        """The fused feature-encoder input of new features' ``embedding`` (see :meth:`embed_features`)."""
+        from .._arrays.feature_embeddings import align_embeddings, embedding_blocks, fusion_from_state
+
+        fusion = fusion_from_state(self.feature_input_widths_, self.feature_input_center_, self.feature_input_scale_)
+        blocks = embedding_blocks(embedding)
+        if len(blocks) != len(fusion.widths_):
+            raise ValueError(
+                f"embedding has {len(blocks)} block(s), but the model was fitted on {len(fusion.widths_)} "
+                f"embeddings of widths {fusion.widths_}; give one block per embedding, in the same order."
+            )
+        n_new = len(getattr(blocks[0], "shape", ())) == 2 and blocks[0].shape[0]
+        if not n_new:
+            raise ValueError(f"embedding must be 2-D with at least one row, got {getattr(blocks[0], 'shape', None)}.")
+        blocks = align_embeddings(blocks, int(n_new), None, name="embedding")
+        for i, (block, width) in enumerate(zip(blocks, fusion.widths_)):
+            if block.shape[1] != width:
+                where = "embedding" if len(blocks) == 1 else f"embedding[{i}]"
+                raise ValueError(
+                    f"{where} has {block.shape[1]} columns, but the model's feature_input had {width}: the new "
+                    "features must be embedded in the same space as the training features."
+                )
+        return fusion.transform(blocks)
+
+    def _column_inputs(self, X_columns) -> np.ndarray:
+        """The reduced feature-encoder input of new features' values on the rows of the fit."""
         reducer = self._feature_reducer()
         if get_likelihood(self.likelihood).encoder_input.name != "none":
             raise ValueError(
@@ -244,10 +316,7 @@ class InterpretationMixin:
                 f"X_columns must hold the values of the new features on the {reducer.n_samples_fit_} rows the "
                 f"model was fitted on (one row per training row, in order), got {X_columns.shape[0]} rows."
             )
-        inputs = reducer.transform(X_columns)
-        mean, std = self._compiled.embed_feature_inputs(inputs)
-        mean, std = mean.T.astype(np.float64), std.T.astype(np.float64)
-        return (mean, std) if return_std else mean
+        return reducer.transform(X_columns)
 
     def top_features(self, dim, n: int = 10):
         """Features with the largest positive and the largest negative loadings on one dimension.
@@ -320,7 +389,10 @@ class InterpretationMixin:
                 "as feature_awareness_)."
             )
         X = check_fitted_input(self, X)
-        return _interpret.feature_awareness(self._compiled, X, self.mean_, level=layer, per_sample=per_sample)
+        if per_sample:
+            check_output_size(X.shape[0] * X.shape[1], f"feature_awareness(X, per_sample=True) of X {X.shape}")
+        awareness = _interpret.feature_awareness(self._compiled, X, self.mean_, level=layer, per_sample=per_sample)
+        return check_finite_result(awareness, "feature_awareness")
 
     def feature_neighbors(self, feature, n: int = 20):
         """The features whose embeddings (loadings) lie closest to ``feature``.

@@ -31,13 +31,22 @@ from typing import Any
 
 # ----------------------------------------------------------------- constraints
 
+FLOAT32_MAX = 3.4028234663852886e38
+"""The largest float32 (``numpy.finfo(numpy.float32).max``): the network computes in float32, so every
+real-valued parameter must lie within this range."""
+
 
 @dataclass(frozen=True)
 class Range:
     """A number of ``kind`` (``"int"`` or ``"float"``, never a bool) in ``[low, high]``, ``closed`` as scikit-learn's.
 
+    A ``"float"`` is also within float32 range (:data:`FLOAT32_MAX`, about 3.4e38): the network
+    computes in float32, and a weight of ``1e39`` would become inf there.
+
     >>> Range("int", 1).parse("3"), Range("float", 0, 1, "both").text()
     (3, 'a number in [0, 1]')
+    >>> Range("float", 0).contains(1e39), Range("float", 0).text()
+    (False, 'a number >= 0 within float32 range (about 3.4e38)')
     """
 
     kind: str
@@ -48,16 +57,19 @@ class Range:
     def sklearn(self):
         from numbers import Integral, Real
 
-        from .validation import Numbers
+        from .validation import Float32Numbers, Numbers
 
-        return Numbers(Integral if self.kind == "int" else Real, self.low, self.high, closed=self.closed)
+        if self.kind == "int":
+            return Numbers(Integral, self.low, self.high, closed=self.closed)
+        return Float32Numbers(Real, self.low, self.high, closed=self.closed)
 
     def contains(self, value: float) -> bool:
         left = self.closed in ("left", "both")
         right = self.closed in ("right", "both")
         above = self.low is None or (value >= self.low if left else value > self.low)
         below = self.high is None or (value <= self.high if right else value < self.high)
-        return above and below and math.isfinite(value)
+        in_float32 = self.kind != "float" or abs(value) <= FLOAT32_MAX
+        return above and below and math.isfinite(value) and in_float32
 
     def text(self) -> str:
         what = "an integer" if self.kind == "int" else "a number"
@@ -67,8 +79,11 @@ class Range:
             return f"{what} in {left}{_plain(self.low)}, {_plain(self.high)}{right}"
         if self.low is not None:
             sign = ">=" if self.closed in ("left", "both") else ">"
-            return f"{what} {sign} {_plain(self.low)}"
-        return what
+            return f"{what} {sign} {_plain(self.low)}{self._float32_text()}"
+        return what + self._float32_text()
+
+    def _float32_text(self) -> str:
+        return " within float32 range (about 3.4e38)" if self.kind == "float" else ""
 
     def parse(self, text: str):
         try:
@@ -123,6 +138,31 @@ class LayerWidths:
         if any(s < 1 for s in sizes):
             raise ValueError(self.text())
         return sizes
+
+
+@dataclass(frozen=True)
+class Embeddings:
+    """External feature embeddings (an array, a DataFrame or a list of them); on the command line ``varm:KEY``.
+
+    The command line passes ``varm:KEY`` on to :func:`~sivae_sklearn.tl.sivae`,
+    which reads ``adata.varm[KEY]``.
+
+    >>> Embeddings().parse("varm:X_gene")
+    'varm:X_gene'
+    """
+
+    def sklearn(self):
+        from .validation import FeatureEmbeddings
+
+        return FeatureEmbeddings()
+
+    def text(self) -> str:
+        return "varm:KEY (an embedding of the genes in adata.varm)"
+
+    def parse(self, text: str) -> str:
+        if not text.startswith("varm:") or len(text) == len("varm:"):
+            raise ValueError(self.text())
+        return text
 
 
 @dataclass(frozen=True)
@@ -268,6 +308,8 @@ class Parameter:
                 words += ["yes", "no"]
             elif isinstance(constraint, LayerWidths):
                 return "N1,N2,..."
+            elif isinstance(constraint, Embeddings):
+                words.append("varm:KEY")
             elif isinstance(constraint, Nothing):
                 words.append("none")
             else:
@@ -340,8 +382,9 @@ PARAMETERS: dict[str, Parameter] = {
         Parameter(
             "feature_input",
             "pca",
-            (OneOf(("pca", "subsample")),),
-            "How each feature (column) is reduced before the feature-wise encoder.",
+            (OneOf(("pca", "subsample")), Embeddings()),
+            "How each feature (column) is reduced before the feature-wise encoder, or external feature "
+            "embeddings that replace that input.",
         ),
         Parameter("feature_input_size", 50, (_COUNT,), "Width of that reduced input (capped by the data)."),
         Parameter("learning_rate", 1e-3, (Range("float", 0, None, "neither"),), "Adam step size."),
@@ -415,6 +458,20 @@ PARAMETERS: dict[str, Parameter] = {
             (_WEIGHT,),
             "Strength of the programs' soft mask: the weight of the non-members' squared loadings on the "
             "program dimensions.",
+        ),
+        Parameter(
+            "shuffle_buffer_bytes",
+            256 * 2**20,
+            (Range("int", 2**20), Nothing()),
+            "Data on disk or lazy only: the most bytes of rows that the shuffle pool of minibatches holds "
+            "(None: 16 whole chunks, however large).",
+        ),
+        Parameter(
+            "n_init",
+            1,
+            (_COUNT,),
+            "Initialisations trained (each from its own seed, on the same validation rows); the one with the "
+            "best validation ELBO is kept.",
         ),
         Parameter(
             "random_state",

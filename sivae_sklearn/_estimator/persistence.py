@@ -15,6 +15,7 @@ from dataclasses import fields as dataclass_fields
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from .._arrays.feature_embeddings import EMBEDDING_ATTRIBUTES, fusion_from_state, is_external
 from .._arrays.feature_inputs import FeatureReducer, check_reducer_state, reducer_from_state, reducer_state
 from .._engine.inference import CompiledModel
 from .._engine.likelihoods import ENCODER_INPUTS
@@ -25,6 +26,11 @@ from .._modelfile.format import ArraySpec, ModelFile, write_model_file
 from .._plain import plain_params
 from .._version import __version__
 from .validation import LayerSizes, check_network_memory
+
+EXTERNAL = "external"
+"""How a model file's parameters name an external ``feature_input``.
+
+The embeddings themselves are the network's feature inputs, undone by the fitted centre and scale."""
 
 
 class PersistenceMixin:
@@ -57,6 +63,22 @@ class PersistenceMixin:
                 "be reduced. Everything else works; refit the model on its training data to get one."
             )
         return reducer
+
+    def _saved_embeddings(self):
+        """The aligned external embeddings of the fit, from the network's feature inputs and the fitted fusion.
+
+        As ``feature_input`` was given: one array or a list of them; DataFrames
+        indexed by ``feature_names_in_`` when the features have names.
+        """
+        fusion = fusion_from_state(self.feature_input_widths_, self.feature_input_center_, self.feature_input_scale_)
+        raw = self._network.feature_inputs.numpy().astype(np.float64) * fusion.scale_ + fusion.center_
+        blocks = np.split(raw, np.cumsum(fusion.widths_)[:-1], axis=1)
+        names = getattr(self, "feature_names_in_", None)
+        if names is not None:
+            import pandas as pd
+
+            blocks = [pd.DataFrame(b, index=pd.Index(names, name="feature")) for b in blocks]
+        return blocks[0] if len(blocks) == 1 else blocks
 
     def _restore_network(self, weights) -> None:
         network = SiVAENetwork(self._network_config, seed=0)
@@ -91,6 +113,10 @@ class PersistenceMixin:
             )
         fitted = {k: v for k, v in vars(self).items() if k.endswith("_") and not k.startswith("_")}
         reducer = fitted.pop("feature_reducer_", None)
+        if is_external(params["feature_input"]):
+            # The embeddings themselves are the network's feature inputs (a weight) undone by the fitted
+            # centre and scale: the file names the choice, load puts the aligned embeddings back.
+            params = {**params, "feature_input": EXTERNAL}
         write_model_file(
             path,
             ModelFile(
@@ -119,6 +145,7 @@ class PersistenceMixin:
         estimator = cls._estimator_from_params(contents)
         params = estimator.get_params(deep=False)
         attributes = contents.attributes
+        external = contents.params.get("feature_input") == EXTERNAL
         unknown = sorted(set(attributes) - set(FITTED_ATTRIBUTES))
         if unknown or contents.private_attributes:
             raise ValueError(
@@ -129,6 +156,7 @@ class PersistenceMixin:
         required |= {"condition_categories_"} if params["conditional"] else set()
         required |= {"classes_"} if params["classifier_weight"] > 0 else set()
         required |= {"program_support_"} if params["feature_programs"] else set()
+        required |= set(EMBEDDING_ATTRIBUTES) if external else set()
         missing = sorted(required - set(attributes))
         if missing:
             raise ValueError(f"the fitted attributes {missing} are missing")
@@ -139,6 +167,13 @@ class PersistenceMixin:
         ):
             if name in attributes and name not in required:
                 raise ValueError(f"the file holds {name}, but its parameter {needed_by}={params[needed_by]!r} has none")
+        stray = sorted(set(EMBEDDING_ATTRIBUTES) & set(attributes) - required)
+        if stray:
+            raise ValueError(
+                f"the file holds {stray}, but its feature_input={params['feature_input']!r} is not external"
+            )
+        if external and contents.feature_reducer is not None:
+            raise ValueError("the file holds a feature_reducer, but its feature_input is external embeddings")
         for name in ("n_features_in_", "n_components_", "n_iter_"):
             value = attributes[name]
             if isinstance(value, bool) or not isinstance(value, int) or value < (0 if name == "n_iter_" else 1):
@@ -161,7 +196,16 @@ class PersistenceMixin:
                     f"network_config[{key!r}]={value!r} disagrees with {_CONFIG_SOURCES.get(key, key)}, "
                     f"which gives {getattr(expected, key)!r}"
                 )
-        if not 1 <= config.n_feature_inputs <= params["feature_input_size"]:
+        if external:
+            widths = attributes["feature_input_widths_"]
+            if not isinstance(widths, list) or sum(w if isinstance(w, int) else 0 for w in widths) != (
+                config.n_feature_inputs
+            ):
+                raise ValueError(
+                    f"feature_input_widths_={widths!r:.60} does not add up to the network's feature input width "
+                    f"n_feature_inputs={config.n_feature_inputs}"
+                )
+        elif not 1 <= config.n_feature_inputs <= params["feature_input_size"]:
             raise ValueError(
                 f"network_config['n_feature_inputs']={config.n_feature_inputs} is outside "
                 f"[1, feature_input_size={params['feature_input_size']}]"
@@ -171,12 +215,18 @@ class PersistenceMixin:
         if attributes["n_components_"] != config.n_components:
             raise ValueError(f"n_components_={attributes['n_components_']} disagrees with n_components")
         check_network_memory(config, params)
+        if "best_init_" in attributes:
+            value = attributes["best_init_"]
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < params["n_init"]:
+                raise ValueError(f"best_init_ must be an integer in [0, n_init={params['n_init']})")
         sizes = {
             "G": config.n_features,
             "K": config.n_components,
             "C": config.n_conditions,
             "L": config.n_classes,
             "P": len(params["feature_programs"] or ()),
+            "D": config.n_feature_inputs,
+            "I": params["n_init"],
         }
         for name, spec in attributes.items():
             if not isinstance(spec, ArraySpec):
@@ -210,6 +260,8 @@ class PersistenceMixin:
             key: tuple(value) if isinstance(known[key], tuple) and isinstance(value, list) else value
             for key, value in contents.params.items()
         }
+        if params.get("feature_input") == EXTERNAL:  # checked as the default; load puts the embeddings back
+            params["feature_input"] = known["feature_input"]
         # A file written before the objective had these parameters was trained with the original one.
         return cls(**{**ORIGINAL_OBJECTIVE, **params})._with_valid_params()
 
@@ -234,6 +286,12 @@ class PersistenceMixin:
                 where = "The model file" if path is None else repr(os.fspath(path))
                 raise ModelFileError(f"{where} is not a valid sivae_sklearn model file: {exc}.") from None
         estimator._restore_network(contents.weights)
+        if contents.params.get("feature_input") == EXTERNAL:
+            try:
+                estimator.feature_input = estimator._saved_embeddings()
+            except ValueError as exc:
+                where = "The model file" if path is None else repr(os.fspath(path))
+                raise ModelFileError(f"{where} is not a valid sivae_sklearn model file: {exc}.") from None
         if "components_std_" not in contents.attributes:  # files written before it was a fitted attribute
             estimator.components_std_ = estimator._compiled.feature_embedding()[1].T.astype(np.float64)
         return estimator
@@ -248,6 +306,9 @@ FITTED_ATTRIBUTES: dict[str, tuple[tuple[str, str] | None, bool]] = {
     "explained_variance_": (("f", "K"), False),
     "explained_variance_ratio_": (("f", "K"), False),
     "feature_names_in_": (("U", "G"), True),
+    "feature_input_widths_": (None, True),
+    "feature_input_center_": (("f", "D"), True),
+    "feature_input_scale_": (("f", "D"), True),
     "condition_categories_": (("fiubU", "C"), True),
     "classes_": (("fiubU", "L"), True),
     "dimension_names_": (("U", "K"), True),
@@ -256,11 +317,14 @@ FITTED_ATTRIBUTES: dict[str, tuple[tuple[str, str] | None, bool]] = {
     "n_components_": (None, False),
     "n_iter_": (None, False),
     "history_": (None, False),
+    "init_scores_": (("f", "I"), True),
+    "best_init_": (None, True),
 }
 """Every fitted attribute a model file may hold: name -> ((dtype kinds, shape axes) of an array
 attribute or None for a JSON one, optional). Axes: G features, K components, C condition
-categories, L classes, P programs. ``condition_categories_``, ``classes_`` and ``program_support_``
-are required when the parameters ask for them."""
+categories, L classes, P programs, D the width of the feature encoder's input, I initialisations
+(``n_init``). ``condition_categories_``, ``classes_`` and ``program_support_`` are required when the
+parameters ask for them."""
 
 
 _CONFIG_SOURCES = {

@@ -32,12 +32,15 @@ from sklearn.base import (
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from .._arrays.feature_embeddings import EMBEDDING_ATTRIBUTES, FeatureEmbeddingInput, align_embeddings, is_external
 from .._arrays.feature_inputs import MAX_ROWS, training_feature_inputs
 from .._arrays.rows import split_training_rows
 from .._engine.inference import CompiledModel
 from .._engine.likelihoods import get_likelihood
 from .._engine.network import NetworkConfig, SiVAENetwork
+from .._engine.progress import log_line
 from .._engine.training import TrainingConfig, TrainingData, check_workers_agree, train
+from .._errors import TrainingDivergedError
 from .._modelfile.format import read_model_file
 from .interpretation import InterpretationMixin
 from .parameters import parameter_constraints
@@ -132,12 +135,27 @@ class SiVAE(
         ``docs/design.md`` compares it with the defaults.
     l2_penalty : float, default=1e-3
         Weight of the squared L2 norm of the sample network's kernels.
-    feature_input : {"pca", "subsample"}, default="pca"
-        How each feature (column) is reduced before the feature-wise encoder:
-        its coordinates on the leading principal axes of the training samples,
-        or its values on a fixed random subset of training samples.
+    feature_input : {"pca", "subsample"}, array-like, DataFrame or list, default="pca"
+        How each feature (column) is reduced before the feature-wise encoder,
+        or external feature embeddings that replace that input. ``"pca"``: its
+        coordinates on the leading principal axes of the training samples;
+        ``"subsample"``: its values on a fixed random subset of training
+        samples. An array of shape (n_features, d): what is known about each
+        feature from elsewhere (for genes, a language-model or network
+        embedding), one row per feature in the order of ``X``'s columns
+        (only when ``X`` has no feature names); a DataFrame indexed by feature
+        names is aligned by name to ``feature_names_in_`` (extra rows are
+        ignored, a missing feature is refused). The feature encoder then reads
+        the embedding alone, so :meth:`embed_features` can give loadings to a
+        feature from its embedding alone (``embedding=``). A list of
+        embeddings is fused: every column standardised over the features, each
+        embedding scaled to the same total variance, then concatenated (see
+        ``docs/interpretation.md``). To add the data-derived input, stack the
+        features' PCA coordinates and the embedding in one array (plain
+        concatenation of standardised columns; ``docs/benchmarks.md``).
     feature_input_size : int, default=50
-        Width of that reduced input (capped by the data).
+        Width of that reduced input (capped by the data). Not used with
+        external embeddings, whose width is their own.
     learning_rate : float, default=1e-3
         Adam step size.
     batch_size : int, default=128
@@ -206,6 +224,29 @@ class SiVAE(
         program dimensions, ``program_weight * sum_f sum_k (1 - M_fk) v_fk^2`` beside the
         reconstruction summed over features (so 1 weighs a unit loading like a unit of a standardised
         feature's squared error). Unused without ``feature_programs``.
+    shuffle_buffer_bytes : int or None, default=268435456
+        Data on disk or lazy only: the most bytes of rows that the shuffle
+        pool of minibatches holds (None: 16 whole chunks, however large).
+        For dask, zarr, h5py and backed h5ad input, minibatches are drawn from
+        a pool of 16 chunks (or slices of chunks) visited in random order; the
+        pool is counted as dense rows of the data's dtype (256 MiB by default,
+        at least ``2**20``), and chunks too large for their share of it are
+        read in equal contiguous slices. A larger budget mixes rows from
+        farther apart, at the cost of memory. In-memory data is fully shuffled
+        and ignores it. ``docs/scale.md`` measures the memory.
+    n_init : int, default=1
+        Initialisations trained (each from its own seed, on the same
+        validation rows); the one with the best validation ELBO is kept, as
+        :class:`~sklearn.cluster.KMeans` and
+        :class:`~sklearn.mixture.GaussianMixture` keep their best run. Every
+        initialisation shares the validation split and the feature-wise inputs;
+        each draws its own weights, minibatch order and noise. The score is
+        the mean ELBO of the validation rows (:meth:`score_samples`' estimate;
+        the training rows' when there is no validation set). Fitting takes
+        about ``n_init`` times as long; ``n_init=1`` is the model that a fit
+        without this parameter gives, bit for bit. ``docs/benchmarks.md``
+        measures what more initialisations do to the seed spread of the
+        loadings.
     random_state : int, RandomState instance or None, default=None
         Seeds the weights, the validation split, the minibatch order and the
         sampling noise. Two fits with the same integer give the same model,
@@ -256,6 +297,14 @@ class SiVAE(
         reduces columns that were not in training, given on the rows of the
         fit, as the training columns were (see ``docs/design.md``). Absent
         on a model loaded from a format-1 model file.
+        Absent with external embeddings (``feature_input`` an array).
+    feature_input_widths_ : list of int
+        Columns of each external embedding (external ``feature_input`` only).
+    feature_input_center_, feature_input_scale_ : ndarray of shape (n_inputs,)
+        The fitted fusion of the external embeddings: each column is centred
+        by ``feature_input_center_`` and divided by ``feature_input_scale_``
+        (external ``feature_input`` only; applied unchanged by
+        ``embed_features(embedding=...)``).
     n_components_ : int
         Number of latent dimensions.
     dimension_names_ : ndarray of str of shape (n_components,)
@@ -280,7 +329,14 @@ class SiVAE(
         the objective, 0 in a phase without it; and ``"beta"``) and the
         validation set (the same names prefixed by ``"val_"``).
     n_iter_ : int
-        Number of epochs run.
+        Number of epochs run (by the kept initialisation).
+    init_scores_ : ndarray of shape (n_init,)
+        Validation ELBO (mean per sample, in nats; higher is better) of each
+        initialisation, in the order they were trained; ``-inf`` for one whose
+        training diverged.
+    best_init_ : int
+        Which initialisation was kept: ``argmax(init_scores_)`` (the first of
+        equals).
     condition_categories_ : ndarray of shape (n_conditions,)
         Categories of the condition, in one-hot order (``conditional=True`` only).
     classes_ : ndarray of shape (n_classes,)
@@ -318,7 +374,7 @@ class SiVAE(
         interpretability_weight: float = 0.1,
         interpretability_moves_embedding: bool = False,
         l2_penalty: float = 1e-3,
-        feature_input: str = "pca",
+        feature_input="pca",
         feature_input_size: int = 50,
         learning_rate: float = 1e-3,
         batch_size: int = 128,
@@ -335,6 +391,8 @@ class SiVAE(
         classifier_layer_sizes: tuple[int, ...] = (64,),
         feature_programs: dict | None = None,
         program_weight: float = 1.0,
+        shuffle_buffer_bytes: int | None = 256 * 2**20,
+        n_init: int = 1,
         random_state=None,
         verbose: int = 0,
     ):
@@ -366,6 +424,8 @@ class SiVAE(
         self.classifier_layer_sizes = classifier_layer_sizes
         self.feature_programs = feature_programs
         self.program_weight = program_weight
+        self.shuffle_buffer_bytes = shuffle_buffer_bytes
+        self.n_init = n_init
         self.random_state = random_state
         self.verbose = verbose
 
@@ -423,9 +483,19 @@ class SiVAE(
             split = split_training_rows(X, validation_fraction, rng, MAX_ROWS)
             check_validation_rows(0 if split.val is None else split.val.shape[0], X.shape[0], validation_fraction)
             encoder_input = get_likelihood(self.likelihood).encoder_input
-            feature_reducer, feature_inputs = training_feature_inputs(
-                split, self.feature_input, self.feature_input_size, rng, encoder_input.numpy
-            )
+            for name in ("feature_reducer_", *EMBEDDING_ATTRIBUTES):
+                vars(self).pop(name, None)  # a previous fit's; put back if this one is refused
+            if is_external(self.feature_input):
+                fusion = FeatureEmbeddingInput()
+                feature_inputs = fusion.fit_transform(
+                    align_embeddings(self.feature_input, X.shape[1], getattr(self, "feature_names_in_", None))
+                )
+                feature_reducer = None
+            else:
+                fusion = None
+                feature_reducer, feature_inputs = training_feature_inputs(
+                    split, self.feature_input, self.feature_input_size, rng, encoder_input.numpy
+                )
             split.sample = None  # on disk: the rows read for the feature inputs, not needed again (memory)
 
             config = NetworkConfig.from_params(
@@ -436,29 +506,61 @@ class SiVAE(
                 n_classes=0 if labels is None else len(self.classes_),
             )
             check_network_memory(config, self.get_params(deep=False))
-            network = SiVAENetwork(config, seed=seed)
-            network.feature_inputs.assign(feature_inputs)
 
             def training_data(rows, idx):
                 return TrainingData(
                     rows, None if cond_onehot is None else cond_onehot[idx], None if labels is None else labels[idx]
                 )
 
-            result = train(
-                network,
-                training_data(split.train, split.train_rows),
-                training_data(split.val, split.val_rows) if split.val is not None else None,
-                TrainingConfig.from_params(
-                    self.get_params(deep=False), split.train.shape[0], n_features=X.shape[1], program_mask=program_mask
-                ),
-                seed,
+            train_data = training_data(split.train, split.train_rows)
+            val_data = training_data(split.val, split.val_rows) if split.val is not None else None
+            training_config = TrainingConfig.from_params(
+                self.get_params(deep=False), split.train.shape[0], n_features=X.shape[1], program_mask=program_mask
             )
+            scored = val_data if val_data is not None else train_data
+            scores, kept = [], None
+            for i, init_seed in enumerate(init_seeds(seed, self.n_init)):
+                network = SiVAENetwork(config, seed=init_seed)
+                network.feature_inputs.assign(feature_inputs)
+                label = f"init {i + 1}/{self.n_init} " if self.n_init > 1 else ""
+                try:
+                    result = train(network, train_data, val_data, training_config, init_seed, label=label)
+                except TrainingDivergedError as exc:
+                    if self.n_init == 1:
+                        raise
+                    scores.append(-np.inf)
+                    log_line(f"{label}diverged and is not kept: {exc}", self.verbose)
+                    if kept is None and i == self.n_init - 1:
+                        raise TrainingDivergedError(
+                            f"All {self.n_init} initialisations diverged; the last: {exc}"
+                        ) from exc
+                    continue
+                compiled = CompiledModel(network, self.likelihood)
+                scores.append(_init_score(compiled, scored))
+                if kept is None or scores[-1] > scores[kept[0]]:
+                    kept = (i, network, compiled, result)
+                del network, compiled, result  # only the best initialisation is held
+            best_init, network, compiled, result = kept
+            if self.n_init > 1:
+                others = ", ".join(f"{score:.4g}" for score in scores)
+                rows = "validation" if val_data is not None else "training"
+                log_line(
+                    f"Kept init {best_init + 1} of {self.n_init}: {rows} ELBO {scores[best_init]:.4g} (all: {others}).",
+                    self.verbose,
+                )
             self._network_config = config
             self._network = network
-            self.feature_reducer_ = feature_reducer
-            self._compiled = CompiledModel(network, self.likelihood)
+            if fusion is None:
+                self.feature_reducer_ = feature_reducer
+            else:
+                self.feature_input_widths_ = fusion.widths_
+                self.feature_input_center_ = fusion.center_
+                self.feature_input_scale_ = fusion.scale_
+            self._compiled = compiled
             self.history_ = result.history
             self.n_iter_ = result.n_iter
+            self.init_scores_ = np.asarray(scores, np.float64)
+            self.best_init_ = int(best_init)
             self.n_components_ = self.n_components
             v_mean, v_std = self._compiled.feature_embedding()
             if not np.all(np.isfinite(v_mean)):
@@ -535,6 +637,11 @@ class SiVAE(
         ((40, 2), True)
         """
         X = check_fitted_input(self, X)
+        check_output_size(  # the posterior mean and std are both computed
+            2 * X.shape[0] * self.n_components_,
+            f"transform of X with {X.shape[0]:,} rows (x {self.n_components_} components, mean and std)",
+            advice="Transform X in slices of rows.",
+        )
         mean, std = self._compiled.embed(X)
         check_finite_result(mean, "transform")
         if return_std:
@@ -566,6 +673,11 @@ class SiVAE(
             counts (rows sum to ``library_size``).
         """
         Z = check_latent_points(self, X)
+        check_output_size(
+            Z.shape[0] * self.n_features_in_,
+            f"inverse_transform of X with {Z.shape[0]:,} latent points (x {self.n_features_in_} features)",
+            advice="Decode X in slices of rows.",
+        )
         onehot = self._condition_onehot(condition, Z.shape[0], "inverse_transform")
         if library_size is not None:
             library_size = check_library_size(self.likelihood, library_size, Z.shape[0])
@@ -649,6 +761,27 @@ class SiVAE(
         tags.input_tags.sparse = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+def init_seeds(seed: int, n_init: int) -> list[int]:
+    """The network seeds of ``n_init`` initialisations: ``seed`` first (the single fit's), then seeds derived from it.
+
+    >>> init_seeds(7, 1)
+    [7]
+    >>> seeds = init_seeds(7, 3)
+    >>> seeds[0], len(set(seeds)), seeds == init_seeds(7, 3)
+    (7, 3, True)
+    """
+    limit = np.iinfo(np.int32).max
+    derived = [int(np.random.SeedSequence([seed, i]).generate_state(1)[0] % limit) for i in range(1, n_init)]
+    return [int(seed), *derived]
+
+
+def _init_score(compiled: CompiledModel, data: TrainingData) -> float:
+    """Mean ELBO of ``data``'s rows under one trained initialisation (``score_samples``' estimate)."""
+    condition = data.condition if data.condition.shape[1] else None
+    score = float(np.mean(compiled.elbo(data.X, condition)))
+    return score if np.isfinite(score) else -np.inf
 
 
 def load(path) -> SiVAE:

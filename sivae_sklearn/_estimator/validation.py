@@ -8,8 +8,8 @@ functions, the metrics that take a model, ``tl.sivae`` and the explorer. The
 rules are the same at fit time and after it:
 
 * **data** is a 2-D numeric matrix (dense or scipy.sparse): a masked array, a
-  string (even one that reads as a number, such as ``"1.5"``) or a complex
-  number is refused; every value is finite, within float32 range (the network
+  ``numpy.matrix``, a string (even one that reads as a number, such as
+  ``"1.5"``), a complex number or a date is refused; every value is finite, within float32 range (the network
   computes in float32) and within the likelihood's support (Bernoulli: [0, 1];
   counts: non-negative);
 * **sparse data** has index arrays that describe a matrix of its shape
@@ -18,7 +18,7 @@ rules are the same at fit time and after it:
   copy, before the range and support checks; chunks read from disk are
   checked the same way as they are read;
 * **latent points** follow the same rules, with ``n_components`` columns;
-* **parameters** are declared in the table of parameters
+* **parameters** (real ones within float32 range) are declared in the table of parameters
   (:mod:`~sivae_sklearn._parameters`), whose constraints become the classes
   defined here (:class:`Numbers`, :class:`LayerSizes`: never a bool where a
   number is meant) in ``SiVAE._parameter_constraints``, checked by
@@ -29,8 +29,13 @@ rules are the same at fit time and after it:
   class labels of the classifier head are binary or multiclass with at least
   two classes, as scikit-learn's classifiers require.
 
+* **sizes**: an output allocated in proportion to the input or an argument
+  fits in memory (:func:`check_output_size`), checked before allocating.
+
 Errors are ``ValueError`` (scikit-learn's ``InvalidParameterError`` for
-parameters) with a message that names the argument.
+parameters) with a message that names the argument; wrong types of data are
+:class:`~sivae_sklearn.DataTypeError`, a ``TypeError`` that is also a
+``ValueError``.
 """
 
 from __future__ import annotations
@@ -49,9 +54,11 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .._arrays.checks import check_sparse_structure
+from .._arrays.feature_embeddings import external_width, is_external
 from .._arrays.rows import as_disk_rows, as_rows, is_lazy
 from .._engine.likelihoods import count_likelihoods, get_likelihood
 from .._engine.network import NetworkConfig, weight_spec
+from .._errors import DataTypeError
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
@@ -79,6 +86,25 @@ class Numbers(Interval):
         return f"{super().__str__()} (not a bool)"
 
 
+class Float32Numbers(Numbers):
+    """:class:`Numbers` (reals) that also lie within float32 range: the network computes in float32.
+
+    A weight such as ``beta=1e39`` would become inf in the network and training would diverge;
+    it is refused by the parameter's constraint instead, before anything is computed.
+
+    >>> Float32Numbers(Real, 0, None, closed="left").is_satisfied_by(1e39)
+    False
+    >>> Float32Numbers(Real, 0, None, closed="left").is_satisfied_by(3e38)
+    True
+    """
+
+    def is_satisfied_by(self, val):
+        return super().is_satisfied_by(val) and abs(float(val)) <= FLOAT32_MAX
+
+    def __str__(self):
+        return f"{super().__str__()[: -len(' (not a bool)')]} (not a bool, within float32 range: about 3.4e38)"
+
+
 class LayerSizes(Options):
     """A tuple or list of positive integers (layer widths; empty for none), booleans refused.
 
@@ -101,6 +127,32 @@ class LayerSizes(Options):
 
     def __str__(self):
         return "a tuple of positive integers (layer widths, () for none; not bools or floats)"
+
+
+class FeatureEmbeddings(Options):
+    """External feature embeddings: a 2-D array or DataFrame, or a non-empty list or tuple of them.
+
+    Only the form is checked here (an object with a 2-D ``shape``); ``fit``
+    checks the values and aligns the rows
+    (:func:`~sivae_sklearn._arrays.feature_embeddings.align_embeddings`).
+
+    >>> FeatureEmbeddings().is_satisfied_by(np.zeros((3, 2))), FeatureEmbeddings().is_satisfied_by("pca")
+    (True, False)
+    >>> FeatureEmbeddings().is_satisfied_by([np.zeros((3, 2)), np.ones((3, 1))])
+    True
+    >>> FeatureEmbeddings().is_satisfied_by([])
+    False
+    """
+
+    def __init__(self):
+        super().__init__(object, set())
+
+    def is_satisfied_by(self, val):
+        blocks = list(val) if isinstance(val, (list, tuple)) else [val]
+        return bool(blocks) and all(len(getattr(b, "shape", ())) == 2 for b in blocks)
+
+    def __str__(self):
+        return "an array or DataFrame of feature embeddings (n_features, d), or a list of them"
 
 
 def memory_limit() -> int:
@@ -146,16 +198,35 @@ def check_network_memory(config: NetworkConfig, sizes: dict[str, object], where:
         )
 
 
-def check_output_size(n_values: int, what: str) -> None:
-    """Raise a ValueError when an array of ``n_values`` float64 values cannot fit in memory.
+def check_output_size(n_values: int, what: str, *, itemsize: int = 8, advice: str = "Ask for fewer.") -> None:
+    """Raise a ValueError when an array of ``n_values`` values of ``itemsize`` bytes cannot fit in memory.
 
-    ``what`` names the argument that asks for it, e.g. ``"n_samples=10**9 (x 64 features)"``.
+    Every method that allocates an output in proportion to its input or its
+    arguments calls it before allocating: ``sample``, ``inverse_transform``,
+    ``transform``, the generation functions, one-hot conditions and the
+    explorer's densified data.
+
+    Parameters
+    ----------
+    n_values : int
+        Values of the array.
+    what : str
+        What asks for it, naming the argument, e.g. ``"n_samples=10**9 (x 64 features)"``.
+    itemsize : int, default=8
+        Bytes per value (float64).
+    advice : str
+        What to pass instead.
+
+    >>> check_output_size(10**30, "n_samples=10**27 (x 1000 features)")
+    Traceback (most recent call last):
+    ...
+    ValueError: n_samples=10**27 (x 1000 features) asks for an array of 1,000,...
     """
-    needed, limit = int(n_values) * 8, memory_limit()
+    needed, limit = int(n_values) * int(itemsize), memory_limit()
     if needed > limit:
         raise ValueError(
             f"{what} asks for an array of {int(n_values):,} values ({_gib(needed)}), more than this "
-            f"machine's {_gib(limit)} of memory. Ask for fewer."
+            f"machine's {_gib(limit)} of memory. {advice}"
         )
 
 
@@ -183,17 +254,66 @@ def _string_example(values):
     return None
 
 
+def _wrong_value_kind(values):
+    """``(kind, example)`` of the first complex number, date or other non-number among ``values``, or None.
+
+    Strings are found by :func:`_string_example`; ``None`` is left to ``check_array`` (it reads as NaN).
+    """
+    for v in values:
+        if v is None or isinstance(v, (str, bytes)) or _is_bool(v):
+            continue
+        if isinstance(v, (complex, np.complexfloating)):
+            return "complex numbers", v
+        if isinstance(v, (np.datetime64, np.timedelta64)) or hasattr(v, "isoformat") or hasattr(v, "total_seconds"):
+            return "dates or times", v
+        if not isinstance(v, Real):
+            return f"{type(v).__name__} objects", v
+    return None
+
+
+def _type_message(name: str, kind: str, example, where: str = "") -> str:
+    if kind == "complex numbers":
+        advice = f"pass real numbers (e.g. {name}.real or abs({name}) if that is what you mean)"
+    elif kind == "dates or times":
+        advice = (
+            "convert them to numbers first (e.g. seconds since a reference time: (t - t0) / np.timedelta64(1, 's')) "
+            "or drop them"
+        )
+    else:
+        advice = "pass numbers"
+    return f"{name} holds {kind}{where}, e.g. {example!r}; SiVAE needs real numbers: {advice}."
+
+
 def check_array_like(X, name: str = "X") -> None:
     """Refuse what scikit-learn's ``check_array`` would take the wrong way, naming ``name``.
 
-    * a masked array (``numpy.ma``): its mask would be ignored;
+    Wrong types raise :class:`~sivae_sklearn.DataTypeError` (a ``TypeError`` and a ``ValueError``):
+
+    * ``numpy.matrix`` (pass ``np.asarray(X)``);
     * strings, even numeric ones (``"1.5"``): they would be parsed as numbers;
-    * complex numbers, and arrays of more than two dimensions;
+    * complex numbers (a complex dtype, or complex objects in an object array);
+    * dates and times (``datetime64``/``timedelta64`` arrays and columns, ``datetime`` objects):
+      numpy would silently turn them into days since 1970, or fail to promote them.
+
+    Wrong values raise a ``ValueError``:
+
+    * a masked array (``numpy.ma``): its mask would be ignored;
+    * arrays of more than two dimensions;
     * a sparse matrix whose index arrays are corrupt (:func:`check_sparse_structure`).
 
-    Arrays of Python objects that hold numbers are accepted (scikit-learn's
+    Arrays of Python objects that hold real numbers are accepted (scikit-learn's
     convention); anything else is left to ``check_array``.
+
+    >>> check_array_like(np.array([[1 + 2j, 1.0]], dtype=object))
+    Traceback (most recent call last):
+    ...
+    sivae_sklearn._errors.DataTypeError: X holds complex numbers, e.g. (1+2j); SiVAE needs real numbers: ...
     """
+    if isinstance(X, np.matrix):
+        raise DataTypeError(
+            f"{name} is a numpy.matrix, which SiVAE does not take (numpy deprecates it); pass a 2-D array: "
+            f"np.asarray({name})."
+        )
     if sp.issparse(X):
         check_sparse_structure(X, name)
     if isinstance(X, np.ma.MaskedArray):
@@ -203,10 +323,20 @@ def check_array_like(X, name: str = "X") -> None:
         )
     if hasattr(X, "dtypes") and hasattr(X, "columns"):  # a pandas DataFrame: one dtype per column
         for column, dtype in X.dtypes.items():
-            if dtype.kind in "OUS" or str(dtype) in ("string", "category"):
-                example = _string_example(X[column].to_numpy())
+            where = f" (column {column!r})"
+            kind = getattr(dtype, "kind", "O")
+            if kind in "Mm":
+                raise DataTypeError(_type_message(name, "dates or times", X[column].iloc[0], where))
+            if kind == "c":
+                raise DataTypeError(_type_message(name, "complex numbers", X[column].iloc[0], where))
+            if kind in "OUS" or str(dtype) in ("string", "category"):
+                values = X[column].to_numpy()
+                example = _string_example(values)
                 if example is not None:
-                    raise ValueError(_strings_message(name, example, f" (column {column!r})"))
+                    raise DataTypeError(_strings_message(name, example, where))
+                wrong = _wrong_value_kind(values)
+                if wrong is not None:
+                    raise DataTypeError(_type_message(name, *wrong, where))
         return
     values = X
     if not hasattr(values, "dtype"):
@@ -215,14 +345,23 @@ def check_array_like(X, name: str = "X") -> None:
         except (TypeError, ValueError):
             return  # ragged or odd input: check_array says what is wrong
     kind = values.dtype.kind
+    example = None if sp.issparse(values) or not values.size else values.flat[0]
     if kind in "US":
-        raise ValueError(_strings_message(name, "" if sp.issparse(values) or not values.size else values.flat[0], ""))
+        raise DataTypeError(_strings_message(name, "" if example is None else example, ""))
     if kind == "O" and not sp.issparse(values):
-        example = _string_example(values.flat)
-        if example is not None:
-            raise ValueError(_strings_message(name, example, ""))
+        string = _string_example(values.flat)
+        if string is not None:
+            raise DataTypeError(_strings_message(name, string, ""))
+        wrong = _wrong_value_kind(values.flat)
+        if wrong is not None:
+            raise DataTypeError(_type_message(name, *wrong))
     if kind == "c":
-        raise ValueError(f"Complex data not supported: {name} holds complex numbers; SiVAE needs real numbers.")
+        raise DataTypeError(
+            f"Complex data not supported: {name} holds complex numbers; SiVAE needs real numbers: pass "
+            f"{name}.real or abs({name}) if that is what you mean."
+        )
+    if kind in "Mm":
+        raise DataTypeError(_type_message(name, "dates or times", example))
     if getattr(values, "ndim", 2) > 2:
         raise ValueError(f"{name} must be a 2-D matrix (n_samples, n_features), got an array of shape {values.shape}.")
 
@@ -407,7 +546,11 @@ def check_training_shape(estimator, n_samples: int, n_features: int) -> None:
         NetworkConfig.from_params(
             estimator.get_params(deep=False),
             n_features=n_features,
-            n_feature_inputs=min(estimator.feature_input_size, n_samples),
+            n_feature_inputs=(
+                external_width(estimator.feature_input)
+                if is_external(estimator.feature_input)
+                else min(estimator.feature_input_size, n_samples)
+            ),
             n_classes=2 if estimator.classifier_weight > 0 else 0,
         ),
         estimator.get_params(deep=False),
@@ -453,25 +596,42 @@ def missing_features_message(missing, what: str, where: str) -> str:
 def match_columns_by_name(estimator, X, name: str = "X"):
     """Reorder the columns of a DataFrame ``X`` to ``feature_names_in_`` when they are the same names in another order.
 
-    A DataFrame that lacks some of the fitted features is refused, naming them.
-    Anything else (no names on either side, extra or duplicate columns) is left
-    to scikit-learn's own check of the feature names.
+    A DataFrame of string column names that lacks some of the fitted features,
+    has columns the model was not fitted on, or repeats a name is refused with a
+    ValueError naming the columns. Anything else (no names on either side,
+    column names that are not all strings) is left to scikit-learn's own check
+    of the feature names, which warns and takes the columns by position.
     """
     names = getattr(estimator, "feature_names_in_", None)
     columns = getattr(X, "columns", None)
     if names is None or columns is None or not hasattr(X, "iloc"):
         return X
     columns = list(columns)
-    if not all(isinstance(c, str) for c in columns) or len(set(columns)) != len(columns):
+    if not all(isinstance(c, str) for c in columns):
         return X
     if columns == list(names):
         return X
-    present = set(columns)
-    missing = [n for n in names if n not in present]
+    seen, repeated = set(), []
+    for c in columns:
+        if c in seen and c not in repeated:
+            repeated.append(c)
+        seen.add(c)
+    if repeated:
+        raise ValueError(
+            f"{name} has repeated column names {repeated[:5]}; each feature must be one column, so that "
+            f"columns can be matched to the model's features by name."
+        )
+    missing = [n for n in names if n not in seen]
     if missing:
         raise ValueError(missing_features_message(missing, "feature", f"the columns of {name}") + ".")
-    if len(columns) != len(names):
-        return X
+    fitted = set(names)
+    extra = [c for c in columns if c not in fitted]
+    if extra:
+        raise ValueError(
+            f"{name} has {len(extra)} column(s) the model was not fitted on: {extra[:5]}"
+            f"{' and more' if len(extra) > 5 else ''}; pass only the model's features: "
+            f"{name}[model.feature_names_in_]."
+        )
     return X[list(names)]
 
 

@@ -89,6 +89,7 @@ def load_data(path, labels_column: str | None = None, labels_file=None):
         adata = anndata.read_h5ad(path)
         X = adata.X
         if hasattr(X, "toarray"):
+            check_dense_size(X.shape, f"{path!r} (adata.X)")
             X = X.toarray()
         X = np.asarray(X)
         feature_names = np.asarray(adata.var_names, dtype=str)
@@ -110,6 +111,26 @@ def load_data(path, labels_column: str | None = None, labels_file=None):
         if labels.shape[0] != X.shape[0]:
             raise ExplorerInputError(f"{labels.shape[0]} labels for {X.shape[0]} rows of data; give one per row.")
     return X, labels, feature_names
+
+
+def check_dense_size(shape, what: str) -> None:
+    """Raise an ExplorerInputError, before densifying, when a dense float64 matrix of ``shape`` cannot fit in memory.
+
+    The explorer shows dense data (float64), so a sparse matrix is densified
+    when it is read; ``what`` names the file or the argument.
+    """
+    from .._estimator.validation import check_output_size
+
+    n_obs, n_vars = (int(s) for s in shape)
+    try:
+        check_output_size(
+            n_obs * n_vars,
+            f"The explorer densifies {what} of {n_obs:,} cells x {n_vars:,} genes; it",
+            advice="Show fewer cells or genes: subset the AnnData first (e.g. adata[:, adata.var.highly_variable] "
+            "or a sample of cells) and write that file.",
+        )
+    except ValueError as exc:
+        raise ExplorerInputError(str(exc)) from None
 
 
 def _load_numpy(path: str):

@@ -10,6 +10,7 @@ import numpy as np
 
 from .._estimator.sivae import load
 from .._estimator.validation import check_categories, check_data
+from ._files import check_dense_size
 from ._inputs import ExplorerInputError, check_fitted_model, check_image_shape
 
 
@@ -143,6 +144,8 @@ def prepare(model, X, labels=None, image_shape=None, feature_names=None) -> Expl
         labels = None if labels is None else check_categories(labels, "labels").astype(str)
     except ValueError as exc:
         raise ExplorerInputError(str(exc)) from exc
+    if sp.issparse(X):
+        check_dense_size(X.shape, "X")
     X = np.asarray(X.toarray() if sp.issparse(X) else X, dtype=np.float64)
     n_samples, n_features = X.shape
     if labels is not None and labels.shape[0] != n_samples:
