@@ -19,6 +19,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from ._errors import DataFileError, DataTypeError, ModelFileError, TrainingDivergedError
+from ._io import read_gmt
 from ._version import __version__
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time these load on first use
@@ -30,7 +31,16 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 _SUBMODULES = ("tl", "pl", "plotting", "generation", "metrics", "experiments", "datasets", "explorer")
 _ESTIMATOR = ("SiVAE", "load")
 
-__all__ = ["SiVAE", "load", "DataFileError", "DataTypeError", "ModelFileError", "TrainingDivergedError", "__version__"]
+__all__ = [
+    "SiVAE",
+    "load",
+    "read_gmt",
+    "DataFileError",
+    "DataTypeError",
+    "ModelFileError",
+    "TrainingDivergedError",
+    "__version__",
+]
 
 
 def __getattr__(name):

@@ -279,3 +279,67 @@ def read_regular(path, max_bytes: int) -> bytes:
     if len(data) > max_bytes:
         raise ValueError(f"{os.fspath(path)!r} is larger than {max_bytes:,} bytes")
     return data
+
+
+GMT_MAX_BYTES = 256 * 2**20
+"""The largest GMT file :func:`read_gmt` reads (MSigDB's whole collection is about 30 MB)."""
+
+
+def read_gmt(path) -> dict[str, list[str]]:
+    """Read gene sets from a GMT file: one set a line, ``name<TAB>description<TAB>gene1<TAB>gene2...``.
+
+    The standard gene-set format of MSigDB and GSEA. Blank lines and lines
+    starting with ``#`` are skipped; empty fields (trailing tabs) are ignored;
+    a gene listed twice in a set is kept once, in first order.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file (UTF-8 text).
+
+    Returns
+    -------
+    dict of str to list of str
+        Each set's genes, in the file's order: ``SiVAE(feature_programs=...)`` and
+        ``tl.sivae(..., programs=...)`` take it as it is.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no file at ``path``.
+    ValueError
+        If it is not a regular file, not UTF-8 text, larger than 256 MB, a
+        line has no tab after the name, a name repeats, or it holds no set;
+        the message names the file and the line.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "sets.gmt")
+    >>> with open(path, "w") as fh:
+    ...     _ = fh.write("B_CELL\\tmarkers\\tMS4A1\\tCD79A\\n" "NK\\thttp://x\\tGNLY\\tNKG7\\tKLRD1\\n")
+    >>> read_gmt(path)
+    {'B_CELL': ['MS4A1', 'CD79A'], 'NK': ['GNLY', 'NKG7', 'KLRD1']}
+    """
+    where = os.fspath(path)
+    try:
+        text = read_regular(path, max_bytes=GMT_MAX_BYTES).decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"The GMT file {where!r} is not UTF-8 text.") from None
+    sets: dict[str, list[str]] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        fields = line.rstrip("\r\n").split("\t")
+        name = fields[0].strip()
+        if len(fields) < 2 or not name:
+            raise ValueError(
+                f"The GMT file {where!r}, line {number}, is not name<TAB>description<TAB>genes...: {line[:80]!r}."
+            )
+        if name in sets:
+            raise ValueError(f"The GMT file {where!r}, line {number}, repeats the set name {name!r}.")
+        genes = (gene.strip() for gene in fields[2:])
+        sets[name] = list(dict.fromkeys(gene for gene in genes if gene))
+    if not sets:
+        raise ValueError(f"The GMT file {where!r} holds no gene set.")
+    return sets

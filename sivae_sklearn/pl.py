@@ -168,8 +168,12 @@ def _is_anndata(obj) -> bool:
     return isinstance(obj, AnnData)
 
 
-def _dim_names(k: int) -> list[str]:
-    """The names ``SiVAE.get_feature_names_out`` gives ``k`` dimensions."""
+def _dim_names(k: int, uns=None) -> list[str]:
+    """The names of ``k`` dimensions: those ``tl.sivae`` recorded in ``uns["dimension_names"]`` (the programs',
+    then ``sivae<k>``), else the ones ``SiVAE.get_feature_names_out`` gives a model without programs."""
+    recorded = None if uns is None else uns.get("dimension_names")
+    if recorded is not None and len(recorded) == k:
+        return [str(n) for n in recorded]
     return [f"sivae{i}" for i in range(k)]
 
 
@@ -193,7 +197,7 @@ def _adata_results(adata, key_added: str) -> _Results:
     return _Results(
         components=components,
         feature_labels=np.asarray(adata.var_names, dtype=object),
-        dim_names=_dim_names(components.shape[0]),
+        dim_names=_dim_names(components.shape[0], uns),
         variance_ratio=None if ratio is None else np.asarray(ratio, dtype=np.float64),
         awareness=awareness,
         fitted=fitted,
@@ -451,7 +455,7 @@ def _adata_embedding(adata, color, dims, key_added, layer, ax, s, palette, cmap,
     results = _Results(
         components=np.zeros((k, 0)),
         feature_labels=np.zeros(0, dtype=object),
-        dim_names=_dim_names(k),
+        dim_names=_dim_names(k, uns),
         variance_ratio=None if ratio is None else np.asarray(ratio, dtype=np.float64),
         awareness=None,
         fitted=np.zeros(0, dtype=bool),

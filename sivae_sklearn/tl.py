@@ -23,7 +23,10 @@ written to                                content
                                           (``SiVAE.embed_features``), not trained
 ``uns["<key>"]``                          ``params``, ``history``, ``n_iter`` and,
                                           when the estimator has them,
-                                          ``variance`` / ``variance_ratio``
+                                          ``variance`` / ``variance_ratio``;
+                                          ``dimension_names`` (the programs', then
+                                          ``sivae<k>``) and, with ``programs``,
+                                          ``programs`` and ``program_support``
 ========================================  =========================================
 
 ``<key>`` is ``key_added`` (default ``"sivae"``). Nothing already in the
@@ -39,7 +42,9 @@ This module imports neither scanpy nor (until called) anndata.
 
 from __future__ import annotations
 
+import os
 import warnings
+from collections.abc import Mapping, Sequence
 from numbers import Integral
 from typing import Any
 
@@ -51,6 +56,7 @@ from ._arrays.rows import is_lazy, iter_row_chunks, select_columns
 from ._engine.likelihoods import LIKELIHOODS
 from ._estimator.sivae import SiVAE
 from ._estimator.validation import check_boolean_column, check_data, check_sparse_structure, missing_features_message
+from ._io import read_gmt
 from ._plain import to_plain
 
 __all__ = ["sivae", "sivae_transform", "result_keys"]
@@ -65,6 +71,7 @@ def sivae(
     key_added: str = "sivae",
     batch_key: str | None = None,
     embed_all_genes: bool = False,
+    programs: Mapping[str, Sequence[str]] | str | os.PathLike | None = None,
     copy: bool = False,
     overwrite: bool = False,
     **estimator_params: Any,
@@ -106,6 +113,16 @@ def sivae(
         ``uns["<key>"]["embedded_genes"]`` counts them. Their feature
         awareness stays NaN (the decoder does not reconstruct them). Not
         available for the count likelihoods (``"nb"``, ``"poisson"``): a
+        ValueError says why.
+    programs : dict of str to list of str, or path, optional
+        Gene programs (gene sets) as priors on the loadings, by gene name: a
+        dict, or the path of a GMT file (read by :func:`sivae_sklearn.read_gmt`).
+        Each program owns one latent dimension, named after it
+        (:class:`~sivae_sklearn.SiVAE`'s ``feature_programs``); genes absent
+        from the fitted genes (``var_names`` after the highly-variable mask)
+        are left out with one warning. ``uns["<key>"]`` records the
+        ``dimension_names``, each program's fitted ``programs`` genes and
+        their ``program_support``. ``program_weight=`` sets the strength.
         ValueError says why; except with external embeddings as
         ``feature_input``, whose rows give the other genes their loadings.
     copy : bool, default=False
@@ -198,6 +215,16 @@ def sivae(
     X, source = _get_matrix(adata, layer)
     mask = _gene_mask(adata, use_highly_variable)
     X_fit = X if mask.all() else select_columns(X, mask)
+    program_genes = None
+    if programs is not None:
+        if estimator_params.get("feature_programs") is not None:
+            raise ValueError("Pass the gene programs once: programs= or feature_programs=, not both.")
+        program_genes = _program_genes(programs, np.asarray(adata.var_names[mask], dtype=object))
+        position = {gene: i for i, gene in enumerate(adata.var_names[mask])}
+        estimator_params = {
+            **estimator_params,
+            "feature_programs": {name: [position[g] for g in genes] for name, genes in program_genes.items()},
+        }
     likelihood = estimator_params.get("likelihood", "gaussian")
     _check_input(X_fit, source, likelihood)
     family = LIKELIHOODS.get(likelihood)  # an unknown name is reported by SiVAE's parameter validation
@@ -224,6 +251,8 @@ def sivae(
         model.fit(X_fit, condition=batches)
         # The genes the model was fitted on, by name, in its order: the highly-variable mask as names.
         model.feature_names_in_ = np.asarray(adata.var_names[mask], dtype=object)
+        if program_genes is not None:
+            model.set_params(feature_programs=program_genes)  # by name, as the fitted genes now are
         # the genes are named above; the matrix itself has no column names
         warnings.filterwarnings("ignore", message="X does not have valid feature names", category=UserWarning)
         _write_results(adata, model, X_fit, np.flatnonzero(mask), keys, layer)
@@ -622,8 +651,40 @@ def _column_range(X) -> tuple[np.ndarray, np.ndarray]:
 
 
 # ---------------------------------------------------------------- uns entry
+def _program_genes(programs, fitted_genes: np.ndarray) -> dict[str, list[str]]:
+    """Each program's genes among the fitted ones, by name; absent genes reported in one warning."""
+    if isinstance(programs, (str, os.PathLike)):
+        programs = read_gmt(programs)
+    if not isinstance(programs, Mapping):
+        raise ValueError(
+            f"programs must be a dict of program name -> gene names or the path of a GMT file, got "
+            f"{type(programs).__name__}."
+        )
+    fitted = set(fitted_genes.tolist())
+    present: dict[str, list[str]] = {}
+    absent: dict[str, int] = {}
+    for name, genes in programs.items():
+        if isinstance(genes, (str, bytes)) or not hasattr(genes, "__iter__"):
+            raise ValueError(f"programs[{name!r}] must be a list of gene names, got {genes!r}.")
+        genes = [str(g) for g in genes]
+        present[name] = list(dict.fromkeys(g for g in genes if g in fitted))
+        missing = len(set(genes) - fitted)
+        if missing:
+            absent[str(name)] = missing
+    if absent:
+        counts = ", ".join(f"{name!r}: {n}" for name, n in absent.items())
+        warnings.warn(
+            f"programs name genes that are not among the fitted genes (var_names, after the highly-variable mask), "
+            f"left out (absent per program: {counts}).",
+            UserWarning,
+            stacklevel=3,
+        )
+    return present
+
+
 def _uns_entry(model: SiVAE, *, layer: str | None, use_highly_variable: bool, n_genes: int) -> dict:
     """Parameters, history and variances in types that h5ad can store (no None, no mixed tuples)."""
+    params = {name: _h5ad_value(value) for name, value in model.get_params().items() if name != "feature_programs"}
     params = {
         name: "external" if name == "feature_input" and is_external(value) else _h5ad_value(value)
         for name, value in model.get_params().items()
@@ -642,6 +703,10 @@ def _uns_entry(model: SiVAE, *, layer: str | None, use_highly_variable: bool, n_
         value = getattr(model, attr, None)
         if value is not None:
             entry[name] = np.asarray(value, dtype=np.float64)
+    entry["dimension_names"] = np.asarray([str(n) for n in model.get_feature_names_out()], dtype=object)
+    if model.feature_programs:
+        entry["programs"] = {name: np.asarray(genes, dtype=object) for name, genes in model.feature_programs.items()}
+        entry["program_support"] = np.asarray(model.program_support_, dtype=np.float64)
     return entry
 
 

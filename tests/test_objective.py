@@ -20,6 +20,7 @@ WEIGHTS = O.LossWeights(
     feature_kl_weight=0.3,
     feature_noise=1.0,
     interpretability_moves_embedding=True,
+    program_weight=0.7,
 )
 
 
@@ -125,6 +126,7 @@ def test_the_joint_objective_is_the_written_formula_bit_for_bit():
         + w["interpretability_weight"] * m["interpretability"]
         + w["l2_penalty"] * m["l2"]
         + w["classifier_weight"] * m["classification"]
+        + w["program_weight"] * m["programs"]
     )
     assert terms.objective(w).numpy() == want.numpy()  # the same operations in the same order
 

@@ -522,7 +522,10 @@ def test_every_fitted_attribute_is_in_the_file_schema():
     fitted = {name for name in vars(model) if name.endswith("_") and not name.startswith("_")}
     # the feature reducer is stored apart, as the description's feature_reducer and reducer/ arrays
     embedding = set(persistence.EMBEDDING_ATTRIBUTES)  # only with external feature embeddings
-    assert fitted == set(persistence.FITTED_ATTRIBUTES) - embedding | {"feature_reducer_"}
+    programs = {"program_support_"}  # only with feature_programs
+    assert fitted == set(persistence.FITTED_ATTRIBUTES) - embedding - programs | {"feature_reducer_"}
+    with_programs = SiVAE(**{**TINY, "max_epochs": 1, "n_components": 2, "feature_programs": {"ab": ["a", "b"]}}).fit(X)
+    assert programs <= set(vars(with_programs)) and "dimension_names_" in vars(with_programs)
     external = SiVAE(**{**TINY, "max_epochs": 1, "feature_input": rng.normal(size=(4, 2))}).fit(X)
     fitted = {name for name in vars(external) if name.endswith("_") and not name.startswith("_")}
     assert embedding <= fitted <= set(persistence.FITTED_ATTRIBUTES)

@@ -16,6 +16,7 @@ The objective of one minibatch of ``n`` rows in the ``"joint"`` phase::
     + interpretability_weight * mean_c sum_f (x_in[c, f] - z_c . v_f - b_f)^2
     + l2_penalty * ||sample-network kernels||^2
     + classifier_weight * mean_c cross-entropy(y_c, head(z_c))
+    + program_weight * sum_f sum_k<P (1 - M_fk) v_fk^2    programs
 
 where ``W`` is decoded from ``v_f = mean_f + feature_noise * std_f * eps``
 (``feature_noise`` 1: a posterior sample; 0: the posterior mean), the
@@ -28,7 +29,9 @@ makes the first three lines the negative ELBO of the whole matrix per sample;
 ``schedule="stepwise"`` have their own lists: ``"sample"`` decodes with the
 free last weight matrix and leaves out the feature KL (it records the
 interpretability term without minimising it); ``"feature"`` regresses that
-matrix with the feature VAE.
+matrix with the feature VAE. The programs term exists only with
+``feature_programs``: ``M`` is the ``(G, P)`` membership mask of the ``P``
+programs, which own the first ``P`` dimensions (``docs/design.md``).
 
 With ``feature_batch_size=F`` (fewer than the G features), each step draws F
 features at random and only they pass through the feature-wise VAE and are
@@ -274,6 +277,29 @@ def _interpretability(f: Forward, weights):
     return f.full_sum(interpretability_term(x_in, z_mean, f.v_mean, linear_offset))
 
 
+PROGRAM_FORMS = ("non_members", "two_sided")
+"""The forms of the programs term that ``docs/design.md`` measured: ``"non_members"`` (the soft mask, the one
+used) penalises non-members' loadings on program dimensions; ``"two_sided"`` also penalises members'
+loadings on the dimensions of programs and free dimensions they do not belong to."""
+PROGRAM_FORM = "non_members"
+
+
+def _programs(f: Forward, weights):
+    mask = weights.get("program_mask")
+    if mask is None:
+        return None
+    mask = tf.constant(mask, dtype=f.v_mean.dtype)
+    if f.features is not None:
+        mask = tf.gather(mask, f.features)
+    n_programs = mask.shape[1]
+    program_v = f.v_mean[:, :n_programs]
+    penalty = tf.reduce_sum((1.0 - mask) * tf.square(program_v), axis=1)
+    if PROGRAM_FORM == "two_sided":
+        member = tf.reduce_max(mask, axis=1, keepdims=True)
+        penalty += tf.reduce_sum(member * tf.square(f.v_mean[:, n_programs:]), axis=1)
+    return f.full_sum(tf.reduce_sum(penalty))
+
+
 def _l2(f: Forward, weights):
     return l2_term(f.network.sample_network_kernels())
 
@@ -297,6 +323,9 @@ INTERPRETABILITY = Term(
     reads=("interpretability_moves_embedding",),
 )
 """``sum_f (x_in[c, f] - z_c . v_f - b_f)^2`` of each row, at the posterior means."""
+PROGRAMS = Term("programs", _programs, weight=("program_weight",), per_row=False)
+"""``sum_f sum_k (1 - M_fk) v_fk^2`` over the program dimensions ``k`` (models with ``feature_programs`` only):
+the soft mask that keeps non-members' loadings off a program's dimension."""
 L2 = Term("l2", _l2, weight=("l2_penalty",), per_row=False)
 """The squared kernels of the sample encoder and decoder."""
 CLASSIFICATION = Term("classification", _classification, weight=("classifier_weight",))
@@ -305,9 +334,9 @@ WEIGHT_REGRESSION = Term("reconstruction", _weight_regression)
 """``||w_f - free_output_weights_f||^2`` of each (drawn) feature: the ``"feature"`` phase's reconstruction."""
 
 PHASES: dict[str, tuple[Term, ...]] = {
-    "joint": (RECONSTRUCTION, KL_SAMPLE, KL_FEATURE, INTERPRETABILITY, L2, CLASSIFICATION),
+    "joint": (RECONSTRUCTION, KL_SAMPLE, KL_FEATURE, INTERPRETABILITY, L2, CLASSIFICATION, PROGRAMS),
     "sample": (RECONSTRUCTION, KL_SAMPLE, INTERPRETABILITY.recorded_only(), L2, CLASSIFICATION),
-    "feature": (WEIGHT_REGRESSION, KL_FEATURE),
+    "feature": (WEIGHT_REGRESSION, KL_FEATURE, PROGRAMS),
 }
 """The terms of each training phase, in the order they are computed and summed.
 
@@ -325,7 +354,7 @@ def term_names() -> tuple[str, ...]:
     Examples
     --------
     >>> term_names()
-    ('reconstruction', 'kl_sample', 'kl_feature', 'interpretability', 'l2', 'classification')
+    ('reconstruction', 'kl_sample', 'kl_feature', 'interpretability', 'l2', 'classification', 'programs')
     """
     return tuple(dict.fromkeys(term.name for terms in PHASES.values() for term in terms))
 
@@ -337,7 +366,7 @@ def objective_parameters() -> tuple[str, ...]:
     --------
     >>> objective_parameters()  # doctest: +NORMALIZE_WHITESPACE
     ('feature_noise', 'beta', 'feature_kl_weight', 'interpretability_weight',
-     'interpretability_moves_embedding', 'l2_penalty', 'classifier_weight')
+     'interpretability_moves_embedding', 'l2_penalty', 'classifier_weight', 'program_weight')
     """
     names = (name for terms in PHASES.values() for term in terms for name in term.parameters)
     return tuple(dict.fromkeys((*FORWARD_PARAMETERS, *names)))

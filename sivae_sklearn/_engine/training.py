@@ -86,15 +86,22 @@ class TrainingConfig:
     """Compile the loss and its gradients with XLA (measured in ``benchmarks/run.py``; off in ``fit``)."""
 
     @classmethod
-    def from_params(cls, params, n_train: int, *, n_features: int, jit_compile: bool = False) -> TrainingConfig:
+    def from_params(
+        cls, params, n_train: int, *, n_features: int, jit_compile: bool = False, program_mask=None
+    ) -> TrainingConfig:
         """The configuration for ``SiVAE(**params)`` on ``n_train`` training rows of ``n_features`` features.
 
         The batch is capped by the rows; ``feature_kl_weight="elbo"`` becomes ``n_features / n_train``.
+        ``program_mask`` (``(n_features, n_programs)``, from ``feature_programs``) is what the programs
+        term reads; None: no programs term.
         """
         feature_batch_size = params["feature_batch_size"]
+        loss_weights = LossWeights.from_params(params, n_features=n_features, n_train=n_train)
+        if program_mask is not None:
+            loss_weights = loss_weights.replace(program_mask=program_mask)
         return cls(
             likelihood=params["likelihood"],
-            loss_weights=LossWeights.from_params(params, n_features=n_features, n_train=n_train),
+            loss_weights=loss_weights,
             kl_warmup_steps=warmup_steps(params, n_train),
             learning_rate=float(params["learning_rate"]),
             batch_size=int(min(params["batch_size"], n_train)),

@@ -200,6 +200,20 @@ class Nothing:
 
 
 @dataclass(frozen=True)
+class Programs:
+    """A dict of program name -> list of features (``feature_programs``); the command line reads a GMT file instead."""
+
+    def sklearn(self):
+        return dict
+
+    def text(self) -> str:
+        return "a dict of program name -> features (on the command line: --programs FILE.gmt)"
+
+    def parse(self, text: str):
+        raise ValueError(self.text())
+
+
+@dataclass(frozen=True)
 class Seed:
     """scikit-learn's ``"random_state"``: an int, a ``RandomState`` or ``None``; on the command line an int >= 0."""
 
@@ -430,6 +444,20 @@ PARAMETERS: dict[str, Parameter] = {
             (LayerWidths(),),
             "Hidden widths of the classification head.",
             option=False,
+        ),
+        Parameter(
+            "feature_programs",
+            None,
+            (Programs(), Nothing()),
+            "Feature programs (gene sets), {name: [features]}, each owning one latent dimension.",
+            option=False,  # sivae fit --programs FILE.gmt
+        ),
+        Parameter(
+            "program_weight",
+            1.0,
+            (_WEIGHT,),
+            "Strength of the programs' soft mask: the weight of the non-members' squared loadings on the "
+            "program dimensions.",
         ),
         Parameter(
             "shuffle_buffer_bytes",

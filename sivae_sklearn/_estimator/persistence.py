@@ -155,11 +155,16 @@ class PersistenceMixin:
         required = {name for name, (_, optional) in FITTED_ATTRIBUTES.items() if not optional}
         required |= {"condition_categories_"} if params["conditional"] else set()
         required |= {"classes_"} if params["classifier_weight"] > 0 else set()
+        required |= {"program_support_"} if params["feature_programs"] else set()
         required |= set(EMBEDDING_ATTRIBUTES) if external else set()
         missing = sorted(required - set(attributes))
         if missing:
             raise ValueError(f"the fitted attributes {missing} are missing")
-        for name, needed_by in (("condition_categories_", "conditional"), ("classes_", "classifier_weight")):
+        for name, needed_by in (
+            ("condition_categories_", "conditional"),
+            ("classes_", "classifier_weight"),
+            ("program_support_", "feature_programs"),
+        ):
             if name in attributes and name not in required:
                 raise ValueError(f"the file holds {name}, but its parameter {needed_by}={params[needed_by]!r} has none")
         stray = sorted(set(EMBEDDING_ATTRIBUTES) & set(attributes) - required)
@@ -219,6 +224,7 @@ class PersistenceMixin:
             "K": config.n_components,
             "C": config.n_conditions,
             "L": config.n_classes,
+            "P": len(params["feature_programs"] or ()),
             "D": config.n_feature_inputs,
             "I": params["n_init"],
         }
@@ -305,6 +311,8 @@ FITTED_ATTRIBUTES: dict[str, tuple[tuple[str, str] | None, bool]] = {
     "feature_input_scale_": (("f", "D"), True),
     "condition_categories_": (("fiubU", "C"), True),
     "classes_": (("fiubU", "L"), True),
+    "dimension_names_": (("U", "K"), True),
+    "program_support_": (("f", "P"), True),
     "n_features_in_": (None, False),
     "n_components_": (None, False),
     "n_iter_": (None, False),
@@ -314,8 +322,9 @@ FITTED_ATTRIBUTES: dict[str, tuple[tuple[str, str] | None, bool]] = {
 }
 """Every fitted attribute a model file may hold: name -> ((dtype kinds, shape axes) of an array
 attribute or None for a JSON one, optional). Axes: G features, K components, C condition
-categories, L classes, D the width of the feature encoder's input, I initialisations (``n_init``).
-``condition_categories_`` and ``classes_`` are required when the parameters ask for them."""
+categories, L classes, P programs, D the width of the feature encoder's input, I initialisations
+(``n_init``). ``condition_categories_``, ``classes_`` and ``program_support_`` are required when the
+parameters ask for them."""
 
 
 _CONFIG_SOURCES = {

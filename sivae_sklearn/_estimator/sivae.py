@@ -45,6 +45,7 @@ from .._modelfile.format import read_model_file
 from .interpretation import InterpretationMixin
 from .parameters import parameter_constraints
 from .persistence import PersistenceMixin
+from .programs import dimension_names, program_support, resolve_programs
 from .supervision import SupervisionMixin
 from .validation import (
     check_finite_result,
@@ -206,6 +207,23 @@ class SiVAE(
         shape the embedding and :meth:`predict` / :meth:`predict_proba` exist.
     classifier_layer_sizes : tuple of int, default=(64,)
         Hidden widths of the classification head (``()``: a linear head).
+    feature_programs : dict of str to list, default=None
+        Feature programs (gene sets), {name: [features]}, each owning one latent
+        dimension: the first ``len(feature_programs)`` dimensions, in the dict's
+        order, are the programs'; the other ``n_components - len(feature_programs)``
+        are free. Members are feature names (matched to ``feature_names_in_``)
+        or column indices. Programs may overlap; names absent from ``X`` are
+        left out with one warning; a program with fewer than 2 features
+        present, or more programs than ``n_components``, is refused. The
+        objective keeps non-members' loadings off a program's dimension (a
+        soft mask, ``program_weight``); members are free to load on it, and
+        ``program_support_`` says whether they do. ``dimension_names_`` names
+        the dimensions. See ``docs/interpretation.md`` and ``docs/design.md``.
+    program_weight : float, default=1.0
+        Strength of the programs' soft mask: the weight of the non-members' squared loadings on the
+        program dimensions, ``program_weight * sum_f sum_k (1 - M_fk) v_fk^2`` beside the
+        reconstruction summed over features (so 1 weighs a unit loading like a unit of a standardised
+        feature's squared error). Unused without ``feature_programs``.
     shuffle_buffer_bytes : int or None, default=268435456
         Data on disk or lazy only: the most bytes of rows that the shuffle
         pool of minibatches holds (None: 16 whole chunks, however large).
@@ -289,6 +307,17 @@ class SiVAE(
         ``embed_features(embedding=...)``).
     n_components_ : int
         Number of latent dimensions.
+    dimension_names_ : ndarray of str of shape (n_components,)
+        Names of the latent dimensions: the programs' (``feature_programs``)
+        first, then ``sivae<k>`` for the free ones (all ``sivae<k>`` without
+        programs). :meth:`get_feature_names_out` returns them.
+    program_support_ : ndarray of shape (n_programs,)
+        Per program (``feature_programs`` only), the mean over its present
+        members of ``corr(x_f, z_k)^2`` on the training data: the share of a
+        member's variance that the program's dimension carries. A program the
+        data support scores its members' shared variance; a program of
+        unrelated features stays near ``1 / n_members`` or below, however the
+        soft mask shaped its dimension.
     n_features_in_ : int
         Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -360,6 +389,8 @@ class SiVAE(
         conditional: bool = False,
         classifier_weight: float = 0.0,
         classifier_layer_sizes: tuple[int, ...] = (64,),
+        feature_programs: dict | None = None,
+        program_weight: float = 1.0,
         shuffle_buffer_bytes: int | None = 256 * 2**20,
         n_init: int = 1,
         random_state=None,
@@ -391,6 +422,8 @@ class SiVAE(
         self.conditional = conditional
         self.classifier_weight = classifier_weight
         self.classifier_layer_sizes = classifier_layer_sizes
+        self.feature_programs = feature_programs
+        self.program_weight = program_weight
         self.shuffle_buffer_bytes = shuffle_buffer_bytes
         self.n_init = n_init
         self.random_state = random_state
@@ -440,6 +473,9 @@ class SiVAE(
         # attribute back as it was, so the previous fitted state (or an unfitted one) survives.
         with unchanged_if_refused(self):
             X = check_training_input(self, X)
+            program_names, program_mask = resolve_programs(
+                self.feature_programs, getattr(self, "feature_names_in_", None), X.shape[1], self.n_components
+            )
             cond_onehot, labels = self._fit_supervision(X.shape[0], y, condition)
             seed = int(rng.randint(np.iinfo(np.int32).max))
             # Views, not copies: the training rows are read batch by batch (on disk, chunk by chunk,
@@ -479,7 +515,7 @@ class SiVAE(
             train_data = training_data(split.train, split.train_rows)
             val_data = training_data(split.val, split.val_rows) if split.val is not None else None
             training_config = TrainingConfig.from_params(
-                self.get_params(deep=False), split.train.shape[0], n_features=X.shape[1]
+                self.get_params(deep=False), split.train.shape[0], n_features=X.shape[1], program_mask=program_mask
             )
             scored = val_data if val_data is not None else train_data
             scores, kept = [], None
@@ -535,7 +571,41 @@ class SiVAE(
             self.components_ = v_mean.T.astype(np.float64)
             self.components_std_ = v_std.T.astype(np.float64)
             self._fit_interpretation(split.train, None if cond_onehot is None else cond_onehot[split.train_rows])
+            self.dimension_names_ = dimension_names(program_names, self.n_components_)
+            if program_mask is not None:
+                self.program_support_ = program_support(
+                    split.train, encoder_input.numpy, self._compiled.embed_mean, program_mask
+                )
+            elif hasattr(self, "program_support_"):
+                del self.program_support_
         return self
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the latent dimensions: ``dimension_names_`` (the programs', then ``sivae<k>``).
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Ignored (checked against ``feature_names_in_`` as scikit-learn does).
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            ``dimension_names_``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sivae_sklearn import SiVAE
+        >>> X = np.random.RandomState(0).normal(size=(40, 4))
+        >>> model = SiVAE(n_components=3, feature_programs={"ab": [0, 1]}, hidden_layer_sizes=(8,), max_epochs=2,
+        ...               random_state=0).fit(X)
+        >>> model.get_feature_names_out().tolist()
+        ['ab', 'sivae1', 'sivae2']
+        """
+        names = super().get_feature_names_out(input_features)
+        fitted = getattr(self, "dimension_names_", None)
+        return names if fitted is None else np.asarray(fitted, dtype=object)
 
     # ------------------------------------------------------- data <-> latent
     def transform(self, X, return_std: bool = False):

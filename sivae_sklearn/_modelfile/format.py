@@ -332,10 +332,15 @@ def _check_meta(path: str, meta: dict) -> None:
             raise ValueError(f"{key} must be a JSON {name}, got {type(meta[key]).__name__}")
     for key in ("params", "network_config", "attributes", "private_attributes", "feature_reducer"):
         for name, value in (meta.get(key) or {}).items():
-            if not _is_plain(value, nested=key in ("attributes", "private_attributes")):
+            nested = key in ("attributes", "private_attributes") or (key, name) in _NESTED_PARAMS
+            if not _is_plain(value, nested=nested):
                 raise ValueError(f"{key}[{name!r}] is not a plain value: {value!r:.80}")
     if not all(isinstance(name, str) for name in meta["object_attributes"]):
         raise ValueError("object_attributes must be a list of attribute names")
+
+
+_NESTED_PARAMS = {("params", "feature_programs")}
+"""Parameters whose plain value may nest (a dict of lists)."""
 
 
 def _is_plain(value, nested: bool) -> bool:

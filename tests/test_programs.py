@@ -1,0 +1,186 @@
+"""Feature programs (gene sets) as priors on the loadings: resolution, refusals, the soft mask, support,
+names, persistence, the GMT reader and tl.sivae(programs=)."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+
+from sivae_sklearn import SiVAE, load, read_gmt
+from sivae_sklearn._estimator.programs import MIN_PROGRAM_FEATURES, resolve_programs
+
+FAST = dict(hidden_layer_sizes=(), max_epochs=40, kl_warmup_epochs=5, batch_size=32, learning_rate=3e-3, random_state=0)
+
+
+def _module_data(n=300, seed=0):
+    """g0..g7 share one factor (a module); g8..g19 are independent noise."""
+    rng = np.random.RandomState(seed)
+    factor = rng.normal(size=(n, 1))
+    X = np.hstack([factor @ np.ones((1, 8)) + 0.5 * rng.normal(size=(n, 8)), rng.normal(size=(n, 12))])
+    return pd.DataFrame(X, columns=[f"g{i}" for i in range(20)])
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    X = _module_data()
+    programs = {"module": ["g0", "g1", "g2", "g3", "absent1"], "noise": ["g10", "g11", "g12", "g13", "absent2"]}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = SiVAE(n_components=3, feature_programs=programs, program_weight=0.1, **FAST).fit(X)
+    return X, model, [w for w in caught if "feature_programs" in str(w.message)]
+
+
+def test_absent_names_are_one_warning(fitted):
+    _, _, caught = fitted
+    assert len(caught) == 1
+    assert "'module': 1" in str(caught[0].message) and "'noise': 1" in str(caught[0].message)
+
+
+def test_dimension_names_are_programs_then_free(fitted):
+    _, model, _ = fitted
+    assert model.dimension_names_.tolist() == ["module", "noise", "sivae2"]
+    assert model.get_feature_names_out().tolist() == model.dimension_names_.tolist()
+    frame = model.set_output(transform="pandas").transform(fitted[0])
+    model.set_output(transform="default")
+    assert list(frame.columns) == ["module", "noise", "sivae2"]
+    assert model.resolve_dimension("noise") == 1
+
+
+def test_support_tells_a_real_module_from_noise(fitted):
+    _, model, _ = fitted
+    module, noise = model.program_support_
+    assert module > 0.3
+    assert noise < 0.2
+    assert module > 2 * noise
+
+
+def test_members_outrank_non_members_on_their_dimension(fitted):
+    _, model, _ = fitted
+    loadings = np.abs(model.components_[0])
+    # the module's other members (g4..g7, not in the program) share its variation; the noise features do not
+    assert loadings[4:8].min() > np.median(loadings[8:])
+    assert loadings[4:8].mean() > 2 * loadings[8:].mean()
+    assert "programs" in model.history_ and model.history_["programs"][-1] >= 0
+
+
+def test_the_soft_mask_lowers_non_members_loadings():
+    X = _module_data(seed=1)
+    programs = {"module": ["g0", "g1", "g2", "g3"]}
+    weak = SiVAE(n_components=3, feature_programs=programs, program_weight=0.0, **FAST).fit(X)
+    strong = SiVAE(n_components=3, feature_programs=programs, program_weight=10.0, **FAST).fit(X)
+    noise = slice(8, 20)
+    assert np.abs(strong.components_[0, noise]).mean() < np.abs(weak.components_[0, noise]).mean()
+    assert weak.history_["programs"][-1] > strong.history_["programs"][-1]
+
+
+def test_without_programs_names_stay_sivae_k():
+    X = _module_data(n=80)
+    model = SiVAE(n_components=2, hidden_layer_sizes=(8,), max_epochs=2, random_state=0).fit(X)
+    assert model.get_feature_names_out().tolist() == ["sivae0", "sivae1"]
+    assert not hasattr(model, "program_support_")
+    assert "programs" not in model.history_ or all(v == 0 for v in model.history_["programs"])
+
+
+def test_indices_without_names():
+    X = _module_data(n=80).to_numpy()
+    names, mask = resolve_programs({"a": [0, 1], "b": [1, 2, 3]}, None, 20, 3)
+    assert names == ["a", "b"] and mask.sum(axis=0).tolist() == [2, 3] and mask[1].tolist() == [1, 1]
+    model = SiVAE(n_components=3, feature_programs={"a": [0, 1, 2]}, hidden_layer_sizes=(8,), max_epochs=2)
+    assert model.fit(X).program_support_.shape == (1,)
+
+
+@pytest.mark.parametrize(
+    ("programs", "n_components", "match"),
+    [
+        ({"a": ["g0", "g1"], "b": ["g2", "g3"], "c": ["g4", "g5"]}, 2, "3 programs but n_components=2"),
+        ({"a": ["g0", "nope"]}, 2, "1 feature\\(s\\) present"),
+        ({"a": "g0g1"}, 2, "must be a list"),
+        ({"a": [0, 99]}, 2, "outside"),
+        ({"a": [0.5, 1]}, 2, "members are feature names or indices"),
+        ({"": [0, 1]}, 2, "non-empty strings"),
+    ],
+)
+def test_refusals_before_training(programs, n_components, match):
+    X = _module_data(n=60)
+    model = SiVAE(n_components=n_components, feature_programs=programs, max_epochs=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(ValueError, match=match):
+            model.fit(X)
+    assert not hasattr(model, "components_")
+
+
+def test_names_need_column_names():
+    with pytest.raises(ValueError, match="X has no column names"):
+        SiVAE(feature_programs={"a": ["g0", "g1"]}, max_epochs=1).fit(np.zeros((30, 4)) + np.arange(4))
+
+
+def test_minimum_is_two():
+    assert MIN_PROGRAM_FEATURES == 2
+
+
+def test_saved_loaded_pickled_cloned(fitted, tmp_path):
+    X, model, _ = fitted
+    path = tmp_path / "m.sivae"
+    model.save(path)
+    loaded = load(path)
+    assert loaded.get_feature_names_out().tolist() == model.get_feature_names_out().tolist()
+    np.testing.assert_allclose(loaded.program_support_, model.program_support_)
+    np.testing.assert_allclose(loaded.transform(X), model.transform(X), rtol=1e-5, atol=1e-6)
+    assert loaded.feature_programs == model.feature_programs
+    again = pickle.loads(pickle.dumps(model))
+    np.testing.assert_allclose(again.program_support_, model.program_support_)
+    assert clone(model).feature_programs == model.feature_programs
+
+
+def test_read_gmt(tmp_path):
+    path = tmp_path / "sets.gmt"
+    path.write_text("# comment\nB\tmarkers\tMS4A1\tCD79A\tCD79A\t\n\nNK\thttp://x\tGNLY\tNKG7\n", encoding="utf-8")
+    assert read_gmt(path) == {"B": ["MS4A1", "CD79A"], "NK": ["GNLY", "NKG7"]}
+    bad = tmp_path / "bad.gmt"
+    bad.write_text("B\tm\tX\nB\tm\tY\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="line 2, repeats"):
+        read_gmt(bad)
+    notab = tmp_path / "notab.gmt"
+    notab.write_text("just a line\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="line 1"):
+        read_gmt(notab)
+    empty = tmp_path / "empty.gmt"
+    empty.write_text("\n# nothing\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="no gene set"):
+        read_gmt(empty)
+    with pytest.raises(FileNotFoundError):
+        read_gmt(tmp_path / "missing.gmt")
+    with pytest.raises((ValueError, OSError), match="not a regular file"):
+        read_gmt(tmp_path)  # a folder
+
+
+def test_tl_programs_from_gmt(tmp_path):
+    ad = pytest.importorskip("anndata")
+    from sivae_sklearn import pl, tl
+
+    X = _module_data(n=200)
+    adata = ad.AnnData(X.to_numpy().astype(np.float32))
+    adata.var_names = list(X.columns)
+    adata.var["highly_variable"] = [i != 5 for i in range(20)]  # g5 is left out by the mask
+    path = tmp_path / "sets.gmt"
+    path.write_text("module\tdesc\tg0\tg1\tg2\tg5\tGHOST\n", encoding="utf-8")
+    with pytest.warns(UserWarning, match="'module': 2") as record:
+        model = tl.sivae(adata, 3, programs=os.fspath(path), **FAST)
+    assert sum("programs name genes" in str(w.message) for w in record) == 1
+    assert model.feature_programs == {"module": ["g0", "g1", "g2"]}
+    uns = adata.uns["sivae"]
+    assert list(uns["dimension_names"]) == ["module", "sivae1", "sivae2"]
+    assert list(uns["programs"]["module"]) == ["g0", "g1", "g2"]
+    assert uns["program_support"].shape == (1,)
+    results = pl._adata_results(adata, "sivae")
+    assert results.dim_names == ["module", "sivae1", "sivae2"]
+    adata.write_h5ad(tmp_path / "out.h5ad")  # what tl records can be stored
+    with pytest.raises(ValueError, match="not both"):
+        tl.sivae(adata, 3, programs={"m": ["g0", "g1"]}, feature_programs={"m": [0, 1]}, overwrite=True)
