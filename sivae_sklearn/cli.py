@@ -87,6 +87,11 @@ TOOL_OPTIONS: dict[str, tuple[object, str]] = {
         "give the genes left out by the highly-variable mask loadings too, embedded by the feature encoder "
         "(var['<key>_embedded'] marks them); not for the count likelihoods",
     ),
+    "programs": (
+        None,
+        "a GMT file of gene programs (name, description, genes: one program a line); each owns one latent "
+        "dimension, named after it in uns['<key>']['dimension_names']",
+    ),
 }
 """``tl.sivae``'s keywords that ``sivae fit`` offers: name -> (default, help). ``n_components``
 defaults to 10 there, as scanpy's PCA, not to ``SiVAE``'s 2."""
@@ -327,6 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
     _data_options(fit)
     _add_tool_option(fit, "batch_key", metavar="COLUMN")
     _add_tool_option(fit, "embed_all_genes")
+    _add_tool_option(fit, "programs", metavar="FILE.gmt")
     fit.add_argument(
         "--save-model", metavar="PATH", default=None, help="also save the fitted model to the file PATH (.sivae)"
     )
@@ -680,6 +686,14 @@ def _run_fit(args) -> int:
     if args.backed and _same_file(args.output, source):
         raise CommandError("--backed reads the input while the output is written: choose another output file")
     _check_data_options(_read_h5ad_metadata(source), args)
+    programs = None
+    if args.programs is not None:
+        from ._io import read_gmt  # no TensorFlow: a bad file is refused at once
+
+        try:
+            programs = read_gmt(_input_file(args.programs, "--programs file"))
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
     _quiet_tensorflow()
     from .tl import sivae
 
@@ -690,6 +704,7 @@ def _run_fit(args) -> int:
         args.n_components,
         batch_key=args.batch_key,
         embed_all_genes=args.embed_all_genes,
+        programs=programs,
         verbose=args.verbose,
         **_data_keywords(args),
         **params,

@@ -218,7 +218,7 @@ def sivae(
     program_genes = None
     if programs is not None:
         if estimator_params.get("feature_programs") is not None:
-            raise ValueError("Pass the gene programs once: programs= or feature_programs=, not both.")
+            raise ValueError("Pass the gene programs once, as programs (by gene name) or feature_programs, not both.")
         program_genes = _program_genes(programs, np.asarray(adata.var_names[mask], dtype=object))
         position = {gene: i for i, gene in enumerate(adata.var_names[mask])}
         estimator_params = {

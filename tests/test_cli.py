@@ -154,7 +154,13 @@ def test_every_offered_parameter_reaches_the_estimator_with_its_default():
     args = parser.parse_args(["fit", "in.h5ad", "-o", "out.h5ad"])
     estimator = SiVAE().get_params()
     offered = {name for name in estimator if hasattr(args, name)}
-    assert set(estimator) - offered == {"conditional", "classifier_weight", "classifier_layer_sizes"}
+    # feature_programs: offered as --programs FILE.gmt (tl.sivae's programs)
+    assert set(estimator) - offered == {
+        "conditional",
+        "classifier_weight",
+        "classifier_layer_sizes",
+        "feature_programs",
+    }
     assert args.verbose == 0  # -v, -vv
     for name in offered - {"n_components", "verbose"}:
         assert getattr(args, name) == estimator[name], name

@@ -408,6 +408,30 @@ def test_embed_all_genes_gives_the_masked_genes_loadings_as_tl_does(files, tmp_p
     assert not ad.read_h5ad(tmp_path / "plain.h5ad").varm["sivae_loadings"][~hvg].any()
 
 
+# ------------------------------------------------------------------- --programs
+def test_programs_from_a_gmt_file_name_the_dimensions_as_tl_does(files, tmp_path, capsys):
+    gmt = tmp_path / "sets.gmt"
+    gmt.write_text("first\tdesc\tgene0\tgene1\tgene2\tabsent\n")
+    out = tmp_path / "out.h5ad"
+    argv = ["fit", str(files["plain"]), "-o", str(out), "--n-components", "2", "--programs", str(gmt)]
+    assert main(argv + FAST) == 0
+    err = capsys.readouterr().err
+    assert "sivae: warning: programs name genes that are not among the fitted genes" in err, err  # 'absent'
+    record = ad.read_h5ad(out).uns["sivae"]
+    assert list(record["dimension_names"]) == ["first", "sivae1"]
+    assert list(record["programs"]["first"]) == ["gene0", "gene1", "gene2"]
+
+
+def test_a_bad_programs_file_is_refused_before_tensorflow_loads(files, tmp_path, capsys):
+    bad = tmp_path / "bad.gmt"
+    bad.write_text("no tab on this line\n")
+    for path, words in ((tmp_path / "missing.gmt", "does not exist"), (bad, "bad.gmt")):
+        argv = ["fit", str(files["plain"]), "-o", str(tmp_path / "o.h5ad"), "--programs", str(path)]
+        assert main(argv) != 0
+        err = capsys.readouterr().err
+        assert words in err and "Traceback" not in err, err
+
+
 # ------------------------------------------------------------------- explorer
 def test_serve_refuses_a_port_out_of_range_as_a_value_error():
     pytest.importorskip("werkzeug", reason="the explorer extra is not installed")

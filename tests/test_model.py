@@ -18,6 +18,7 @@ WEIGHTS = O.LossWeights(
     feature_kl_weight=1.0,
     feature_noise=1.0,
     interpretability_moves_embedding=True,
+    program_weight=1.0,
 )
 TERM_WEIGHTS = ("beta", "interpretability_weight", "l2_penalty", "classifier_weight", "feature_kl_weight")
 
@@ -69,7 +70,8 @@ def test_objective_is_the_weighted_sum_of_per_row_terms():
     )
     assert float(loss.total) == pytest.approx(want, rel=1e-6)
     assert all(v > 0 for v in m.values())
-    assert list(loss.as_dict()) == ["loss", *O.term_names()]
+    # every term but the programs term, which exists only with feature_programs
+    assert list(loss.as_dict()) == ["loss", *(name for name in O.term_names() if name != "programs")]
     # each weight reaches the total, through its own term only
     term_of = {
         "beta": m["kl_sample"] + m["kl_feature"],
