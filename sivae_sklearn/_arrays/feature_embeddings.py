@@ -16,8 +16,9 @@ data set):
 The external input **replaces** the data-derived one: the feature encoder then
 reads the embedding alone, so a feature with no measured values at all can be
 given loadings from its embedding (``SiVAE.embed_features(embedding=...)``).
-Concatenation with the data-derived input is a list that also holds the
-features' own PCA coordinates; ``docs/benchmarks.md`` measures both.
+To add the data-derived input, stack the features' own PCA coordinates and the
+embedding in one array (a list would fuse them with equal variance, which gave a
+useless embedding half the weight); ``docs/benchmarks.md`` measures both.
 
 Fusion rule (one embedding is the case of one block): every column of every
 block is standardised over the training features (mean 0, standard deviation
@@ -35,6 +36,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+
+from .._errors import DataTypeError
 
 __all__ = ["FeatureEmbeddingInput", "align_embeddings", "embedding_blocks", "is_external"]
 
@@ -74,9 +77,11 @@ def _numeric(values, where: str) -> np.ndarray:
             try:
                 values = values.astype(np.float64)
             except (TypeError, ValueError):
-                raise ValueError(f"{where} must be numeric, got values of dtype object that are not numbers.") from None
+                raise DataTypeError(
+                    f"{where} must be numeric, got values of dtype object that are not numbers."
+                ) from None
         else:
-            raise ValueError(f"{where} must be numeric, got dtype {values.dtype}.")
+            raise DataTypeError(f"{where} must be numeric, got dtype {values.dtype}.")
     values = values.astype(np.float64)
     if values.ndim != 2:
         raise ValueError(f"{where} must be 2-D (one row per feature), got shape {values.shape}.")
