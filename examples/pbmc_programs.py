@@ -24,7 +24,7 @@ the *embedding*; a named dimension is not made to separate its cell type, and ``
 
 Run from the repository root (needs the ``scanpy`` extra)::
 
-    python examples/pbmc_programs.py [--max-epochs 150] [--n-components 8] [--out DIR]
+    python examples/pbmc_programs.py [--max-epochs 150] [--n-components 8] [--seed 0] [--out DIR]
 """
 
 import argparse
@@ -43,6 +43,7 @@ from sivae_sklearn import pl, read_gmt, tl
 parser = argparse.ArgumentParser(description="Gene programs, embedded genes and an external gene embedding on PBMC.")
 parser.add_argument("--n-components", type=int, default=8, help="latent dimensions (default: 8)")
 parser.add_argument("--max-epochs", type=int, default=150, help="maximum training epochs of each fit (default: 150)")
+parser.add_argument("--seed", type=int, default=0, help="random_state of both fits (default: 0)")
 parser.add_argument("--out", default=None, help="folder for the GMT file (default: a temporary folder)")
 args = parser.parse_args()
 
@@ -86,7 +87,7 @@ model = tl.sivae(
     hidden_layer_sizes=(128, 64),
     max_epochs=args.max_epochs,
     batch_size=64,
-    random_state=0,
+    random_state=args.seed,
 )
 print("dimension_names_:", list(model.dimension_names_))
 print(f"{model.n_iter_} epochs; varm['sivae_loadings'] {adata.varm['sivae_loadings'].shape}")
@@ -113,6 +114,7 @@ axes[1].set_title("program dimensions")
 # (``docs/benchmarks.md``): the programs constrain which genes load on a named dimension, they do not force the
 # embedding to follow those genes. Keep ``n_components`` near the number of programs, or use a linear decoder
 # (``hidden_layer_sizes=()``), when the programs should shape the embedding.
+# The gallery's page shows a short run (30 epochs); ``docs/genomics.md`` has 3 seeds at the defaults here.
 labels = adata.obs["bulk_labels"].astype(str).to_numpy()
 Z = adata.obsm["X_sivae"]
 for k, name in enumerate(programs):
@@ -182,7 +184,7 @@ model_ext = tl.sivae(
     hidden_layer_sizes=(128, 64),
     max_epochs=args.max_epochs,
     batch_size=64,
-    random_state=0,
+    random_state=args.seed,
 )
 print(
     f"fitted on {query.n_obs} other cells, {model_ext.n_iter_} epochs; recorded feature_input: "
