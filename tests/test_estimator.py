@@ -228,20 +228,17 @@ def test_fitting_many_models_does_not_grow_memory_without_bound():
             SiVAE(**{**params, "random_state": i}).fit(X).transform(X)
         gc.collect()
 
-    # Each fit is ~1.5 s of tracing, so the fits are few: 2 + 6 + 6. The resident size is flat after the first fit
-    # (measured: 20 fits in one process stayed within 726-743 MB, +-9 MB of noise and no trend), so 2 warm-up fits
-    # take TensorFlow's one-off allocations. A kept graph or dataset per fit is ~5-10 MB: the bounds allow under
-    # 5 MB a fit (30 MB over 6 fits, 55 MB over 12, as the 40 MB over 8 and 70 MB over 16 they replace), well
-    # above the noise, and growth must not accelerate. Checked: keeping every fitted model alive grew 78 MB over
-    # the 12 fits (57 MB over the first 6), so this test fails on such a leak.
-    fit_some(2)
+    fit_some(4)  # warm-up: TensorFlow's one-off allocations
     before = _rss_mb()
-    fit_some(6)
+    fit_some(8)
     middle = _rss_mb()
-    fit_some(6)
+    fit_some(8)
     after = _rss_mb()
-    assert after - middle < 30, (before, middle, after)
-    assert after - before < 55, (before, middle, after)
+    # Growth over the last 16 fits must be small (a kept graph or dataset per fit is ~5-10 MB) and must not accelerate.
+    # Kept at 4 + 8 + 8 fits: with 2 + 6 + 6 the full suite saw one step of +52 MB in a 6-fit window (allocator
+    # growth in a shared worker, not a per-fit trend), beyond a 30 MB bound.
+    assert after - middle < 40, (before, middle, after)
+    assert after - before < 70, (before, middle, after)
 
 
 def test_verbose_prints_a_progress_bar(capsys):
