@@ -541,9 +541,13 @@ class SiVAE(
                     kept = (i, network, compiled, result)
                 del network, compiled, result  # only the best initialisation is held
             best_init, network, compiled, result = kept
+            scored_rows = "validation" if val_data is not None else "training"
+            # The validation rows (up to MAX_VALIDATION_ROWS in memory for data on disk) are not needed again:
+            # released before the fitted statistics run, so the two are never in memory together.
+            split.val = val_data = scored = None
             if self.n_init > 1:
                 others = ", ".join(f"{score:.4g}" for score in scores)
-                rows = "validation" if val_data is not None else "training"
+                rows = scored_rows
                 log_line(
                     f"Kept init {best_init + 1} of {self.n_init}: {rows} ELBO {scores[best_init]:.4g} (all: {others}).",
                     self.verbose,
