@@ -348,6 +348,8 @@ def test_feature_reducer_may_centre_its_rows_in_place_with_the_same_result():
         expected = kept.fit_transform(data.copy(), np.random.RandomState(1))
         overwritten = data.copy()
         reducer = FeatureReducer("pca", 8)
-        np.testing.assert_array_equal(reducer.fit_transform(overwritten, np.random.RandomState(1), copy=False), expected)
+        np.testing.assert_array_equal(
+            reducer.fit_transform(overwritten, np.random.RandomState(1), copy=False), expected
+        )
         np.testing.assert_array_equal(reducer.axes_, kept.axes_)
         assert not np.array_equal(overwritten, data)  # centred (and squared) in place: no copy was made

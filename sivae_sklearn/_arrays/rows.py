@@ -49,7 +49,7 @@ CHUNK_BYTES = 8 * 2**20
 SHUFFLE_CHUNKS = 16
 """On-disk training data: chunks (or slices of chunks) pooled and shuffled together into minibatches."""
 
-SHUFFLE_BUFFER_BYTES = 256 * 2**20
+SHUFFLE_BUFFER_BYTES = 128 * 2**20
 """On-disk training data: the most bytes of rows the shuffle pool holds (see the module docstring)."""
 
 MAX_VALIDATION_ROWS = 10_000
