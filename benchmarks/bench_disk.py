@@ -409,7 +409,8 @@ class _StagePeaks:
             setattr(owner, name, original)
 
 
-def run_memory(n_cells: int, folder: Path, budgets=("default",), seeds=(0,)) -> dict:
+def run_memory(n_cells: int, folder: Path, budgets=("default",), seeds=(0,), out_path: Path | None = None) -> dict:
+    """Every (budget, seed, source) fit in turn; ``out_path`` is rewritten after each (a run cut short keeps them)."""
     rows = []
     folder.mkdir(parents=True, exist_ok=True)
     print(f"model: {MEMORY_MODEL}")
@@ -433,21 +434,37 @@ def run_memory(n_cells: int, folder: Path, budgets=("default",), seeds=(0,)) -> 
                 f"peak RSS growth {row['peak_growth_mb']:.0f} MB (pool budget {row['shuffle_buffer_mb']} MB)",
                 flush=True,
             )
+            result = _memory_summary(rows, seeds)
+            if out_path is not None:
+                write_json(out_path, result, indent=1)
     finally:
         path.unlink(missing_ok=True)
-    summary = {}
-    for row in rows:
-        summary.setdefault(f"{row['source']}, pool budget {row['shuffle_buffer_mb']} MiB", []).append(
-            row["peak_growth_mb"]
-        )
-    summary = {
-        k: {"median_mb": float(np.median(v)), "min_mb": float(min(v)), "max_mb": float(max(v)), "n": len(v)}
-        for k, v in summary.items()
-    }
-    for key, value in summary.items():
+    for key, value in result["peak_growth"].items():
         print(
             f"{key}: peak RSS growth median {value['median_mb']:.0f} MB [{value['min_mb']:.0f}, {value['max_mb']:.0f}]"
         )
+    return result
+
+
+def _memory_summary(rows, seeds) -> dict:
+    """The rows, and the median and range of the peak growth of each source and budget."""
+    groups = {}
+    for row in rows:
+        groups.setdefault(f"{row['source']}, pool budget {row['shuffle_buffer_mb']} MiB", []).append(row)
+    summary = {}
+    for key, group in groups.items():
+        growth = [r["peak_growth_mb"] for r in group]
+        stages = {
+            s: float(np.median([r["stage_peak_growth_mb"].get(s, np.nan) for r in group]))
+            for s in group[0]["stage_peak_growth_mb"]
+        }
+        summary[key] = {
+            "median_mb": float(np.median(growth)),
+            "min_mb": float(min(growth)),
+            "max_mb": float(max(growth)),
+            "n": len(growth),
+            "stage_median_mb": stages,
+        }
     model = {k: list(v) if isinstance(v, tuple) else v for k, v in MEMORY_MODEL.items()}
     return {"model": model, "seeds": list(seeds), "rows": rows, "peak_growth": summary}
 
@@ -532,7 +549,7 @@ def main(argv=None) -> None:
     elif args.study == "memory":
         folder = args.dir or Path(tempfile.mkdtemp(prefix="sivae_memory_"))
         try:
-            result = run_memory(args.cells, folder, args.budgets, args.seeds)
+            result = run_memory(args.cells, folder, args.budgets, args.seeds, RESULTS / "disk_memory.json")
         finally:
             if args.dir is None:
                 shutil.rmtree(folder, ignore_errors=True)

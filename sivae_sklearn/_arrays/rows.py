@@ -441,7 +441,8 @@ class TrainSplit:
         conditions and labels.
     sample : ndarray, CSR matrix or None
         On-disk data: at most ``sample_rows`` training rows read during the
-        split, for the feature-wise input (in memory, the rows are drawn later).
+        split, for the feature-wise input (in memory, the rows are drawn later);
+        ``training_feature_inputs`` sets it to None once it has used them.
     sample_rows : ndarray or None
         Which rows of ``X`` the ``sample`` holds (sorted).
     """
