@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from ._arrays.feature_embeddings import align_embeddings, embedding_blocks, is_external
+from ._arrays.feature_embeddings import align_embeddings, data_method, embedding_blocks, is_external
 from ._arrays.rows import is_lazy, iter_row_chunks, select_columns
 from ._engine.likelihoods import LIKELIHOODS
 from ._estimator.sivae import SiVAE
@@ -113,7 +113,8 @@ def sivae(
         ``uns["<key>"]["embedded_genes"]`` counts them. Their feature
         awareness stays NaN (the decoder does not reconstruct them). Not
         available for the count likelihoods (``"nb"``, ``"poisson"``): a
-        ValueError says why.
+        ValueError says why; except when ``feature_input`` is external
+        embeddings only, whose rows give the other genes their loadings.
     programs : dict of str to list of str, or path, optional
         Gene programs (gene sets) as priors on the loadings, by gene name: a
         dict, or the path of a GMT file (read by :func:`sivae_sklearn.read_gmt`).
@@ -123,8 +124,8 @@ def sivae(
         are left out with one warning. ``uns["<key>"]`` records the
         ``dimension_names``, each program's fitted ``programs`` genes and
         their ``program_support``. ``program_weight=`` sets the strength.
-        ValueError says why; except with external embeddings as
-        ``feature_input``, whose rows give the other genes their loadings.
+        A program name may not contain ``"/"``: h5ad files would split it
+        into nested groups (a ValueError says so before training).
     copy : bool, default=False
         Work on a copy of ``adata`` and return it; otherwise write the results
         into ``adata`` and return the fitted estimator.
@@ -140,8 +141,11 @@ def sivae(
         gene of ``adata``), and the rows of the genes kept by the
         highly-variable mask are fitted; with ``embed_all_genes=True`` the
         other genes get loadings from their embedding rows (for any
-        likelihood). ``uns["<key>"]["params"]["feature_input"]`` records the
-        keys (``"external"`` for an array).
+        likelihood). A list may also name the data-derived input,
+        ``feature_input=["pca", "varm:KEY"]``: the model reads both, and the
+        other genes need both (a gaussian likelihood for
+        ``embed_all_genes``). ``uns["<key>"]["params"]["feature_input"]``
+        records the keys (``"external"`` for an array).
 
     Returns
     -------
@@ -154,7 +158,8 @@ def sivae(
     ValueError
         Missing layer, non-unique ``var_names``, a mask that keeps no gene, a
         result key that already exists, negative values under a count
-        likelihood, or an unknown estimator parameter.
+        likelihood, an unknown estimator parameter, or a program name with
+        ``"/"``.
 
     Warns
     -----
@@ -229,13 +234,21 @@ def sivae(
     _check_input(X_fit, source, likelihood)
     family = LIKELIHOODS.get(likelihood)  # an unknown name is reported by SiVAE's parameter validation
     embeddings = _feature_embeddings(adata, estimator_params.get("feature_input", "pca"))
+    reads_values = embeddings is None or data_method(estimator_params["feature_input"]) is not None
     if embeddings is not None:  # aligned to adata.var_names; the model reads the fitted genes' rows
         fitted_rows = [block[mask] for block in embeddings]
+        method = data_method(estimator_params["feature_input"])
         estimator_params = {
             **estimator_params,
-            "feature_input": fitted_rows[0] if len(fitted_rows) == 1 else fitted_rows,
+            "feature_input": (
+                [method, *fitted_rows]
+                if method is not None
+                else fitted_rows[0]
+                if len(fitted_rows) == 1
+                else fitted_rows
+            ),
         }
-    if embed_all_genes and embeddings is None and family is not None and family.encoder_input.name != "none":
+    if embed_all_genes and reads_values and family is not None and family.encoder_input.name != "none":
         raise ValueError(
             f"embed_all_genes=True is not available for likelihood={likelihood!r}: the encoder input of a count "
             "likelihood divides each cell by its library size over the fitted genes, which the model does not "
@@ -447,14 +460,12 @@ def _write_results(adata, model: SiVAE, X_fit, genes: np.ndarray, keys: dict[str
 def _write_embedded_genes(adata, model: SiVAE, X, mask: np.ndarray, keys: dict[str, str], embeddings=None) -> None:
     """Loadings of the genes outside ``mask`` via ``model.embed_features``, and which genes they are.
 
-    With external ``embeddings`` (aligned to ``adata.var_names``), the genes' embedding rows, not their values.
+    With external ``embeddings`` (aligned to ``adata.var_names``), the genes' embedding rows, not their values;
+    with both (``feature_input=["pca", E]``), both.
     """
     outside = np.flatnonzero(~mask)
-    if outside.size and embeddings is not None:
-        loadings = np.array(adata.varm[keys["varm"]])
-        loadings[outside] = model.embed_features(embedding=[block[outside] for block in embeddings]).T
-        adata.varm[keys["varm"]] = loadings
-    elif outside.size:
+    columns = None
+    if outside.size and (embeddings is None or data_method(model.feature_input) is not None):
         columns = select_columns(X, ~mask)
         if is_lazy(X):  # on disk: read chunk by chunk, only the masked genes' columns
             blocks = list(iter_row_chunks(columns))
@@ -464,8 +475,10 @@ def _write_embedded_genes(adata, model: SiVAE, X, mask: np.ndarray, keys: dict[s
                 columns = np.concatenate(blocks)
         elif not sp.issparse(columns):
             columns = np.asarray(columns)
+    if outside.size:
+        embedding = None if embeddings is None else [block[outside] for block in embeddings]
         loadings = np.array(adata.varm[keys["varm"]])
-        loadings[outside] = model.embed_features(columns).T
+        loadings[outside] = model.embed_features(columns, embedding=embedding).T
         adata.varm[keys["varm"]] = loadings
     adata.var[keys["embedded"]] = ~mask
     adata.uns[keys["uns"]]["embedded_genes"] = int(outside.size)
@@ -664,6 +677,11 @@ def _program_genes(programs, fitted_genes: np.ndarray) -> dict[str, list[str]]:
     present: dict[str, list[str]] = {}
     absent: dict[str, int] = {}
     for name, genes in programs.items():
+        if "/" in str(name):
+            raise ValueError(
+                f"The program name {str(name)!r} contains '/', which an h5ad file cannot hold in a key (anndata "
+                f"would store it as nested groups): rename it, e.g. {str(name).replace('/', '_')!r}."
+            )
         if isinstance(genes, (str, bytes)) or not hasattr(genes, "__iter__"):
             raise ValueError(f"programs[{name!r}] must be a list of gene names, got {genes!r}.")
         genes = [str(g) for g in genes]
@@ -684,10 +702,10 @@ def _program_genes(programs, fitted_genes: np.ndarray) -> dict[str, list[str]]:
 
 def _uns_entry(model: SiVAE, *, layer: str | None, use_highly_variable: bool, n_genes: int) -> dict:
     """Parameters, history and variances in types that h5ad can store (no None, no mixed tuples)."""
-    params = {name: _h5ad_value(value) for name, value in model.get_params().items() if name != "feature_programs"}
     params = {
         name: "external" if name == "feature_input" and is_external(value) else _h5ad_value(value)
         for name, value in model.get_params().items()
+        if name != "feature_programs"  # recorded once, as entry["programs"] below
     }
     params = {name: value for name, value in params.items() if value is not None}
     params["use_highly_variable"] = bool(use_highly_variable)
