@@ -465,7 +465,7 @@ PARAMETERS: dict[str, Parameter] = {
         ),
         Parameter(
             "shuffle_buffer_bytes",
-            256 * 2**20,
+            128 * 2**20,
             (Range("int", 2**20), Nothing()),
             "Data on disk or lazy only: the most bytes of rows that the shuffle pool of minibatches holds "
             "(None: 16 whole chunks, however large).",

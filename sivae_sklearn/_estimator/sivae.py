@@ -232,12 +232,12 @@ class SiVAE(
         program dimensions, ``program_weight * sum_f sum_k (1 - M_fk) v_fk^2`` beside the
         reconstruction summed over features (so 1 weighs a unit loading like a unit of a standardised
         feature's squared error). Unused without ``feature_programs``.
-    shuffle_buffer_bytes : int or None, default=268435456
+    shuffle_buffer_bytes : int or None, default=134217728
         Data on disk or lazy only: the most bytes of rows that the shuffle
         pool of minibatches holds (None: 16 whole chunks, however large).
         For dask, zarr, h5py and backed h5ad input, minibatches are drawn from
         a pool of 16 chunks (or slices of chunks) visited in random order; the
-        pool is counted as dense rows of the data's dtype (256 MiB by default,
+        pool is counted as dense rows of the data's dtype (128 MiB by default,
         at least ``2**20``), and chunks too large for their share of it are
         read in equal contiguous slices. A larger budget mixes rows from
         farther apart, at the cost of memory. In-memory data is fully shuffled
@@ -402,7 +402,7 @@ class SiVAE(
         classifier_layer_sizes: tuple[int, ...] = (64,),
         feature_programs: dict | None = None,
         program_weight: float = 1.0,
-        shuffle_buffer_bytes: int | None = 256 * 2**20,
+        shuffle_buffer_bytes: int | None = 128 * 2**20,
         n_init: int = 1,
         random_state=None,
         verbose: int = 0,
@@ -557,9 +557,13 @@ class SiVAE(
                     kept = (i, network, compiled, result)
                 del network, compiled, result  # only the best initialisation is held
             best_init, network, compiled, result = kept
+            scored_rows = "validation" if val_data is not None else "training"
+            # The validation rows (up to MAX_VALIDATION_ROWS in memory for data on disk) are not needed again:
+            # released before the fitted statistics run, so the two are never in memory together.
+            split.val = val_data = scored = None
             if self.n_init > 1:
                 others = ", ".join(f"{score:.4g}" for score in scores)
-                rows = "validation" if val_data is not None else "training"
+                rows = scored_rows
                 log_line(
                     f"Kept init {best_init + 1} of {self.n_init}: {rows} ELBO {scores[best_init]:.4g} (all: {others}).",
                     self.verbose,
