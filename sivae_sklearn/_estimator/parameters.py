@@ -460,6 +460,13 @@ PARAMETERS: dict[str, Parameter] = {
             "program dimensions.",
         ),
         Parameter(
+            "program_embedding_weight",
+            0.0,
+            (_WEIGHT,),
+            "Weight, inside the programs term, of the embedding coupling: each program's dimension of the "
+            "embedding follows its members' mean standardised value in every minibatch (0: off).",
+        ),
+        Parameter(
             "shuffle_buffer_bytes",
             256 * 2**20,
             (Range("int", 2**20), Nothing()),

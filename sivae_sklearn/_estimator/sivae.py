@@ -224,6 +224,17 @@ class SiVAE(
         program dimensions, ``program_weight * sum_f sum_k (1 - M_fk) v_fk^2`` beside the
         reconstruction summed over features (so 1 weighs a unit loading like a unit of a standardised
         feature's squared error). Unused without ``feature_programs``.
+    program_embedding_weight : float, default=0.0
+        Weight of the programs' embedding coupling, inside the programs term
+        (so times ``program_weight``): ``sum_k m_k var(s_k) (1 - corr(z_k, s_k))``
+        on every minibatch, where ``s_k`` is the mean of program ``k``'s ``m_k``
+        members standardised within the minibatch and ``z_k`` the embedding on
+        the program's dimension. It makes a program's dimension follow its
+        members (the soft mask alone shapes only the loadings); its pull is
+        the variance the members share (about one feature's worth for
+        independent features), and ``program_support_`` still reports a
+        program the data do not back. 0 switches it off. Unused without
+        ``feature_programs``. Measured in ``docs/benchmarks.md``.
     shuffle_buffer_bytes : int or None, default=268435456
         Data on disk or lazy only: the most bytes of rows that the shuffle
         pool of minibatches holds (None: 16 whole chunks, however large).
@@ -391,6 +402,7 @@ class SiVAE(
         classifier_layer_sizes: tuple[int, ...] = (64,),
         feature_programs: dict | None = None,
         program_weight: float = 1.0,
+        program_embedding_weight: float = 0.0,
         shuffle_buffer_bytes: int | None = 256 * 2**20,
         n_init: int = 1,
         random_state=None,
@@ -424,6 +436,7 @@ class SiVAE(
         self.classifier_layer_sizes = classifier_layer_sizes
         self.feature_programs = feature_programs
         self.program_weight = program_weight
+        self.program_embedding_weight = program_embedding_weight
         self.shuffle_buffer_bytes = shuffle_buffer_bytes
         self.n_init = n_init
         self.random_state = random_state
