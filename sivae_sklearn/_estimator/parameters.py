@@ -463,8 +463,8 @@ PARAMETERS: dict[str, Parameter] = {
             "program_embedding_weight",
             0.0,
             (_WEIGHT,),
-            "Weight, inside the programs term, of the embedding coupling: each program's dimension of the "
-            "embedding follows its members' mean standardised value in every minibatch (0: off).",
+            "Weight of the programs' embedding coupling: each program's dimension of the embedding follows "
+            "its members' mean standardised value (0: off).",
         ),
         Parameter(
             "shuffle_buffer_bytes",

@@ -225,16 +225,18 @@ class SiVAE(
         reconstruction summed over features (so 1 weighs a unit loading like a unit of a standardised
         feature's squared error). Unused without ``feature_programs``.
     program_embedding_weight : float, default=0.0
-        Weight of the programs' embedding coupling, inside the programs term
-        (so times ``program_weight``): ``sum_k m_k var(s_k) (1 - corr(z_k, s_k))``
-        on every minibatch, where ``s_k`` is the mean of program ``k``'s ``m_k``
-        members standardised within the minibatch and ``z_k`` the embedding on
-        the program's dimension. It makes a program's dimension follow its
+        Weight of the programs' embedding coupling: each program's dimension
+        of the embedding follows its members' mean standardised value (0: off).
+        Inside the programs term (so times ``program_weight``), it adds
+        ``sum_k m_k var(s_k) (1 - corr(z_k, s_k))`` on every minibatch, where
+        ``s_k`` is the mean of program ``k``'s ``m_k`` members standardised
+        within the minibatch and ``z_k`` the embedding on the program's
+        dimension. It makes a program's dimension follow its
         members (the soft mask alone shapes only the loadings); its pull is
         the variance the members share (about one feature's worth for
         independent features), and ``program_support_`` still reports a
-        program the data do not back. 0 switches it off. Unused without
-        ``feature_programs``. Measured in ``docs/benchmarks.md``.
+        program the data do not back. Unused without ``feature_programs``.
+        Measured in ``docs/benchmarks.md``.
     shuffle_buffer_bytes : int or None, default=268435456
         Data on disk or lazy only: the most bytes of rows that the shuffle
         pool of minibatches holds (None: 16 whole chunks, however large).
