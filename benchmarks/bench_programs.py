@@ -9,7 +9,7 @@ Each seed draws its own data, halves and initialisation. Measured per fit (SiVAE
 * ``recovery_auroc``: per module, the AUROC of ``|components_[k]|`` (the loadings on the program's dimension)
   separating the module's *unlisted* members from the features outside the module; the median over modules;
 * ``ari``: module recovery of all loadings (:func:`sivae_sklearn.metrics.module_recovery`), with programs and
-  without them (the same ``n_components``);
+  without them (the same ``n_components``); ``ari_unlisted``: the same over the unlisted members only;
 * ``embedding_corr``: per module, ``|corr(z_k, u_k)|`` of the program's dimension with its planted latent
   program; the median over modules;
 * ``support`` of the real programs (median) and of the noise program (``program_support_``), beside the null
@@ -94,8 +94,12 @@ def scores(model, X, modules, latent, programs, unlisted) -> dict:
         if latent is not None:
             corr.append(abs(np.corrcoef(Z[:, k], latent[:, m])[0, 1]))
         real_support.append(support[k])
+    unlisted_only = np.full_like(modules, -1)
+    for name, idx in unlisted.items():
+        unlisted_only[idx] = int(name.removeprefix("module"))
     out = {
         "ari": module_recovery(np.asarray(model.components_).T, modules),
+        "ari_unlisted": module_recovery(np.asarray(model.components_).T, unlisted_only),
         "recovery_auroc": float(np.median(recovery)),
         "recovery_auroc_min": float(np.min(recovery)),
         "support_real": float(np.median(real_support)),

@@ -461,7 +461,7 @@ PARAMETERS: dict[str, Parameter] = {
         ),
         Parameter(
             "program_embedding_weight",
-            0.0,
+            1.0,
             (_WEIGHT,),
             "Weight of the programs' embedding coupling: each program's dimension of the embedding follows "
             "its members' mean standardised value (0: off).",

@@ -216,15 +216,16 @@ class SiVAE(
         left out with one warning; a program with fewer than 2 features
         present, or more programs than ``n_components``, is refused. The
         objective keeps non-members' loadings off a program's dimension (a
-        soft mask, ``program_weight``); members are free to load on it, and
-        ``program_support_`` says whether they do. ``dimension_names_`` names
+        soft mask, ``program_weight``) and makes the dimension follow its
+        members (``program_embedding_weight``); members are free to load on
+        it, and ``program_support_`` says whether the data back it. ``dimension_names_`` names
         the dimensions. See ``docs/interpretation.md`` and ``docs/design.md``.
     program_weight : float, default=1.0
         Strength of the programs' soft mask: the weight of the non-members' squared loadings on the
         program dimensions, ``program_weight * sum_f sum_k (1 - M_fk) v_fk^2`` beside the
         reconstruction summed over features (so 1 weighs a unit loading like a unit of a standardised
         feature's squared error). Unused without ``feature_programs``.
-    program_embedding_weight : float, default=0.0
+    program_embedding_weight : float, default=1.0
         Weight of the programs' embedding coupling: each program's dimension
         of the embedding follows its members' mean standardised value (0: off).
         Inside the programs term (so times ``program_weight``), it adds
@@ -236,7 +237,9 @@ class SiVAE(
         the variance the members share (about one feature's worth for
         independent features), and ``program_support_`` still reports a
         program the data do not back. Unused without ``feature_programs``.
-        Measured in ``docs/benchmarks.md``.
+        Measured in ``docs/benchmarks.md``: at 1 the named dimensions of
+        two marker programs separate their cell types at AUROC 0.96 to 0.99 on
+        PBMC, with the kNN accuracy kept.
     shuffle_buffer_bytes : int or None, default=268435456
         Data on disk or lazy only: the most bytes of rows that the shuffle
         pool of minibatches holds (None: 16 whole chunks, however large).
@@ -404,7 +407,7 @@ class SiVAE(
         classifier_layer_sizes: tuple[int, ...] = (64,),
         feature_programs: dict | None = None,
         program_weight: float = 1.0,
-        program_embedding_weight: float = 0.0,
+        program_embedding_weight: float = 1.0,
         shuffle_buffer_bytes: int | None = 256 * 2**20,
         n_init: int = 1,
         random_state=None,
