@@ -122,7 +122,8 @@ def sivae(
         from the fitted genes (``var_names`` after the highly-variable mask)
         are left out with one warning. ``uns["<key>"]`` records the
         ``dimension_names``, each program's fitted ``programs`` genes and
-        their ``program_support``. ``program_weight=`` sets the strength.
+        their ``program_support``. ``program_weight=`` sets the strength of
+        the mask, ``program_embedding_weight=`` that of the embedding coupling.
         ValueError says why; except with external embeddings as
         ``feature_input``, whose rows give the other genes their loadings.
     copy : bool, default=False
