@@ -22,7 +22,9 @@ programs per seed. ``--family N`` adds the first N held-out configurations of
 
 Run from the repository root (about 15 minutes on 2 shared CPU cores)::
 
-    PYTHONPATH=. nice -n 5 python benchmarks/bench_programs.py [--seeds 0 1 2] [--embed-weights 0 10] [--family 0]
+    PYTHONPATH=. nice -n 5 python benchmarks/bench_programs.py [--seeds 0 1 2] [--embed-weights 0 1 10]
+    PYTHONPATH=. nice -n 5 python benchmarks/bench_programs.py --no-modules --family 2 --embed-weights 0 1 \
+        --results programs_family.json
 
 Writes ``benchmarks/results/programs.json`` (or ``--results``).
 """
@@ -144,14 +146,15 @@ def summarise(runs: list[dict]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--embed-weights", type=float, nargs="+", default=[0.0, 10.0])
+    parser.add_argument("--embed-weights", type=float, nargs="+", default=[0.0, 1.0, 10.0])
     parser.add_argument("--family", type=int, default=0, help="held-out make_program_family configurations")
     parser.add_argument("--params", default="{}", help="SiVAE parameters of every fit, as JSON")
     parser.add_argument("--results", default="programs.json")
+    parser.add_argument("--no-modules", action="store_true", help="only the --family configurations")
     args = parser.parse_args()
     params = json.loads(args.params)
     runs = []
-    for seed in args.seeds:
+    for seed in [] if args.no_modules else args.seeds:
         X, modules, latent = make_program_modules(random_state=seed)
         # n_components: the 4 module programs, the noise program, one free dimension
         runs.append(run_problem(X, modules, latent, 6, seed, args.embed_weights, params))
@@ -166,7 +169,9 @@ def main() -> None:
                 record["config"] = int(settings["index"])
                 family.append(record)
                 print(json.dumps(record), flush=True)
-    result = {"params": params, "embed_weights": args.embed_weights, "runs": runs, "summary": summarise(runs)}
+    result = {"params": params, "embed_weights": args.embed_weights, "runs": runs}
+    if runs:
+        result["summary"] = summarise(runs)
     if family:
         result["family"] = family
         result["family_summary"] = summarise(family)
