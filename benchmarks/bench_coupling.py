@@ -29,8 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sklearn.datasets import load_digits  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
-from sivae_sklearn import SiVAE, _training  # noqa: E402
+from sivae_sklearn import SiVAE  # noqa: E402
 from sivae_sklearn._arrays.feature_inputs import make_feature_inputs  # noqa: E402
+from sivae_sklearn._engine import training as _training  # noqa: E402
 from sivae_sklearn._engine.network import NetworkConfig, SiVAENetwork  # noqa: E402
 from sivae_sklearn._engine.objective import ORIGINAL_OBJECTIVE  # noqa: E402
 from sivae_sklearn._io import write_json  # noqa: E402

@@ -10,11 +10,12 @@ adjusted Rand index of k-means on the loading directions against the modules):
   module, noise features all zeros, plus Gaussian noise of sd 0.5 on every
   entry), replacing the data-derived input;
 * ``random``: 8 standard normal columns, uninformative, replacing it;
-* ``pca+informative``, ``pca+random``: the same embeddings fused with the
-  features' PCA coordinates (a list: each block the same total variance);
-* ``pca|informative``, ``pca|random``: the alternative fusion rule, plain
-  concatenation of standardised columns (one array of both, so each block
-  weighs by its width: the 30 PCA columns outweigh the embedding's).
+* ``pca+informative``, ``pca+random``: the library's side-by-side input
+  ``feature_input=["pca", E]`` (the features' reduced columns, then the
+  embedding's standardised columns, unweighted);
+* ``[pca]+informative``, ``[pca]+random``: the alternative fusion rule, the
+  features' PCA coordinates passed as an embedding in a list with ``E``
+  (``[coords, E]``: each block the same total variance).
 
 Peers in the same run: PCA's loadings (``components_.T``) and FactorAnalysis's.
 
@@ -46,7 +47,7 @@ from sivae_sklearn.metrics import module_recovery  # noqa: E402
 
 MODEL = {"hidden_layer_sizes": (64, 32), "feature_input_size": 30, "early_stopping": False, "kl_warmup_epochs": 10}
 N_PROGRAMS = 4
-INPUTS = ("pca", "informative", "random", "pca+informative", "pca+random", "pca|informative", "pca|random")
+INPUTS = ("pca", "informative", "random", "pca+informative", "pca+random", "[pca]+informative", "[pca]+random")
 
 
 def embeddings(modules: np.ndarray, X: np.ndarray, rng: np.random.RandomState) -> dict:
@@ -60,10 +61,10 @@ def embeddings(modules: np.ndarray, X: np.ndarray, rng: np.random.RandomState) -
         "pca": "pca",
         "informative": informative,
         "random": random,
-        "pca+informative": [coords, informative],
-        "pca+random": [coords, random],
-        "pca|informative": np.hstack([coords, informative]),
-        "pca|random": np.hstack([coords, random]),
+        "pca+informative": ["pca", informative],
+        "pca+random": ["pca", random],
+        "[pca]+informative": [coords, informative],
+        "[pca]+random": [coords, random],
     }
 
 

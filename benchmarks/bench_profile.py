@@ -53,8 +53,9 @@ sys.path.insert(0, str(HERE))
 
 from _common import load_digits_zscored, load_pbmc  # noqa: E402
 
-from sivae_sklearn import SiVAE, _training  # noqa: E402
+from sivae_sklearn import SiVAE  # noqa: E402
 from sivae_sklearn._arrays.rows import epoch_batches  # noqa: E402
+from sivae_sklearn._engine import training as _training  # noqa: E402
 from sivae_sklearn._io import write_json  # noqa: E402
 
 RESULTS = HERE / "results"

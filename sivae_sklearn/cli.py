@@ -598,11 +598,13 @@ def _check_data_options(meta: _H5adMetadata | None, args) -> None:
             f"{_shown_list(meta.obs) if meta.obs else 'none'}"
         )
     feature_input = getattr(args, "feature_input", None)
-    if isinstance(feature_input, str) and feature_input.startswith("varm:") and feature_input[5:] not in meta.varm:
-        raise CommandError(
-            f"--feature-input {shlex.quote(feature_input)}: {name!r} has no varm entry {feature_input[5:]!r}; its "
-            f"varm keys: {_shown_list(meta.varm) if meta.varm else 'none'}"
-        )
+    given = "+".join(feature_input) if isinstance(feature_input, list) else feature_input
+    for key in feature_input if isinstance(feature_input, list) else [feature_input]:
+        if isinstance(key, str) and key.startswith("varm:") and key[5:] not in meta.varm:
+            raise CommandError(
+                f"--feature-input {shlex.quote(given)}: {name!r} has no varm entry {key[5:]!r}; its "
+                f"varm keys: {_shown_list(meta.varm) if meta.varm else 'none'}"
+            )
     n_components = getattr(args, "n_components", None)
     n_genes = meta.n_highly_variable if masked else len(meta.var_names)
     if n_components is not None and n_genes is not None and n_components > n_genes:

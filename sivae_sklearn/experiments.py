@@ -41,6 +41,7 @@ from typing import Any
 
 from sklearn.utils.validation import check_is_fitted
 
+from ._arrays.feature_embeddings import embedding_blocks, is_external
 from ._estimator.sivae import SiVAE
 from ._estimator.sivae import load as _load_model
 from ._io import NotRegularFileError, atomic_write, create_exclusive, read_regular
@@ -58,6 +59,14 @@ def _jsonable(value):
 
 
 def _params_record(params: Mapping) -> dict:
+    """Parameters in JSON form; external feature embeddings by their shape (the model file holds them)."""
+    feature_input = params.get("feature_input")
+    if feature_input is not None and is_external(feature_input):
+        blocks = [
+            b if isinstance(b, str) else f"external {tuple(int(n) for n in getattr(b, 'shape', ()))}"
+            for b in embedding_blocks(feature_input)
+        ]
+        params = {**params, "feature_input": blocks if isinstance(feature_input, (list, tuple)) else blocks[0]}
     return plain_params(params, fallback=repr)
 
 

@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from ._arrays.feature_embeddings import align_embeddings, embedding_blocks, is_external
+from ._arrays.feature_embeddings import align_embeddings, data_method, embedding_blocks, is_external
 from ._arrays.rows import is_lazy, iter_row_chunks, select_columns
 from ._engine.likelihoods import LIKELIHOODS
 from ._estimator.sivae import SiVAE
@@ -141,8 +141,11 @@ def sivae(
         gene of ``adata``), and the rows of the genes kept by the
         highly-variable mask are fitted; with ``embed_all_genes=True`` the
         other genes get loadings from their embedding rows (for any
-        likelihood). ``uns["<key>"]["params"]["feature_input"]`` records the
-        keys (``"external"`` for an array).
+        likelihood). A list may also name the data-derived input,
+        ``feature_input=["pca", "varm:KEY"]``: the model reads both, and the
+        other genes need both (a gaussian likelihood for
+        ``embed_all_genes``). ``uns["<key>"]["params"]["feature_input"]``
+        records the keys (``"external"`` for an array).
 
     Returns
     -------
@@ -230,13 +233,21 @@ def sivae(
     _check_input(X_fit, source, likelihood)
     family = LIKELIHOODS.get(likelihood)  # an unknown name is reported by SiVAE's parameter validation
     embeddings = _feature_embeddings(adata, estimator_params.get("feature_input", "pca"))
+    reads_values = embeddings is None or data_method(estimator_params["feature_input"]) is not None
     if embeddings is not None:  # aligned to adata.var_names; the model reads the fitted genes' rows
         fitted_rows = [block[mask] for block in embeddings]
+        method = data_method(estimator_params["feature_input"])
         estimator_params = {
             **estimator_params,
-            "feature_input": fitted_rows[0] if len(fitted_rows) == 1 else fitted_rows,
+            "feature_input": (
+                [method, *fitted_rows]
+                if method is not None
+                else fitted_rows[0]
+                if len(fitted_rows) == 1
+                else fitted_rows
+            ),
         }
-    if embed_all_genes and embeddings is None and family is not None and family.encoder_input.name != "none":
+    if embed_all_genes and reads_values and family is not None and family.encoder_input.name != "none":
         raise ValueError(
             f"embed_all_genes=True is not available for likelihood={likelihood!r}: the encoder input of a count "
             "likelihood divides each cell by its library size over the fitted genes, which the model does not "
@@ -448,14 +459,12 @@ def _write_results(adata, model: SiVAE, X_fit, genes: np.ndarray, keys: dict[str
 def _write_embedded_genes(adata, model: SiVAE, X, mask: np.ndarray, keys: dict[str, str], embeddings=None) -> None:
     """Loadings of the genes outside ``mask`` via ``model.embed_features``, and which genes they are.
 
-    With external ``embeddings`` (aligned to ``adata.var_names``), the genes' embedding rows, not their values.
+    With external ``embeddings`` (aligned to ``adata.var_names``), the genes' embedding rows, not their values;
+    with both (``feature_input=["pca", E]``), both.
     """
     outside = np.flatnonzero(~mask)
-    if outside.size and embeddings is not None:
-        loadings = np.array(adata.varm[keys["varm"]])
-        loadings[outside] = model.embed_features(embedding=[block[outside] for block in embeddings]).T
-        adata.varm[keys["varm"]] = loadings
-    elif outside.size:
+    columns = None
+    if outside.size and (embeddings is None or data_method(model.feature_input) is not None):
         columns = select_columns(X, ~mask)
         if is_lazy(X):  # on disk: read chunk by chunk, only the masked genes' columns
             blocks = list(iter_row_chunks(columns))
@@ -465,8 +474,10 @@ def _write_embedded_genes(adata, model: SiVAE, X, mask: np.ndarray, keys: dict[s
                 columns = np.concatenate(blocks)
         elif not sp.issparse(columns):
             columns = np.asarray(columns)
+    if outside.size:
+        embedding = None if embeddings is None else [block[outside] for block in embeddings]
         loadings = np.array(adata.varm[keys["varm"]])
-        loadings[outside] = model.embed_features(columns).T
+        loadings[outside] = model.embed_features(columns, embedding=embedding).T
         adata.varm[keys["varm"]] = loadings
     adata.var[keys["embedded"]] = ~mask
     adata.uns[keys["uns"]]["embedded_genes"] = int(outside.size)

@@ -81,6 +81,19 @@ def test_corrupt_entries_are_skipped_with_a_warning(folder, tmp_path, X):
         load_experiment(path, "broken-model")
 
 
+def test_a_record_names_external_embeddings_by_shape_and_the_model_file_keeps_them(tmp_path, X):
+    E = np.random.RandomState(1).normal(size=(5, 300))
+    model = SiVAE(2, feature_input=["pca", E], **FITTED).fit(X)
+    name = save_experiment(model, tmp_path, "both")
+    record = json.loads((tmp_path / f"{name}.json").read_text())
+    assert record["params"]["feature_input"] == ["pca", "external (5, 300)"]  # not 1,500 numbers
+    loaded = load_experiment(tmp_path, name)
+    np.testing.assert_allclose(loaded.feature_input[1], E, atol=1e-5)
+    assert [r["name"] for r in list_experiments(tmp_path, where={"feature_input": ["pca", "external (5, 300)"]})] == [
+        "both"
+    ]
+
+
 def test_names_and_overwrite(tmp_path, X):
     model = SiVAE(**FITTED).fit(X)
     name = save_experiment(model, tmp_path)

@@ -80,7 +80,19 @@ def test_a_bad_embedding_is_refused_naming_the_argument(data, value, match):
         SiVAE(2, feature_input=value, **SMALL).fit(data[0])
 
 
-@pytest.mark.parametrize("value", [np.zeros(8), [], "magic", [np.zeros(8)], [np.zeros((8, 3)), "pca"], 3])
+@pytest.mark.parametrize(
+    "value",
+    [
+        np.zeros(8),
+        [],
+        "magic",
+        [np.zeros(8)],
+        [np.zeros((8, 3)), "magic"],
+        ["pca"],
+        ["pca", "subsample", np.zeros((8, 3))],
+        3,
+    ],
+)
 def test_a_feature_input_of_no_accepted_form_is_an_invalid_parameter(data, value):
     with pytest.raises(InvalidParameterError, match="feature_input"):
         SiVAE(2, feature_input=value, **SMALL).fit(data[0])
@@ -99,6 +111,61 @@ def test_a_fused_list_gives_each_embedding_the_same_total_variance(fused, data):
         fused.embed_features(embedding=E)
     with pytest.raises(ValueError, match=r"embedding\[1\] has 4 columns, but the model's feature_input had 5"):
         fused.embed_features(embedding=[E[:1], F[:1, :4]])
+
+
+@pytest.fixture(scope="module")
+def beside(data):
+    """The data-derived input and an embedding side by side, by name (``["pca", E]``)."""
+    X, E, _ = data
+    frame = pd.DataFrame(E, index=NAMES).iloc[::-1]
+    return SiVAE(2, feature_input=["pca", frame], **SMALL).fit(pd.DataFrame(X, columns=NAMES))
+
+
+def test_the_data_derived_input_and_an_embedding_are_read_side_by_side(beside, data):
+    X, E, _ = data
+    inputs = beside._network.feature_inputs.numpy()
+    reduced = beside.feature_reducer_.width_
+    assert inputs.shape == (8, reduced + 3) and beside.feature_input_widths_ == [3]
+    # the reduced columns first, as the data-derived input alone gives them; then the standardised embedding
+    plain = SiVAE(2, **SMALL).fit(X)
+    np.testing.assert_allclose(inputs[:, :reduced], plain._network.feature_inputs.numpy(), atol=1e-6)
+    np.testing.assert_allclose(inputs[:, reduced:], (E - E.mean(0)) / E.std(0), atol=1e-6)
+    # new features need both their values and their embedding; a training feature's own gives its loadings
+    np.testing.assert_allclose(
+        beside.embed_features(X[:, [1, 6]], embedding=E[[1, 6]]), beside.components_[:, [1, 6]], atol=ATOL
+    )
+    with pytest.raises(ValueError, match=r"needs embedding=.*and X_columns"):
+        beside.embed_features(X[:, :1])
+    with pytest.raises(ValueError, match=r"needs X_columns.*and embedding="):
+        beside.embed_features(embedding=E[:1])
+    with pytest.raises(ValueError, match="X_columns has 2 columns but embedding has 1 rows"):
+        beside.embed_features(X[:, :2], embedding=E[:1])
+
+
+def test_save_load_and_pickle_keep_both_inputs(beside, data, tmp_path):
+    X = pd.DataFrame(data[0], columns=NAMES)
+    beside.save(tmp_path / "m.sivae")
+    loaded = load(tmp_path / "m.sivae")
+    method, frame = loaded.feature_input
+    assert method == "pca" and list(frame.index) == NAMES
+    np.testing.assert_allclose(frame.to_numpy(), data[1], atol=1e-5)
+    np.testing.assert_array_equal(loaded.transform(X), beside.transform(X))
+    np.testing.assert_allclose(
+        loaded.embed_features(data[0][:, [3]], embedding=data[1][[3]]), beside.components_[:, [3]], atol=ATOL
+    )
+    again = pickle.loads(pickle.dumps(beside))
+    np.testing.assert_array_equal(again.transform(X), beside.transform(X))
+    np.testing.assert_allclose(SiVAE(**loaded.get_params()).fit(X).components_, beside.components_, atol=1e-5)
+    # a file whose reducer was taken away is refused, naming what is missing
+    meta, arrays = read_members(tmp_path / "m.sivae")
+    meta["feature_reducer"] = None
+    write_members(tmp_path / "edited.sivae", meta, {k: v for k, v in arrays.items() if not k.startswith("reducer/")})
+    assert_refused_file(tmp_path / "edited.sivae", "no feature_reducer, but its feature_input reads 'pca'")
+    # a file that says the embeddings stand alone but holds a reducer too is refused as well
+    meta, arrays = read_members(tmp_path / "m.sivae")
+    meta["params"]["feature_input"] = "external"
+    write_members(tmp_path / "edited.sivae", meta, arrays)
+    assert_refused_file(tmp_path / "edited.sivae", "holds a feature_reducer")
 
 
 def test_columns_and_embeddings_are_each_refused_where_they_do_not_apply(data):
@@ -201,6 +268,24 @@ def test_tl_aligns_a_dataframe_by_gene_name_and_refuses_an_unknown_key(adata):
         tl.sivae(adata, 2, feature_input="varm:nope", overwrite=True, **SMALL)
 
 
+def test_tl_reads_the_genes_values_beside_a_varm_embedding_and_embeds_every_gene(adata):
+    adata.X = np.log1p(adata.X)
+    model = tl.sivae(adata, 2, feature_input=["pca", "varm:emb"], embed_all_genes=True, **SMALL)
+    method, rows = model.feature_input
+    assert method == "pca" and hasattr(model, "feature_reducer_")
+    np.testing.assert_array_equal(rows, adata.varm["emb"][:7])
+    loadings = adata.varm["sivae_loadings"]
+    # the genes outside the mask get loadings from their values and their embedding rows
+    np.testing.assert_allclose(
+        loadings[7:], model.embed_features(np.asarray(adata.X[:, 7:]), embedding=adata.varm["emb"][7:]).T, atol=1e-6
+    )
+    assert adata.uns["sivae"]["params"]["feature_input"].tolist() == ["pca", "varm:emb"]
+    # their values need a gaussian likelihood, as for the data-derived input alone
+    not_counts = pytest.warns(UserWarning, match="expects integer counts")
+    with not_counts, pytest.raises(ValueError, match="embed_all_genes=True is not available for likelihood='nb'"):
+        tl.sivae(adata, 2, feature_input=["pca", "varm:emb"], likelihood="nb", embed_all_genes=True, overwrite=True)
+
+
 def test_the_command_line_refuses_an_unknown_varm_key_before_fitting(adata, tmp_path, capsys):
     adata.write_h5ad(tmp_path / "in.h5ad")
     status = main(["fit", str(tmp_path / "in.h5ad"), "-o", str(tmp_path / "o.h5ad"), "--feature-input", "varm:x"])
@@ -211,3 +296,13 @@ def test_the_command_line_refuses_an_unknown_varm_key_before_fitting(adata, tmp_
     )
     assert status == 0
     assert ad.read_h5ad(tmp_path / "o.h5ad").uns["sivae"]["params"]["feature_input"] == "varm:emb"
+    status = main(
+        ["fit", str(tmp_path / "in.h5ad"), "-o", str(tmp_path / "both.h5ad"), "--feature-input", "pca+varm:nope"]
+    )
+    assert status == 1 and "--feature-input pca+varm:nope" in capsys.readouterr().err
+    status = main(
+        ["fit", str(tmp_path / "in.h5ad"), "-o", str(tmp_path / "both.h5ad"), "--feature-input", "pca+varm:emb"]
+        + ["--n-components", "2", "--max-epochs", "2", "--hidden-layer-sizes", "8", "--random-state", "0"]
+    )
+    assert status == 0
+    assert ad.read_h5ad(tmp_path / "both.h5ad").uns["sivae"]["params"]["feature_input"].tolist() == ["pca", "varm:emb"]

@@ -293,3 +293,36 @@ def test_no_history_tags_in_code_tests_examples_benchmarks_or_docs():
         if HISTORY_TAG.search(line)
     ]
     assert hits == []
+
+
+def missing_package_names(source: str) -> list[str]:
+    """The ``from sivae_sklearn... import name`` of ``source`` that the package does not have (module or name)."""
+    import importlib.util
+
+    missing = []
+    for node in ast.walk(ast.parse(source)):
+        if not (isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "sivae_sklearn"):
+            continue
+        try:
+            module = importlib.import_module(node.module)
+        except ImportError:
+            missing.append(node.module)
+            continue
+        for alias in node.names:
+            if not hasattr(module, alias.name) and importlib.util.find_spec(f"{node.module}.{alias.name}") is None:
+                missing.append(f"{node.module}.{alias.name}")
+    return missing
+
+
+def test_import_checker_catches_a_module_that_moved():
+    source = "from sivae_sklearn import SiVAE, _training\nfrom sivae_sklearn._gone import x\n"
+    assert missing_package_names(source) == ["sivae_sklearn._training", "sivae_sklearn._gone"]
+    assert missing_package_names("from sivae_sklearn._engine import training\n") == []
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(str(p.relative_to(ROOT)) for folder in ("benchmarks", "examples") for p in (ROOT / folder).glob("*.py")),
+)
+def test_benchmarks_and_examples_import_only_what_the_package_has(path):
+    assert missing_package_names((ROOT / path).read_text()) == []

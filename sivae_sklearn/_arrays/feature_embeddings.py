@@ -13,12 +13,16 @@ data set):
   refused, naming the features without a row);
 * a list (or tuple) of several of these, which are fused.
 
-The external input **replaces** the data-derived one: the feature encoder then
-reads the embedding alone, so a feature with no measured values at all can be
-given loadings from its embedding (``SiVAE.embed_features(embedding=...)``).
-To add the data-derived input, stack the features' own PCA coordinates and the
-embedding in one array (a list would fuse them with equal variance, which gave a
-useless embedding half the weight); ``docs/benchmarks.md`` measures both.
+Alone, the external input **replaces** the data-derived one: the feature
+encoder then reads the embedding alone, so a feature with no measured values at
+all can be given loadings from its embedding
+(``SiVAE.embed_features(embedding=...)``). A list may also name the
+data-derived input, ``["pca", E]`` (or ``"subsample"``, once): the encoder then
+reads the features' reduced columns *and* the embeddings side by side, the
+reduced columns first. An uninformative embedding costs little there (the data
+still shape the loadings; ``docs/benchmarks.md`` measures it), and new features
+need both their values and their embedding (``embed_features(X_columns,
+embedding=...)``).
 
 Fusion rule (one embedding is the case of one block): every column of every
 block is standardised over the training features (mean 0, standard deviation
@@ -26,9 +30,13 @@ block is standardised over the training features (mean 0, standard deviation
 ``sqrt(D / (B * d_b))``, where ``D`` is the total width and ``B`` the number of
 blocks. Each block then carries the same total variance ``D / B`` whatever its
 width, so a wide embedding does not drown a narrow one, and the fused input has
-unit variance per entry, as the data-derived input has. The fitted centre and
-scale of every column (:class:`FeatureEmbeddingInput`) are applied unchanged to
-the embeddings of new features.
+unit variance per entry, as the data-derived input has. Beside the data-derived
+input (``["pca", E]``) the embeddings are fused by the same rule among
+themselves and concatenated after the reduced columns, unweighted: with one
+embedding of width ``d`` that is the plain concatenation of its standardised
+columns with the ``feature_input_size`` reduced ones. The fitted centre and
+scale of every embedding column (:class:`FeatureEmbeddingInput`) are applied
+unchanged to the embeddings of new features.
 """
 
 from __future__ import annotations
@@ -39,7 +47,10 @@ import numpy as np
 
 from .._errors import DataTypeError
 
-__all__ = ["FeatureEmbeddingInput", "align_embeddings", "embedding_blocks", "is_external"]
+__all__ = ["FeatureEmbeddingInput", "align_embeddings", "data_method", "embedding_blocks", "is_external"]
+
+METHODS = ("pca", "subsample")
+"""The data-derived inputs a list of embeddings may name beside them (``FeatureReducer``'s methods)."""
 
 EMBEDDING_ATTRIBUTES = ("feature_input_widths_", "feature_input_center_", "feature_input_scale_")
 """The fitted attributes of a model whose feature encoder reads external embeddings."""
@@ -51,10 +62,26 @@ def is_external(feature_input) -> bool:
 
 
 def embedding_blocks(feature_input) -> list:
-    """The embeddings of ``feature_input`` as a list of blocks (one embedding gives one block)."""
+    """The entries of ``feature_input`` as a list of blocks (one embedding gives one block).
+
+    A method name in a list (``["pca", E]``) is kept as it is; :func:`align_embeddings` skips it.
+    """
     if isinstance(feature_input, (list, tuple)):
         return list(feature_input)
     return [feature_input]
+
+
+def data_method(feature_input) -> str | None:
+    """The data-derived input ``feature_input`` asks for (``"pca"``, ``"subsample"``), or None for embeddings alone.
+
+    >>> import numpy as np
+    >>> data_method("pca"), data_method(np.zeros((3, 2))), data_method(["subsample", np.zeros((3, 2))])
+    ('pca', None, 'subsample')
+    """
+    if isinstance(feature_input, str):
+        return feature_input if feature_input in METHODS else None  # tl's "varm:KEY" names an embedding
+    names = [b for b in embedding_blocks(feature_input) if isinstance(b, str) and b in METHODS]
+    return names[0] if names else None
 
 
 def external_width(feature_input) -> int:
@@ -120,13 +147,16 @@ def align_embeddings(feature_input, n_features: int, feature_names, name: str = 
     Returns
     -------
     list of ndarray of shape (n_features, d_b)
+        One per embedding, in order; a data-derived method name in the list
+        (``"pca"``) has none.
 
     Raises
     ------
     ValueError
         A block is not 2-D, not numeric, not finite, has no column, has the
         wrong number of rows, or (by name) lacks a row for some feature or
-        names a feature twice.
+        names a feature twice; or a string in the list is not one data-derived
+        method beside at least one embedding.
 
     Examples
     --------
@@ -139,13 +169,16 @@ def align_embeddings(feature_input, n_features: int, feature_names, name: str = 
     if not blocks:
         raise ValueError(f"{name} is an empty list; give at least one embedding, or 'pca'.")
     aligned = []
+    methods = [b for b in blocks if isinstance(b, str)]
+    if methods and (len(methods) > 1 or len(blocks) == 1 or methods[0] not in METHODS):
+        raise ValueError(
+            f"{name} holds the string(s) {methods}; a list of embeddings holds arrays or DataFrames, and at most "
+            f"one data-derived input beside them, one of {list(METHODS)} (e.g. ['pca', E])."
+        )
     for i, block in enumerate(blocks):
         where = name if len(blocks) == 1 else f"{name}[{i}]"
         if isinstance(block, str):
-            raise ValueError(
-                f"{where} is the string {block!r}; a list of embeddings holds arrays or DataFrames only "
-                "(for the data-derived input use feature_input='pca' or 'subsample' alone)."
-            )
+            continue  # the data-derived input, reduced from X by the fit
         if _is_frame(block) and feature_names is not None:
             index = block.index.astype(str)
             if index.has_duplicates:

@@ -19,6 +19,7 @@ from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
 from .._arrays import feature_scores as _interpret
+from .._arrays.feature_embeddings import data_method
 from .._arrays.rows import column_moments
 from .._engine.likelihoods import get_likelihood
 from .validation import check_finite_result, check_fitted_input, check_output_size, check_positive_int
@@ -175,7 +176,9 @@ class InterpretationMixin:
         scale (:attr:`feature_input_center_`, :attr:`feature_input_scale_`):
         a feature never measured at all gets loadings from its embedding
         alone, and a training feature's own embedding row gives back its
-        :attr:`components_` column.
+        :attr:`components_` column. A model that read both (``feature_input=
+        ["pca", E]``) needs both: the new features' values and their
+        embedding rows.
 
         Parameters
         ----------
@@ -184,8 +187,8 @@ class InterpretationMixin:
             them, validation rows included, in the same order), on the scale
             of the training data. Dense or scipy.sparse (never densified
             whole); a DataFrame is read by position, its column names are not
-            used. Required unless the model reads external embeddings, where
-            it is refused.
+            used. Required unless the model reads external embeddings alone,
+            where it is refused.
         embedding : array-like, DataFrame or list of them, default=None
             Models fitted with external embeddings only (and required there):
             the new features' embeddings, one row per new feature, with the
@@ -212,9 +215,11 @@ class InterpretationMixin:
             likelihood is a count likelihood (``"nb"``, ``"poisson"``), whose
             encoder input divides each row by its total over the training
             features, which the fitted model does not keep. For a model fitted
-            on external embeddings: ``X_columns`` is given, or ``embedding`` is
-            missing, not finite, or has other blocks or columns than the fit's
-            ``feature_input`` (any likelihood works there).
+            on external embeddings: ``X_columns`` is given (embeddings alone),
+            or ``embedding`` is missing, not finite, or has other blocks or
+            columns than the fit's ``feature_input`` (any likelihood works
+            there); beside the data-derived input, ``X_columns`` and
+            ``embedding`` describe different numbers of features.
         AttributeError
             The model was loaded from a model file written before models kept
             their feature reducer.
@@ -245,25 +250,34 @@ class InterpretationMixin:
         True
         """
         check_is_fitted(self)
-        if hasattr(self, "feature_input_widths_"):
-            if X_columns is not None:
-                raise ValueError(
-                    "This model's feature encoder reads external embeddings (feature_input was an embedding), not "
-                    "the features' values: pass the new features' embedding=, not X_columns."
-                )
-            if embedding is None:
-                raise ValueError("embed_features needs embedding= (one row per new feature) for this model.")
-            inputs = self._embedding_inputs(embedding)
-        else:
-            if embedding is not None:
-                raise ValueError(
-                    f"embedding= is only for models fitted with external embeddings as feature_input; this model's "
-                    f"feature encoder reads the features' values (feature_input={self.feature_input!r}): pass "
-                    "X_columns."
-                )
-            if X_columns is None:
-                raise ValueError("embed_features needs X_columns: the new features' values on the rows of the fit.")
-            inputs = self._column_inputs(X_columns)
+        external = hasattr(self, "feature_input_widths_")
+        reads_values = not external or data_method(self.feature_input) is not None
+        if not reads_values and X_columns is not None:
+            raise ValueError(
+                "This model's feature encoder reads external embeddings (feature_input was an embedding), not "
+                "the features' values: pass the new features' embedding=, not X_columns."
+            )
+        if not external and embedding is not None:
+            raise ValueError(
+                f"embedding= is only for models fitted with external embeddings as feature_input; this model's "
+                f"feature encoder reads the features' values (feature_input={self.feature_input!r}): pass "
+                "X_columns."
+            )
+        if reads_values and X_columns is None:
+            also = " (and embedding=, as the model reads both)" if external else ""
+            raise ValueError(f"embed_features needs X_columns: the new features' values on the rows of the fit{also}.")
+        if external and embedding is None:
+            also = " (and X_columns, as the model reads both)" if reads_values else ""
+            raise ValueError(f"embed_features needs embedding= (one row per new feature) for this model{also}.")
+        parts = ([self._column_inputs(X_columns)] if reads_values else []) + (
+            [self._embedding_inputs(embedding)] if external else []
+        )
+        if len(parts) == 2 and parts[0].shape[0] != parts[1].shape[0]:
+            raise ValueError(
+                f"X_columns has {parts[0].shape[0]} columns but embedding has {parts[1].shape[0]} rows: give one "
+                "embedding row per new feature, in the order of X_columns' columns."
+            )
+        inputs = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
         mean, std = self._compiled.embed_feature_inputs(inputs)
         mean, std = mean.T.astype(np.float64), std.T.astype(np.float64)
         return (mean, std) if return_std else mean

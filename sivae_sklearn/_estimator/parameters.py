@@ -145,10 +145,13 @@ class Embeddings:
     """External feature embeddings (an array, a DataFrame or a list of them); on the command line ``varm:KEY``.
 
     The command line passes ``varm:KEY`` on to :func:`~sivae_sklearn.tl.sivae`,
-    which reads ``adata.varm[KEY]``.
+    which reads ``adata.varm[KEY]``; ``pca+varm:KEY`` (or ``subsample+``) reads
+    the genes' reduced columns beside it.
 
     >>> Embeddings().parse("varm:X_gene")
     'varm:X_gene'
+    >>> Embeddings().parse("pca+varm:X_gene")
+    ['pca', 'varm:X_gene']
     """
 
     def sklearn(self):
@@ -157,12 +160,13 @@ class Embeddings:
         return FeatureEmbeddings()
 
     def text(self) -> str:
-        return "varm:KEY (an embedding of the genes in adata.varm)"
+        return "varm:KEY (an embedding of the genes in adata.varm), or pca+varm:KEY (both inputs)"
 
-    def parse(self, text: str) -> str:
-        if not text.startswith("varm:") or len(text) == len("varm:"):
+    def parse(self, text: str) -> str | list[str]:
+        method, plus, key = text.rpartition("+")
+        if not key.startswith("varm:") or len(key) == len("varm:") or (plus and method not in ("pca", "subsample")):
             raise ValueError(self.text())
-        return text
+        return [method, key] if plus else key
 
 
 @dataclass(frozen=True)
@@ -309,7 +313,7 @@ class Parameter:
             elif isinstance(constraint, LayerWidths):
                 return "N1,N2,..."
             elif isinstance(constraint, Embeddings):
-                words.append("varm:KEY")
+                words += ["varm:KEY", "pca+varm:KEY"]
             elif isinstance(constraint, Nothing):
                 words.append("none")
             else:

@@ -15,7 +15,7 @@ from dataclasses import fields as dataclass_fields
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from .._arrays.feature_embeddings import EMBEDDING_ATTRIBUTES, fusion_from_state, is_external
+from .._arrays.feature_embeddings import EMBEDDING_ATTRIBUTES, data_method, fusion_from_state, is_external
 from .._arrays.feature_inputs import FeatureReducer, check_reducer_state, reducer_from_state, reducer_state
 from .._engine.inference import CompiledModel
 from .._engine.likelihoods import ENCODER_INPUTS
@@ -28,9 +28,22 @@ from .._version import __version__
 from .validation import LayerSizes, check_network_memory
 
 EXTERNAL = "external"
-"""How a model file's parameters name an external ``feature_input``.
+"""How a model file's parameters name an external ``feature_input`` (``[method, EXTERNAL]`` beside a data-derived one).
 
 The embeddings themselves are the network's feature inputs, undone by the fitted centre and scale."""
+
+
+def _file_feature_input(value) -> tuple[bool, str | None]:
+    """Whether a model file's ``feature_input`` parameter names external embeddings, and its data-derived method.
+
+    >>> _file_feature_input("pca"), _file_feature_input("external"), _file_feature_input(["pca", "external"])
+    ((False, 'pca'), (True, None), (True, 'pca'))
+    """
+    if isinstance(value, list) and len(value) == 2 and value[1] == EXTERNAL and value[0] != EXTERNAL:
+        return True, value[0]
+    if value == EXTERNAL:
+        return True, None
+    return False, value if isinstance(value, str) else None
 
 
 class PersistenceMixin:
@@ -68,10 +81,12 @@ class PersistenceMixin:
         """The aligned external embeddings of the fit, from the network's feature inputs and the fitted fusion.
 
         As ``feature_input`` was given: one array or a list of them; DataFrames
-        indexed by ``feature_names_in_`` when the features have names.
+        indexed by ``feature_names_in_`` when the features have names. Beside a
+        data-derived input, the embeddings are the feature inputs' last columns.
         """
         fusion = fusion_from_state(self.feature_input_widths_, self.feature_input_center_, self.feature_input_scale_)
-        raw = self._network.feature_inputs.numpy().astype(np.float64) * fusion.scale_ + fusion.center_
+        inputs = self._network.feature_inputs.numpy()[:, -fusion.n_inputs_ :]
+        raw = inputs.astype(np.float64) * fusion.scale_ + fusion.center_
         blocks = np.split(raw, np.cumsum(fusion.widths_)[:-1], axis=1)
         names = getattr(self, "feature_names_in_", None)
         if names is not None:
@@ -116,7 +131,8 @@ class PersistenceMixin:
         if is_external(params["feature_input"]):
             # The embeddings themselves are the network's feature inputs (a weight) undone by the fitted
             # centre and scale: the file names the choice, load puts the aligned embeddings back.
-            params = {**params, "feature_input": EXTERNAL}
+            method = data_method(params["feature_input"])
+            params = {**params, "feature_input": EXTERNAL if method is None else [method, EXTERNAL]}
         write_model_file(
             path,
             ModelFile(
@@ -145,7 +161,7 @@ class PersistenceMixin:
         estimator = cls._estimator_from_params(contents)
         params = estimator.get_params(deep=False)
         attributes = contents.attributes
-        external = contents.params.get("feature_input") == EXTERNAL
+        external, method = _file_feature_input(contents.params.get("feature_input"))
         unknown = sorted(set(attributes) - set(FITTED_ATTRIBUTES))
         if unknown or contents.private_attributes:
             raise ValueError(
@@ -172,8 +188,10 @@ class PersistenceMixin:
             raise ValueError(
                 f"the file holds {stray}, but its feature_input={params['feature_input']!r} is not external"
             )
-        if external and contents.feature_reducer is not None:
+        if external and method is None and contents.feature_reducer is not None:
             raise ValueError("the file holds a feature_reducer, but its feature_input is external embeddings")
+        if external and method is not None and contents.feature_reducer is None:
+            raise ValueError(f"the file has no feature_reducer, but its feature_input reads {method!r} and embeddings")
         for name in ("n_features_in_", "n_components_", "n_iter_"):
             value = attributes[name]
             if isinstance(value, bool) or not isinstance(value, int) or value < (0 if name == "n_iter_" else 1):
@@ -196,22 +214,29 @@ class PersistenceMixin:
                     f"network_config[{key!r}]={value!r} disagrees with {_CONFIG_SOURCES.get(key, key)}, "
                     f"which gives {getattr(expected, key)!r}"
                 )
+        reduced_width = config.n_feature_inputs
         if external:
             widths = attributes["feature_input_widths_"]
-            if not isinstance(widths, list) or sum(w if isinstance(w, int) else 0 for w in widths) != (
-                config.n_feature_inputs
-            ):
+            total = sum(w if isinstance(w, int) else 0 for w in widths) if isinstance(widths, list) else -1
+            reduced_width = config.n_feature_inputs - total
+            if not isinstance(widths, list) or (reduced_width != 0 if method is None else reduced_width < 1):
                 raise ValueError(
                     f"feature_input_widths_={widths!r:.60} does not add up to the network's feature input width "
                     f"n_feature_inputs={config.n_feature_inputs}"
+                    + ("" if method is None else f" less the {method!r} input's")
                 )
-        elif not 1 <= config.n_feature_inputs <= params["feature_input_size"]:
+        if (not external or method is not None) and not 1 <= reduced_width <= params["feature_input_size"]:
             raise ValueError(
-                f"network_config['n_feature_inputs']={config.n_feature_inputs} is outside "
-                f"[1, feature_input_size={params['feature_input_size']}]"
+                f"network_config['n_feature_inputs']={config.n_feature_inputs} gives the reduced input a width of "
+                f"{reduced_width}, outside [1, feature_input_size={params['feature_input_size']}]"
             )
         if contents.feature_reducer is not None:
-            check_reducer_state(contents.feature_reducer, config.n_feature_inputs, params["feature_input_size"])
+            check_reducer_state(contents.feature_reducer, reduced_width, params["feature_input_size"])
+            if method is not None and contents.feature_reducer["method"] != method:
+                raise ValueError(
+                    f"the feature_reducer's method {contents.feature_reducer['method']!r} is not the {method!r} of "
+                    "its feature_input"
+                )
         if attributes["n_components_"] != config.n_components:
             raise ValueError(f"n_components_={attributes['n_components_']} disagrees with n_components")
         check_network_memory(config, params)
@@ -226,6 +251,7 @@ class PersistenceMixin:
             "L": config.n_classes,
             "P": len(params["feature_programs"] or ()),
             "D": config.n_feature_inputs,
+            "E": config.n_feature_inputs - reduced_width if external else 0,
             "I": params["n_init"],
         }
         for name, spec in attributes.items():
@@ -260,8 +286,9 @@ class PersistenceMixin:
             key: tuple(value) if isinstance(known[key], tuple) and isinstance(value, list) else value
             for key, value in contents.params.items()
         }
-        if params.get("feature_input") == EXTERNAL:  # checked as the default; load puts the embeddings back
-            params["feature_input"] = known["feature_input"]
+        external, method = _file_feature_input(params.get("feature_input"))
+        if external:  # checked as its method (or the default); load puts the embeddings back
+            params["feature_input"] = known["feature_input"] if method is None else method
         # A file written before the objective had these parameters was trained with the original one.
         return cls(**{**ORIGINAL_OBJECTIVE, **params})._with_valid_params()
 
@@ -286,9 +313,13 @@ class PersistenceMixin:
                 where = "The model file" if path is None else repr(os.fspath(path))
                 raise ModelFileError(f"{where} is not a valid sivae_sklearn model file: {exc}.") from None
         estimator._restore_network(contents.weights)
-        if contents.params.get("feature_input") == EXTERNAL:
+        external, method = _file_feature_input(contents.params.get("feature_input"))
+        if external:
             try:
-                estimator.feature_input = estimator._saved_embeddings()
+                embeddings = estimator._saved_embeddings()
+                if method is not None:
+                    embeddings = [method, *(embeddings if isinstance(embeddings, list) else [embeddings])]
+                estimator.feature_input = embeddings
             except ValueError as exc:
                 where = "The model file" if path is None else repr(os.fspath(path))
                 raise ModelFileError(f"{where} is not a valid sivae_sklearn model file: {exc}.") from None
@@ -307,8 +338,8 @@ FITTED_ATTRIBUTES: dict[str, tuple[tuple[str, str] | None, bool]] = {
     "explained_variance_ratio_": (("f", "K"), False),
     "feature_names_in_": (("U", "G"), True),
     "feature_input_widths_": (None, True),
-    "feature_input_center_": (("f", "D"), True),
-    "feature_input_scale_": (("f", "D"), True),
+    "feature_input_center_": (("f", "E"), True),
+    "feature_input_scale_": (("f", "E"), True),
     "condition_categories_": (("fiubU", "C"), True),
     "classes_": (("fiubU", "L"), True),
     "dimension_names_": (("U", "K"), True),

@@ -32,7 +32,13 @@ from sklearn.base import (
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .._arrays.feature_embeddings import EMBEDDING_ATTRIBUTES, FeatureEmbeddingInput, align_embeddings, is_external
+from .._arrays.feature_embeddings import (
+    EMBEDDING_ATTRIBUTES,
+    FeatureEmbeddingInput,
+    align_embeddings,
+    data_method,
+    is_external,
+)
 from .._arrays.feature_inputs import MAX_ROWS, training_feature_inputs
 from .._arrays.rows import split_training_rows
 from .._engine.inference import CompiledModel
@@ -150,9 +156,11 @@ class SiVAE(
         feature from its embedding alone (``embedding=``). A list of
         embeddings is fused: every column standardised over the features, each
         embedding scaled to the same total variance, then concatenated (see
-        ``docs/interpretation.md``). To add the data-derived input, stack the
-        features' PCA coordinates and the embedding in one array (plain
-        concatenation of standardised columns; ``docs/benchmarks.md``).
+        ``docs/interpretation.md``). A list may also name the data-derived
+        input once, ``["pca", E]``: the encoder reads the features' reduced
+        columns and the embeddings side by side, so an embedding that carries
+        nothing costs little (``docs/benchmarks.md``); new features then need
+        their values and their embedding.
     feature_input_size : int, default=50
         Width of that reduced input (capped by the data). Not used with
         external embeddings, whose width is their own.
@@ -312,10 +320,13 @@ class SiVAE(
         left singular vectors (``axes_``) and the scale. Its ``transform``
         reduces columns that were not in training, given on the rows of the
         fit, as the training columns were (see ``docs/design.md``). Absent
-        on a model loaded from a format-1 model file.
+        when ``feature_input`` is external embeddings alone, and on a model
+        loaded from a format-1 model file.
         Absent with external embeddings (``feature_input`` an array).
     feature_input_widths_ : list of int
-        Columns of each external embedding (external ``feature_input`` only).
+        Columns of each external embedding (external ``feature_input`` only;
+        beside a data-derived input, the embeddings are the encoder input's
+        last ``sum(feature_input_widths_)`` columns).
     feature_input_center_, feature_input_scale_ : ndarray of shape (n_inputs,)
         The fitted fusion of the external embeddings: each column is centred
         by ``feature_input_center_`` and divided by ``feature_input_scale_``
@@ -503,17 +514,22 @@ class SiVAE(
             encoder_input = get_likelihood(self.likelihood).encoder_input
             for name in ("feature_reducer_", *EMBEDDING_ATTRIBUTES):
                 vars(self).pop(name, None)  # a previous fit's; put back if this one is refused
+            # The feature encoder's input, one row per feature: the features' reduced columns, the fused
+            # external embeddings, or both side by side (reduced columns first).
+            fusion, feature_reducer, parts = None, None, []
+            if data_method(self.feature_input) is not None:
+                feature_reducer, reduced = training_feature_inputs(
+                    split, data_method(self.feature_input), self.feature_input_size, rng, encoder_input.numpy
+                )
+                parts.append(reduced)
             if is_external(self.feature_input):
                 fusion = FeatureEmbeddingInput()
-                feature_inputs = fusion.fit_transform(
-                    align_embeddings(self.feature_input, X.shape[1], getattr(self, "feature_names_in_", None))
+                parts.append(
+                    fusion.fit_transform(
+                        align_embeddings(self.feature_input, X.shape[1], getattr(self, "feature_names_in_", None))
+                    )
                 )
-                feature_reducer = None
-            else:
-                fusion = None
-                feature_reducer, feature_inputs = training_feature_inputs(
-                    split, self.feature_input, self.feature_input_size, rng, encoder_input.numpy
-                )
+            feature_inputs = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
             split.sample = None  # on disk: the rows read for the feature inputs, not needed again (memory)
 
             config = NetworkConfig.from_params(
@@ -568,9 +584,9 @@ class SiVAE(
                 )
             self._network_config = config
             self._network = network
-            if fusion is None:
+            if feature_reducer is not None:
                 self.feature_reducer_ = feature_reducer
-            else:
+            if fusion is not None:
                 self.feature_input_widths_ = fusion.widths_
                 self.feature_input_center_ = fusion.center_
                 self.feature_input_scale_ = fusion.scale_

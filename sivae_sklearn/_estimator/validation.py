@@ -54,7 +54,7 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .._arrays.checks import check_sparse_structure
-from .._arrays.feature_embeddings import external_width, is_external
+from .._arrays.feature_embeddings import METHODS, data_method, external_width, is_external
 from .._arrays.rows import as_disk_rows, as_rows, is_lazy
 from .._engine.likelihoods import count_likelihoods, get_likelihood
 from .._engine.network import NetworkConfig, weight_spec
@@ -142,6 +142,8 @@ class FeatureEmbeddings(Options):
     True
     >>> FeatureEmbeddings().is_satisfied_by([])
     False
+    >>> FeatureEmbeddings().is_satisfied_by(["pca", np.zeros((3, 2))]), FeatureEmbeddings().is_satisfied_by(["pca"])
+    (True, False)
     """
 
     def __init__(self):
@@ -149,10 +151,19 @@ class FeatureEmbeddings(Options):
 
     def is_satisfied_by(self, val):
         blocks = list(val) if isinstance(val, (list, tuple)) else [val]
-        return bool(blocks) and all(len(getattr(b, "shape", ())) == 2 for b in blocks)
+        methods = [b for b in blocks if isinstance(b, str)]
+        arrays = [b for b in blocks if not isinstance(b, str)]
+        return (
+            bool(arrays)
+            and all(len(getattr(b, "shape", ())) == 2 for b in arrays)
+            and (not methods or (len(methods) == 1 and methods[0] in METHODS))
+        )
 
     def __str__(self):
-        return "an array or DataFrame of feature embeddings (n_features, d), or a list of them"
+        return (
+            "an array or DataFrame of feature embeddings (n_features, d), or a list of them (which may also name "
+            "one data-derived input, e.g. ['pca', E])"
+        )
 
 
 def memory_limit() -> int:
@@ -549,9 +560,8 @@ def check_training_shape(estimator, n_samples: int, n_features: int) -> None:
             estimator.get_params(deep=False),
             n_features=n_features,
             n_feature_inputs=(
-                external_width(estimator.feature_input)
-                if is_external(estimator.feature_input)
-                else min(estimator.feature_input_size, n_samples)
+                (external_width(estimator.feature_input) if is_external(estimator.feature_input) else 0)
+                + (min(estimator.feature_input_size, n_samples) if data_method(estimator.feature_input) else 0)
             ),
             n_classes=2 if estimator.classifier_weight > 0 else 0,
         ),
