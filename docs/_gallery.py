@@ -13,6 +13,7 @@ SMALL_SETTINGS = {
     "quickstart_digits.py": ["--epochs", "40", "--out", str(OUTPUT)],
     "tutorial_digits.py": ["--epochs", "20"],
     "pbmc68k.py": ["--max-epochs", "30"],
+    "pbmc_programs.py": ["--max-epochs", "30", "--out", str(OUTPUT)],
     "conditional_generation.py": ["--epochs", "40"],
     "colour_images.py": ["--epochs", "25", "--n-samples", "1200"],
     "explorer_screenshot.py": ["--epochs", "5"],

@@ -113,7 +113,8 @@ def sivae(
         ``uns["<key>"]["embedded_genes"]`` counts them. Their feature
         awareness stays NaN (the decoder does not reconstruct them). Not
         available for the count likelihoods (``"nb"``, ``"poisson"``): a
-        ValueError says why.
+        ValueError says why; except when ``feature_input`` is external
+        embeddings only, whose rows give the other genes their loadings.
     programs : dict of str to list of str, or path, optional
         Gene programs (gene sets) as priors on the loadings, by gene name: a
         dict, or the path of a GMT file (read by :func:`sivae_sklearn.read_gmt`).
@@ -124,8 +125,8 @@ def sivae(
         ``dimension_names``, each program's fitted ``programs`` genes and
         their ``program_support``. ``program_weight=`` sets the strength of
         the mask, ``program_embedding_weight=`` that of the embedding coupling.
-        ValueError says why; except with external embeddings as
-        ``feature_input``, whose rows give the other genes their loadings.
+        A program name may not contain ``"/"``: h5ad files would split it
+        into nested groups (a ValueError says so before training).
     copy : bool, default=False
         Work on a copy of ``adata`` and return it; otherwise write the results
         into ``adata`` and return the fitted estimator.
@@ -158,7 +159,8 @@ def sivae(
     ValueError
         Missing layer, non-unique ``var_names``, a mask that keeps no gene, a
         result key that already exists, negative values under a count
-        likelihood, or an unknown estimator parameter.
+        likelihood, an unknown estimator parameter, or a program name with
+        ``"/"``.
 
     Warns
     -----
@@ -676,6 +678,11 @@ def _program_genes(programs, fitted_genes: np.ndarray) -> dict[str, list[str]]:
     present: dict[str, list[str]] = {}
     absent: dict[str, int] = {}
     for name, genes in programs.items():
+        if "/" in str(name):
+            raise ValueError(
+                f"The program name {str(name)!r} contains '/', which an h5ad file cannot hold in a key (anndata "
+                f"would store it as nested groups): rename it, e.g. {str(name).replace('/', '_')!r}."
+            )
         if isinstance(genes, (str, bytes)) or not hasattr(genes, "__iter__"):
             raise ValueError(f"programs[{name!r}] must be a list of gene names, got {genes!r}.")
         genes = [str(g) for g in genes]
@@ -696,10 +703,10 @@ def _program_genes(programs, fitted_genes: np.ndarray) -> dict[str, list[str]]:
 
 def _uns_entry(model: SiVAE, *, layer: str | None, use_highly_variable: bool, n_genes: int) -> dict:
     """Parameters, history and variances in types that h5ad can store (no None, no mixed tuples)."""
-    params = {name: _h5ad_value(value) for name, value in model.get_params().items() if name != "feature_programs"}
     params = {
         name: "external" if name == "feature_input" and is_external(value) else _h5ad_value(value)
         for name, value in model.get_params().items()
+        if name != "feature_programs"  # recorded once, as entry["programs"] below
     }
     params = {name: value for name, value in params.items() if value is not None}
     params["use_highly_variable"] = bool(use_highly_variable)

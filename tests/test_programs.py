@@ -280,3 +280,45 @@ def test_the_coupling_is_on_by_default_with_programs_only():
     assert weights["program_embedding_weight"] == 1.0 and weights["program_mask"] is mask
     plain = TrainingConfig.from_params(params, 100, n_features=4).loss_weights
     assert "program_embedding_weight" not in plain and "program_mask" not in plain
+
+
+def test_tl_programs_with_embed_all_genes_and_feature_input_survive_h5ad(tmp_path):
+    """Programs, embedded genes and an external gene embedding together, as examples/pbmc_programs.py uses them."""
+    ad = pytest.importorskip("anndata")
+    from sivae_sklearn import tl
+
+    X = _module_data(n=120)
+    adata = ad.AnnData(X.to_numpy().astype(np.float32))
+    adata.var_names = list(X.columns)
+    adata.var["highly_variable"] = [i not in (3, 15) for i in range(20)]  # g3 (a module member) and g15 left out
+    E = pd.DataFrame(np.random.RandomState(1).normal(size=(20, 4)), index=adata.var_names[::-1])  # aligned by name
+    with pytest.warns(UserWarning, match="'module': 1"):
+        model = tl.sivae(
+            adata, 3, programs={"module": ["g0", "g1", "g2", "g3"]}, embed_all_genes=True, feature_input=E, **FAST
+        )
+    uns = adata.uns["sivae"]
+    assert "feature_programs" not in uns["params"]  # recorded once, as uns["programs"]
+    assert uns["params"]["feature_input"] == "external"
+    assert list(uns["programs"]["module"]) == ["g0", "g1", "g2"]
+    embedded = adata.var["sivae_embedded"].to_numpy()
+    assert adata.var_names[embedded].tolist() == ["g3", "g15"]
+    loadings = adata.varm["sivae_loadings"]
+    assert np.all(np.abs(loadings[embedded]).sum(axis=1) > 0)  # embedded, not zero rows
+    expected = model.embed_features(embedding=E.loc[["g3", "g15"]].to_numpy()).T
+    np.testing.assert_allclose(loadings[embedded], expected, rtol=1e-5, atol=1e-6)
+    adata.write_h5ad(tmp_path / "out.h5ad")
+    back = ad.read_h5ad(tmp_path / "out.h5ad")
+    assert list(back.uns["sivae"]["programs"]["module"]) == ["g0", "g1", "g2"]
+    assert list(back.uns["sivae"]["dimension_names"]) == ["module", "sivae1", "sivae2"]
+    assert back.var["sivae_embedded"].sum() == 2
+
+
+def test_tl_refuses_a_program_name_that_h5ad_would_split_before_training():
+    ad = pytest.importorskip("anndata")
+    from sivae_sklearn import tl
+
+    adata = ad.AnnData(_module_data(n=40).to_numpy().astype(np.float32))
+    adata.var_names = [f"g{i}" for i in range(20)]
+    with pytest.raises(ValueError, match=r"'T/NK' contains '/'.*'T_NK'"):
+        tl.sivae(adata, 2, programs={"T/NK": ["g0", "g1"]}, max_epochs=1)
+    assert "X_sivae" not in adata.obsm
