@@ -93,12 +93,15 @@ class TrainingConfig:
 
         The batch is capped by the rows; ``feature_kl_weight="elbo"`` becomes ``n_features / n_train``.
         ``program_mask`` (``(n_features, n_programs)``, from ``feature_programs``) is what the programs
-        term reads; None: no programs term.
+        term reads, with ``program_embedding_weight``; None: no programs term.
         """
         feature_batch_size = params["feature_batch_size"]
         loss_weights = LossWeights.from_params(params, n_features=n_features, n_train=n_train)
         if program_mask is not None:
-            loss_weights = loss_weights.replace(program_mask=program_mask)
+            loss_weights = loss_weights.replace(
+                program_mask=program_mask,
+                program_embedding_weight=float(params.get("program_embedding_weight", 0.0)),
+            )
         return cls(
             likelihood=params["likelihood"],
             loss_weights=loss_weights,

@@ -464,6 +464,13 @@ PARAMETERS: dict[str, Parameter] = {
             "program dimensions.",
         ),
         Parameter(
+            "program_embedding_weight",
+            1.0,
+            (_WEIGHT,),
+            "Weight of the programs' embedding coupling: each program's dimension of the embedding follows "
+            "its members' mean standardised value (0: off).",
+        ),
+        Parameter(
             "shuffle_buffer_bytes",
             128 * 2**20,
             (Range("int", 2**20), Nothing()),

@@ -224,14 +224,30 @@ class SiVAE(
         left out with one warning; a program with fewer than 2 features
         present, or more programs than ``n_components``, is refused. The
         objective keeps non-members' loadings off a program's dimension (a
-        soft mask, ``program_weight``); members are free to load on it, and
-        ``program_support_`` says whether they do. ``dimension_names_`` names
+        soft mask, ``program_weight``) and makes the dimension follow its
+        members (``program_embedding_weight``); members are free to load on
+        it, and ``program_support_`` says whether the data back it. ``dimension_names_`` names
         the dimensions. See ``docs/interpretation.md`` and ``docs/design.md``.
     program_weight : float, default=1.0
         Strength of the programs' soft mask: the weight of the non-members' squared loadings on the
         program dimensions, ``program_weight * sum_f sum_k (1 - M_fk) v_fk^2`` beside the
         reconstruction summed over features (so 1 weighs a unit loading like a unit of a standardised
         feature's squared error). Unused without ``feature_programs``.
+    program_embedding_weight : float, default=1.0
+        Weight of the programs' embedding coupling: each program's dimension
+        of the embedding follows its members' mean standardised value (0: off).
+        Inside the programs term (so times ``program_weight``), it adds
+        ``sum_k m_k var(s_k) (1 - corr(z_k, s_k))`` on every minibatch, where
+        ``s_k`` is the mean of program ``k``'s ``m_k`` members standardised
+        within the minibatch and ``z_k`` the embedding on the program's
+        dimension. It makes a program's dimension follow its
+        members (the soft mask alone shapes only the loadings); its pull is
+        the variance the members share (about one feature's worth for
+        independent features), and ``program_support_`` still reports a
+        program the data do not back. Unused without ``feature_programs``.
+        Measured in ``docs/benchmarks.md``: at 1 the named dimensions of
+        two marker programs separate their cell types at AUROC 0.96 to 0.99 on
+        PBMC, with the kNN accuracy kept.
     shuffle_buffer_bytes : int or None, default=134217728
         Data on disk or lazy only: the most bytes of rows that the shuffle
         pool of minibatches holds (None: 16 whole chunks, however large).
@@ -402,6 +418,7 @@ class SiVAE(
         classifier_layer_sizes: tuple[int, ...] = (64,),
         feature_programs: dict | None = None,
         program_weight: float = 1.0,
+        program_embedding_weight: float = 1.0,
         shuffle_buffer_bytes: int | None = 128 * 2**20,
         n_init: int = 1,
         random_state=None,
@@ -435,6 +452,7 @@ class SiVAE(
         self.classifier_layer_sizes = classifier_layer_sizes
         self.feature_programs = feature_programs
         self.program_weight = program_weight
+        self.program_embedding_weight = program_embedding_weight
         self.shuffle_buffer_bytes = shuffle_buffer_bytes
         self.n_init = n_init
         self.random_state = random_state
