@@ -4,8 +4,8 @@ Two programs from standard marker tables (B cells: MS4A1, CD79A, CD79B, CD19,
 BANK1, CD22, TCL1A, VPREB3; NK cells: GNLY, NKG7, KLRD1, KLRF1, PRF1, FGFBP2,
 CST7, SPON2; members absent from the 765 genes are reported and dropped) each
 own one latent dimension. Measured at 3 seeds, with and without the programs,
-SiVAE's defaults otherwise (``program_embedding_weight=1``, the embedding coupling; ``--params
-'{"program_embedding_weight": 0}'`` measures the soft mask alone):
+SiVAE's defaults otherwise (``program_weight=0.1, program_embedding_weight=10``: a weak mask and the embedding
+coupling; ``--params '{"program_weight": 1, "program_embedding_weight": 0}'`` measures the full soft mask alone):
 
 * how well each named dimension separates its cell type (``bulk_labels``
   "CD19+ B", "CD56+ NK") from every other cell: the AUROC of the cells'
@@ -18,9 +18,8 @@ SiVAE's defaults otherwise (``program_embedding_weight=1``, the embedding coupli
 Run from the repository root (about 10 minutes on 2 shared CPU cores)::
 
     PYTHONPATH=. nice -n 5 python benchmarks/bench_programs_pbmc.py [--seeds 0 1 2] [--n-components 10]
-    PYTHONPATH=. nice -n 5 python benchmarks/bench_programs_pbmc.py --params '{"program_weight": 0.1}' \
-        --results programs_pbmc_weight0.1.json
-    PYTHONPATH=. nice -n 5 python benchmarks/bench_programs_pbmc.py --params '{"program_embedding_weight": 10}' \
+    PYTHONPATH=. nice -n 5 python benchmarks/bench_programs_pbmc.py \
+        --params '{"program_weight": 1, "program_embedding_weight": 10}' \
         --without-from programs_pbmc.json --results programs_pbmc_embed10.json
 
 ``--without-from`` reuses the fits without programs of an earlier results file (parameters that act only with

@@ -274,10 +274,10 @@ def test_the_coupling_is_on_by_default_with_programs_only():
     from sivae_sklearn._engine.training import TrainingConfig
 
     params = SiVAE().get_params()
-    assert params["program_embedding_weight"] == 1.0
+    assert (params["program_weight"], params["program_embedding_weight"]) == (0.1, 10.0)
     mask = np.ones((4, 1), np.float32)
     weights = TrainingConfig.from_params(params, 100, n_features=4, program_mask=mask).loss_weights
-    assert weights["program_embedding_weight"] == 1.0 and weights["program_mask"] is mask
+    assert weights["program_embedding_weight"] == 10.0 and weights["program_mask"] is mask
     plain = TrainingConfig.from_params(params, 100, n_features=4).loss_weights
     assert "program_embedding_weight" not in plain and "program_mask" not in plain
 
