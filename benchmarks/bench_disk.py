@@ -5,6 +5,7 @@ Two studies, run from the repository root::
     PYTHONPATH=. python benchmarks/bench_disk.py curve [--sizes 10000 100000 1000000] [--dir DIR]
     PYTHONPATH=. python benchmarks/bench_disk.py shuffle [--seeds 0 1 2]
     PYTHONPATH=. python benchmarks/bench_disk.py memory [--cells 300000] [--dir DIR]
+    PYTHONPATH=. python benchmarks/bench_disk.py pool [--cells 300000] [--seeds 0 1 2] [--budgets ...]
 
 ``curve``: for each number of cells, a sparse count matrix (2,000 genes, 5%
 non-zero, 1 + Poisson(1) counts) is written to an h5ad file in ``--dir``
@@ -35,9 +36,20 @@ deleted afterwards), read (a) as a dask array of 10,000-row chunks
 recorded: the peak resident memory (``ru_maxrss``) minus the resident memory
 just before ``fit`` (after the imports and one TensorFlow op, which starts
 TensorFlow's runtime), the peak of each stage of ``fit``, and the shuffle pool's
-budget (``shuffle_buffer_bytes``; ``--budgets`` runs several).
+budget (``shuffle_buffer_bytes``; ``--budgets`` runs several), for each of
+``--seeds`` (the model's ``random_state``: the validation rows, the feature
+sample and the batches).
 
-Writes ``benchmarks/results/disk_curve.json``, ``disk_shuffle.json`` and ``disk_memory.json``.
+``pool``: what the pool's byte budget does to the mix of a batch, on the memory
+study's layout (``--cells`` x 2,000 float32 in 10,000-row dask chunks; the
+values are zeros computed by dask, only the positions matter), the file
+sorted into 10 equal classes (cells written type by type). For each budget
+and seed, one epoch of batches of :data:`MEMORY_MODEL`'s size; recorded: the
+total-variation distance of each batch's class mix from the whole set's
+(averaged over the epoch; a full shuffle's is listed for reference) and the
+pool's rows.
+
+Writes ``benchmarks/results/disk_curve.json``, ``disk_shuffle.json``, ``disk_memory.json`` and ``disk_pool.json``.
 """
 
 from __future__ import annotations
@@ -308,7 +320,7 @@ def write_dense_h5ad(path: Path, n_cells: int, block: int = 10_000, seed: int = 
     return path.stat().st_size / 1e9
 
 
-def memory_one(kind: str, arg: str, budget: str = "default") -> dict:
+def memory_one(kind: str, arg: str, budget: str = "default", seed: str = "0") -> dict:
     """One 1-epoch fit of MEMORY_MODEL (run in a fresh process): peak RSS growth above the RSS before ``fit``."""
     import tensorflow as tf
 
@@ -336,7 +348,7 @@ def memory_one(kind: str, arg: str, budget: str = "default") -> dict:
     with warnings.catch_warnings(), stages:
         warnings.simplefilter("ignore")
         t0 = time.perf_counter()
-        params = dict(MEMORY_MODEL)
+        params = dict(MEMORY_MODEL, random_state=int(seed))
         if budget != "default":
             params["shuffle_buffer_bytes"] = None if budget == "none" else int(budget)
         model = SiVAE(**params).fit(X)
@@ -344,6 +356,7 @@ def memory_one(kind: str, arg: str, budget: str = "default") -> dict:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {
         "source": kind,
+        "random_state": int(seed),
         "shape": [int(s) for s in X.shape],
         "chunks": _data.DiskRows(X).n_chunks,
         "shuffle_buffer_mb": (None if model.shuffle_buffer_bytes is None else model.shuffle_buffer_bytes / 2**20),
@@ -396,7 +409,8 @@ class _StagePeaks:
             setattr(owner, name, original)
 
 
-def run_memory(n_cells: int, folder: Path, budgets=("default",)) -> dict:
+def run_memory(n_cells: int, folder: Path, budgets=("default",), seeds=(0,), out_path: Path | None = None) -> dict:
+    """Every (budget, seed, source) fit in turn; ``out_path`` is rewritten after each (a run cut short keeps them)."""
     rows = []
     folder.mkdir(parents=True, exist_ok=True)
     print(f"model: {MEMORY_MODEL}")
@@ -404,9 +418,9 @@ def run_memory(n_cells: int, folder: Path, budgets=("default",)) -> dict:
     try:
         gb = write_dense_h5ad(path, n_cells)
         print(f"wrote {path} ({gb:.2f} GB)", flush=True)
-        for budget, kind in [(b, k) for b in budgets for k in ("dask", "h5ad")]:
+        for budget, kind, seed in [(b, k, s) for b in budgets for s in seeds for k in ("dask", "h5ad")]:
             out = subprocess.run(
-                [sys.executable, __file__, "memory-one", kind, str(path), str(budget)],
+                [sys.executable, __file__, "memory-one", kind, str(path), str(budget), str(seed)],
                 capture_output=True,
                 text=True,
                 check=False,
@@ -416,18 +430,94 @@ def run_memory(n_cells: int, folder: Path, budgets=("default",)) -> dict:
             row = json.loads(out.stdout.strip().splitlines()[-1])
             rows.append(row)
             print(
-                f"{kind:<5} {row['shape']} {row['chunks']:>4} chunks  fit {row['fit_s']:.0f} s  "
+                f"{kind:<5} seed {seed} {row['shape']} {row['chunks']:>4} chunks  fit {row['fit_s']:.0f} s  "
                 f"peak RSS growth {row['peak_growth_mb']:.0f} MB (pool budget {row['shuffle_buffer_mb']} MB)",
                 flush=True,
             )
+            result = _memory_summary(rows, seeds)
+            if out_path is not None:
+                write_json(out_path, result, indent=1)
     finally:
         path.unlink(missing_ok=True)
-    return {"model": {k: list(v) if isinstance(v, tuple) else v for k, v in MEMORY_MODEL.items()}, "rows": rows}
+    for key, value in result["peak_growth"].items():
+        print(
+            f"{key}: peak RSS growth median {value['median_mb']:.0f} MB [{value['min_mb']:.0f}, {value['max_mb']:.0f}]"
+        )
+    return result
+
+
+def _memory_summary(rows, seeds) -> dict:
+    """The rows, and the median and range of the peak growth of each source and budget."""
+    groups = {}
+    for row in rows:
+        groups.setdefault(f"{row['source']}, pool budget {row['shuffle_buffer_mb']} MiB", []).append(row)
+    summary = {}
+    for key, group in groups.items():
+        growth = [r["peak_growth_mb"] for r in group]
+        stages = {
+            s: float(np.median([r["stage_peak_growth_mb"].get(s, np.nan) for r in group]))
+            for s in group[0]["stage_peak_growth_mb"]
+        }
+        summary[key] = {
+            "median_mb": float(np.median(growth)),
+            "min_mb": float(min(growth)),
+            "max_mb": float(max(growth)),
+            "n": len(growth),
+            "stage_median_mb": stages,
+        }
+    model = {k: list(v) if isinstance(v, tuple) else v for k, v in MEMORY_MODEL.items()}
+    return {"model": model, "seeds": list(seeds), "rows": rows, "peak_growth": summary}
+
+
+def run_pool(n_cells: int, seeds, budgets) -> dict:
+    """Batch class mix against the pool's budget on the memory study's layout, sorted into 10 classes."""
+    import dask.array as da
+
+    from sivae_sklearn._arrays import rows as _data
+
+    source = da.zeros((n_cells, N_GENES), chunks=(MEMORY_CHUNK_ROWS, N_GENES), dtype=np.float32)
+    rows = _data.DiskRows(source)
+    labels = (10 * np.arange(n_cells)) // n_cells
+    overall = np.bincount(labels, minlength=10) / n_cells
+    batch = MEMORY_MODEL["batch_size"]
+
+    def mix(batches) -> float:
+        tv = [
+            0.5 * np.abs(np.bincount(labels[b.positions], minlength=10) / b.positions.size - overall).sum()
+            for b in batches
+        ]
+        return float(np.mean(tv))
+
+    full = [mix(_data.epoch_batches(np.empty((n_cells, 0)), batch, np.random.RandomState(s))()) for s in seeds]
+    out = [{"budget_mib": None, "setting": "in memory (full shuffle)", "tv": full, "tv_median": float(np.median(full))}]
+    print(
+        f"{'in memory (full shuffle)':<28} batch mix TV median {np.median(full):.3f} [{min(full):.3f}, {max(full):.3f}]"
+    )
+    for budget in budgets:
+        tv = [
+            mix(_data.epoch_batches(rows, batch, np.random.RandomState(s), shuffle_buffer_bytes=int(budget) * 2**20)())
+            for s in seeds
+        ]
+        pool_rows = _data.SHUFFLE_CHUNKS * (int(budget) * 2**20 // (_data.SHUFFLE_CHUNKS * N_GENES * 4))
+        out.append(
+            {"budget_mib": int(budget), "pool_rows": int(pool_rows), "tv": tv, "tv_median": float(np.median(tv))}
+        )
+        print(
+            f"pool budget {int(budget):>4} MiB ({pool_rows:>6} rows) batch mix TV median {np.median(tv):.3f} "
+            f"[{min(tv):.3f}, {max(tv):.3f}]",
+            flush=True,
+        )
+    return {
+        "data": f"{n_cells} x {N_GENES} float32, {MEMORY_CHUNK_ROWS}-row dask chunks, sorted into 10 classes",
+        "batch_size": batch,
+        "seeds": list(seeds),
+        "rows": out,
+    }
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("study", choices=("curve", "shuffle", "memory", "fit-one", "memory-one"))
+    parser.add_argument("study", choices=("curve", "shuffle", "memory", "pool", "fit-one", "memory-one"))
     parser.add_argument("path", nargs="*", help="fit-one, memory-one: what to fit (internal)")
     parser.add_argument("--cells", type=int, default=300_000, help="memory: rows of the dense matrices")
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 30_000, 100_000, 300_000, 1_000_000])
@@ -438,7 +528,8 @@ def main(argv=None) -> None:
         "--budgets",
         nargs="+",
         default=["default"],
-        help="memory: shuffle_buffer_bytes of each run (bytes, 'none' or 'default')",
+        help="memory: shuffle_buffer_bytes of each run (bytes, 'none' or 'default'); pool: budgets in MiB "
+        "(default 256 128 64)",
     )
     args = parser.parse_args(argv)
     if args.study == "fit-one":
@@ -458,10 +549,13 @@ def main(argv=None) -> None:
     elif args.study == "memory":
         folder = args.dir or Path(tempfile.mkdtemp(prefix="sivae_memory_"))
         try:
-            result = run_memory(args.cells, folder, args.budgets)
+            result = run_memory(args.cells, folder, args.budgets, args.seeds, RESULTS / "disk_memory.json")
         finally:
             if args.dir is None:
                 shutil.rmtree(folder, ignore_errors=True)
+    elif args.study == "pool":
+        budgets = [256, 128, 64] if args.budgets == ["default"] else [int(b) for b in args.budgets]
+        result = run_pool(args.cells, args.seeds, budgets)
     else:
         result = run_shuffle(args.seeds)
     path = RESULTS / f"disk_{args.study}.json"

@@ -123,7 +123,8 @@ def sivae(
         from the fitted genes (``var_names`` after the highly-variable mask)
         are left out with one warning. ``uns["<key>"]`` records the
         ``dimension_names``, each program's fitted ``programs`` genes and
-        their ``program_support``. ``program_weight=`` sets the strength.
+        their ``program_support``. ``program_weight=`` sets the strength of
+        the mask, ``program_embedding_weight=`` that of the embedding coupling.
         A program name may not contain ``"/"``: h5ad files would split it
         into nested groups (a ValueError says so before training).
     copy : bool, default=False

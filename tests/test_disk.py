@@ -298,3 +298,58 @@ def test_a_pass_reads_large_dask_chunks_in_slices(monkeypatch, keep_share):
     assert len(parts) == 30 and max(block.shape[0] for block, _ in parts) <= 100
     np.testing.assert_array_equal(np.concatenate([block for block, _ in parts]), X[keep])
     np.testing.assert_array_equal(np.concatenate([p for _, p in parts]), np.arange(keep.sum()))
+
+
+def test_validation_and_feature_input_rows_are_released_once_used(counts, monkeypatch):
+    # On disk, the split's pass holds the validation rows and the rows read for the feature inputs in memory: the
+    # feature rows must be gone before training starts, the validation rows before the fitted statistics run.
+    import gc
+    import weakref
+
+    from sivae_sklearn._estimator import sivae as estimator
+
+    refs, seen = {}, {}
+    split_rows, train, interpretation = estimator.split_training_rows, estimator.train, SiVAE._fit_interpretation
+
+    def alive():
+        gc.collect()
+        return {name: ref() is not None for name, ref in refs.items()}
+
+    def tracked_split(*args, **kwargs):
+        split = split_rows(*args, **kwargs)
+        for name in ("val", "sample"):
+            array = getattr(split, name)
+            refs[name] = weakref.ref(array if array.base is None else array.base)
+        return split
+
+    def tracked_train(*args, **kwargs):
+        seen["train"] = alive()
+        return train(*args, **kwargs)
+
+    def tracked_interpretation(self, *args, **kwargs):
+        seen["statistics"] = alive()
+        return interpretation(self, *args, **kwargs)
+
+    monkeypatch.setattr(estimator, "split_training_rows", tracked_split)
+    monkeypatch.setattr(estimator, "train", tracked_train)
+    monkeypatch.setattr(SiVAE, "_fit_interpretation", tracked_interpretation)
+    SiVAE(**PARAMS).fit(da.from_array(counts, chunks=(50, 20)))
+    assert seen["train"] == {"val": True, "sample": False}, seen
+    assert seen["statistics"] == {"val": False, "sample": False}, seen
+
+
+def test_feature_reducer_may_centre_its_rows_in_place_with_the_same_result():
+    from sivae_sklearn._arrays.feature_inputs import FeatureReducer
+
+    X = np.random.RandomState(0).normal(size=(700, 600)).astype(np.float32)  # the randomized PCA
+    small = X[:40, :30].copy()  # the full SVD
+    for data in (X, small):
+        kept = FeatureReducer("pca", 8)
+        expected = kept.fit_transform(data.copy(), np.random.RandomState(1))
+        overwritten = data.copy()
+        reducer = FeatureReducer("pca", 8)
+        np.testing.assert_array_equal(
+            reducer.fit_transform(overwritten, np.random.RandomState(1), copy=False), expected
+        )
+        np.testing.assert_array_equal(reducer.axes_, kept.axes_)
+        assert not np.array_equal(overwritten, data)  # centred (and squared) in place: no copy was made

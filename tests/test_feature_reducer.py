@@ -147,10 +147,12 @@ def test_on_disk_fit_records_the_sampled_rows():
     da = pytest.importorskip("dask.array")
     X = low_rank(150, 6).astype(np.float32)
     split = D.split_training_rows(D.as_disk_rows(da.from_array(X, chunks=(20, 6))), 0.2, np.random.RandomState(0), 40)
+    sample = np.array(split.sample)
     reducer, inputs = F.training_feature_inputs(split, "pca", 4, np.random.RandomState(0), lambda a: a)
     assert reducer.rows_.size == 40 and reducer.n_samples_fit_ == 150
     assert split.train_rows[reducer.rows_].all()  # training rows only
-    np.testing.assert_array_equal(np.asarray(split.sample), X[reducer.rows_])
+    np.testing.assert_array_equal(sample, X[reducer.rows_])
+    assert split.sample is None  # released once used (its PCA centred it in place)
     np.testing.assert_allclose(reducer.transform(X), inputs, atol=1e-5)
     np.testing.assert_allclose(reducer.transform(X[reducer.rows_], rows_only=True), inputs, atol=1e-5)
 

@@ -186,6 +186,102 @@ def test_tl_programs_from_gmt(tmp_path):
         tl.sivae(adata, 3, programs={"m": ["g0", "g1"]}, feature_programs={"m": [0, 1]}, overwrite=True)
 
 
+# ------------------------------------------------ the embedding coupling (program_embedding_weight)
+def test_coupling_is_zero_when_the_dimension_follows_its_members_and_pulls_by_shared_variance():
+    import tensorflow as tf
+
+    from sivae_sklearn._engine.objective import program_coupling
+
+    rng = np.random.RandomState(0)
+    n = 2000
+    factor = rng.normal(size=(n, 1))
+    module = factor + 0.3 * rng.normal(size=(n, 4))  # 4 members sharing most of their variance
+    noise = rng.normal(size=(n, 4))  # 4 independent features
+    x = tf.constant(np.hstack([module, noise]), tf.float32)
+    mask = np.zeros((8, 2), np.float32)
+    mask[:4, 0] = mask[4:, 1] = 1.0
+    follows = tf.constant(np.c_[module.mean(1), noise.mean(1)], tf.float32)
+    assert float(program_coupling(x, follows, mask)) == pytest.approx(0.0, abs=1e-3)
+    # a z unrelated to the members costs m_k var(s_k): about m for a coherent module, about 1 for noise
+    unrelated = tf.constant(rng.normal(size=(n, 2)), tf.float32)
+    per_program = [float(program_coupling(x, unrelated[:, k : k + 1], mask[:, k : k + 1])) for k in (0, 1)]
+    assert 3.0 < per_program[0] < 4.1
+    assert 0.8 < per_program[1] < 1.2
+    # the opposite orientation costs twice m_k var(s_k): the dimension is oriented (high where the members are high)
+    shared = 4 * ((module - module.mean(0)) / module.std(0)).mean(axis=1).var()
+    assert float(program_coupling(x, -follows[:, :1], mask[:, :1])) == pytest.approx(2 * shared, rel=1e-3)
+    # its gradient reaches z, nothing of the data
+    z = tf.Variable(unrelated)
+    with tf.GradientTape() as tape:
+        value = program_coupling(x, z, mask)
+    assert float(tf.reduce_sum(tf.abs(tape.gradient(value, z)))) > 0
+
+
+def test_coupling_has_no_effect_without_programs():
+    X = _module_data(n=120)
+    base = dict(FAST, hidden_layer_sizes=(8,), max_epochs=3)
+    plain = SiVAE(n_components=2, **base).fit(X)
+    coupled = SiVAE(n_components=2, program_embedding_weight=50.0, **base).fit(X)
+    np.testing.assert_array_equal(plain.transform(X), coupled.transform(X))
+    np.testing.assert_array_equal(plain.components_, coupled.components_)
+
+
+def test_coupling_weight_is_validated_before_training():
+    X = _module_data(n=60)
+    model = SiVAE(n_components=2, feature_programs={"m": ["g0", "g1"]}, program_embedding_weight=-1.0, max_epochs=1)
+    with pytest.raises(ValueError, match="program_embedding_weight"):
+        model.fit(X)
+    assert not hasattr(model, "components_")
+
+
+@pytest.fixture(scope="module")
+def coupled():
+    """Half of the module and four noise features as programs, a non-linear decoder and two free dimensions,
+    with the soft mask alone and with the embedding coupling."""
+    X = _module_data()
+    programs = {"module": ["g0", "g1", "g2", "g3"], "noise": ["g10", "g11", "g12", "g13"]}
+    base = dict(FAST, hidden_layer_sizes=(16,), program_weight=0.1)
+    fits = {
+        w: SiVAE(n_components=4, feature_programs=programs, program_embedding_weight=w, **base).fit(X)
+        for w in (0.0, 10.0)
+    }
+    return X, fits
+
+
+def test_coupling_makes_the_program_dimension_follow_its_module(coupled):
+    X, fits = coupled
+    signal = X.to_numpy()[:, :8].mean(axis=1)  # the whole module, its unlisted half included
+    corr = {w: np.corrcoef(model.transform(X)[:, 0], signal)[0, 1] for w, model in fits.items()}
+    assert corr[10.0] > 0.9  # oriented: high where the members are high
+    assert corr[10.0] > abs(corr[0.0]) + 0.2
+    assert fits[10.0].program_support_[0] > 0.5 > fits[0.0].program_support_[0]
+    # the unlisted members now load on the program's dimension above every noise feature
+    loadings = np.abs(fits[10.0].components_[0])
+    assert loadings[4:8].min() > loadings[8:].max()
+
+
+def test_coupling_does_not_make_a_noise_program_supported(coupled):
+    X, fits = coupled
+    model = fits[10.0]
+    module, noise = model.program_support_
+    n = int(round(X.shape[0] * (1 - model.validation_fraction)))
+    null_level = (1 + np.sqrt(4 / n)) ** 2 / 4  # the most one dimension can carry of 4 independent features
+    assert noise < null_level
+    assert module > 2.5 * noise
+
+
+def test_the_coupling_is_on_by_default_with_programs_only():
+    from sivae_sklearn._engine.training import TrainingConfig
+
+    params = SiVAE().get_params()
+    assert (params["program_weight"], params["program_embedding_weight"]) == (0.1, 10.0)
+    mask = np.ones((4, 1), np.float32)
+    weights = TrainingConfig.from_params(params, 100, n_features=4, program_mask=mask).loss_weights
+    assert weights["program_embedding_weight"] == 10.0 and weights["program_mask"] is mask
+    plain = TrainingConfig.from_params(params, 100, n_features=4).loss_weights
+    assert "program_embedding_weight" not in plain and "program_mask" not in plain
+
+
 def test_tl_programs_with_embed_all_genes_and_feature_input_survive_h5ad(tmp_path):
     """Programs, embedded genes and an external gene embedding together, as examples/pbmc_programs.py uses them."""
     ad = pytest.importorskip("anndata")

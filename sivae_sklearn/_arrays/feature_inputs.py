@@ -88,7 +88,9 @@ class FeatureReducer:
         self.method = method
         self.size = size
 
-    def fit_transform(self, X, random_state=None, *, rows=None, n_samples: int | None = None) -> np.ndarray:
+    def fit_transform(
+        self, X, random_state=None, *, rows=None, n_samples: int | None = None, copy: bool = True
+    ) -> np.ndarray:
         """Fit the reduction on ``X`` and return the reduced columns of ``X``.
 
         Parameters
@@ -103,6 +105,11 @@ class FeatureReducer:
         n_samples : int, default=None
             Number of rows of the fitted data; default: ``X.shape[0]``. Needed
             with ``rows``.
+        copy : bool, default=True
+            ``False``: a dense ``X`` may be overwritten (the PCA centres it in
+            place instead of centring a copy), which saves one copy of ``X``;
+            the result is the same. ``fit`` passes ``False`` for the rows it
+            read for the reduction, which it does not need afterwards.
 
         Returns
         -------
@@ -124,7 +131,7 @@ class FeatureReducer:
                 coords = np.zeros((n_features, width))
                 axes = np.zeros((n_rows, width))
             else:
-                coords, axes = _pca_coordinates(X, width, random_state)
+                coords, axes = _pca_coordinates(X, width, random_state, copy=copy)
         else:
             width = max(1, min(self.size, n_rows))
             picked = np.sort(random_state.choice(n_rows, size=width, replace=False))
@@ -214,14 +221,17 @@ def training_feature_inputs(
     reducer = FeatureReducer(method, size)
     n_samples = split.X.shape[0]
     if split.sample is not None:  # on disk: read during the split
-        inputs = reducer.fit_transform(
-            transform(split.sample), random_state, rows=split.sample_rows, n_samples=n_samples
-        )
+        # Released here, as soon as the encoder's view of it exists: never the rows and their view, nor a
+        # copy for the PCA (which centres the view in place: ``copy=False``), in memory at once.
+        sample, split.sample = transform(split.sample), None
+        inputs = reducer.fit_transform(sample, random_state, rows=split.sample_rows, n_samples=n_samples, copy=False)
         return reducer, inputs
     rows = split.train_rows
     if rows.size > MAX_ROWS:
         rows = np.sort(random_state.choice(rows, MAX_ROWS, replace=False))
-    return reducer, reducer.fit_transform(transform(split.X[rows]), random_state, rows=rows, n_samples=n_samples)
+    # ``split.X[rows]`` is a copy of the rows (fancy indexing), so the PCA may centre it in place.
+    sample = transform(split.X[rows])
+    return reducer, reducer.fit_transform(sample, random_state, rows=rows, n_samples=n_samples, copy=False)
 
 
 def make_feature_inputs(X, method: str, size: int, random_state: np.random.RandomState) -> np.ndarray:
@@ -265,7 +275,7 @@ def _has_variance(X) -> bool:
     return bool(np.any(hi > lo))
 
 
-def _pca_coordinates(X, width: int, random_state) -> tuple[np.ndarray, np.ndarray]:
+def _pca_coordinates(X, width: int, random_state, copy: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """``components_.T * singular_values_`` of a ``width``-component PCA of ``X`` (features x width), and ``U``.
 
     ``U`` (rows x width) are the left singular vectors of the centred ``X``,
@@ -274,7 +284,8 @@ def _pca_coordinates(X, width: int, random_state) -> tuple[np.ndarray, np.ndarra
     whose singular value is zero get zero weight. Sparse input goes to ARPACK
     without densifying; should ARPACK fail (a nearly rank-deficient matrix),
     the exact eigendecomposition of the features' covariance (features x
-    features) replaces it.
+    features) replaces it. ``copy=False`` lets the PCA centre a dense ``X``
+    in place (it is overwritten; the values computed are the same).
     """
     solver = "arpack" if sp.issparse(X) and width < min(X.shape) else "full"
     if not sp.issparse(X) and min(X.shape) > 500 and width < 0.8 * min(X.shape):
@@ -282,7 +293,7 @@ def _pca_coordinates(X, width: int, random_state) -> tuple[np.ndarray, np.ndarra
     if sp.issparse(X) and solver == "full":
         solver = "covariance_eigh"
     try:
-        pca = PCA(n_components=width, svd_solver=solver, random_state=random_state)
+        pca = PCA(n_components=width, svd_solver=solver, random_state=random_state, copy=copy)
         scores = pca.fit_transform(X)
     except (ArpackError, ArpackNoConvergence):
         pca = PCA(n_components=width, svd_solver="covariance_eigh")

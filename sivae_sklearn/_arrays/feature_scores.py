@@ -70,9 +70,17 @@ def feature_awareness(model, X, feature_mean: np.ndarray, *, level: int = -1, pe
     for start, rows in iter_row_batches(X):
         cond = None if condition is None else condition[start : start + rows.shape[0]]
         x_in, fits = model.level_fits(rows, cond)
-        # float64: the network's float32 values square beyond float32 range from about 1.8e19 on
+        # float64: the network's float32 values square beyond float32 range from about 1.8e19 on. In place, three
+        # float64 arrays of the batch at most: (x - mean)^2 - (x - fit)^2, computed as before, without temporaries.
         x_in = x_in.astype(np.float64)
-        fa = np.square(x_in - feature_mean) - np.square(x_in - fits[level].astype(np.float64))
+        fit = fits[level].astype(np.float64)
+        fits = None
+        np.subtract(x_in, fit, out=fit)
+        np.square(fit, out=fit)
+        np.subtract(x_in, feature_mean, out=x_in)
+        np.square(x_in, out=x_in)
+        fa = np.subtract(x_in, fit, out=x_in)
+        fit = None
         if per_sample:
             rows_out.append(fa.astype(np.float64))
         else:

@@ -49,7 +49,7 @@ CHUNK_BYTES = 8 * 2**20
 SHUFFLE_CHUNKS = 16
 """On-disk training data: chunks (or slices of chunks) pooled and shuffled together into minibatches."""
 
-SHUFFLE_BUFFER_BYTES = 256 * 2**20
+SHUFFLE_BUFFER_BYTES = 128 * 2**20
 """On-disk training data: the most bytes of rows the shuffle pool holds (see the module docstring)."""
 
 MAX_VALIDATION_ROWS = 10_000
@@ -441,7 +441,8 @@ class TrainSplit:
         conditions and labels.
     sample : ndarray, CSR matrix or None
         On-disk data: at most ``sample_rows`` training rows read during the
-        split, for the feature-wise input (in memory, the rows are drawn later).
+        split, for the feature-wise input (in memory, the rows are drawn later);
+        ``training_feature_inputs`` sets it to None once it has used them.
     sample_rows : ndarray or None
         Which rows of ``X`` the ``sample`` holds (sorted).
     """

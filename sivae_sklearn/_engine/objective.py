@@ -16,7 +16,8 @@ The objective of one minibatch of ``n`` rows in the ``"joint"`` phase::
     + interpretability_weight * mean_c sum_f (x_in[c, f] - z_c . v_f - b_f)^2
     + l2_penalty * ||sample-network kernels||^2
     + classifier_weight * mean_c cross-entropy(y_c, head(z_c))
-    + program_weight * sum_f sum_k<P (1 - M_fk) v_fk^2    programs
+    + program_weight * (sum_f sum_k<P (1 - M_fk) v_fk^2    programs
+        + program_embedding_weight * sum_k<P m_k var(s_k) (1 - corr(z_k, s_k)))
 
 where ``W`` is decoded from ``v_f = mean_f + feature_noise * std_f * eps``
 (``feature_noise`` 1: a posterior sample; 0: the posterior mean), the
@@ -31,7 +32,12 @@ free last weight matrix and leaves out the feature KL (it records the
 interpretability term without minimising it); ``"feature"`` regresses that
 matrix with the feature VAE. The programs term exists only with
 ``feature_programs``: ``M`` is the ``(G, P)`` membership mask of the ``P``
-programs, which own the first ``P`` dimensions (``docs/design.md``).
+programs, which own the first ``P`` dimensions (``docs/design.md``); its
+second line, the embedding coupling (:func:`program_coupling`), pulls each
+program's dimension of ``z`` towards its ``m_k`` members' mean standardised
+value ``s_k`` in the minibatch (the only part of the programs term whose
+gradient reaches ``z``). ``program_mask`` and ``program_embedding_weight``
+reach :class:`LossWeights` with ``feature_programs`` only.
 
 With ``feature_batch_size=F`` (fewer than the G features), each step draws F
 features at random and only they pass through the feature-wise VAE and are
@@ -231,8 +237,9 @@ class Term:
     ...     "loadings_norm", lambda forward, weights: tf.reduce_sum(tf.square(forward.v_mean)),
     ...     weight=(1e-3,), per_row=False)
     >>> joint = (*PHASES["joint"], loadings_norm)
-    >>> [term.name for term in joint]
-    ['reconstruction', 'kl_sample', 'kl_feature', 'interpretability', 'l2', 'classification', 'loadings_norm']
+    >>> [term.name for term in joint]  # doctest: +NORMALIZE_WHITESPACE
+    ['reconstruction', 'kl_sample', 'kl_feature', 'interpretability', 'l2', 'classification', 'programs',
+     'loadings_norm']
     """
 
     name: str
@@ -284,10 +291,66 @@ loadings on the dimensions of programs and free dimensions they do not belong to
 PROGRAM_FORM = "non_members"
 
 
+def program_coupling(x_in, z_mean, mask):
+    """The embedding coupling of the programs on one minibatch: ``sum_k m_k var(s_k) (1 - corr(z_k, s_k))``.
+
+    ``s_k`` is the mean of program ``k``'s ``m_k`` members, each standardised
+    within the minibatch, and ``z_k`` the posterior means on the program's
+    dimension; ``m_k var(s_k)`` is the members' summed correlation over
+    ``m_k`` (``1 + (m_k - 1)`` times their mean pairwise correlation): the
+    variance they share, in units of one feature, so that a program of
+    independent features pulls with the weight of about one feature and a
+    coherent one with up to ``m_k``. ``1 - corr`` orients the dimension (high
+    where the members are high). The gradient reaches ``z_k`` only: the data
+    side is a constant.
+
+    Parameters
+    ----------
+    x_in : tf.Tensor of shape (n, G)
+        The encoder's view of the rows.
+    z_mean : tf.Tensor of shape (n, K)
+        The posterior means; the first ``P`` columns are the programs'.
+    mask : ndarray of shape (G, P)
+        The membership mask.
+
+    Returns
+    -------
+    tf.Tensor
+        A scalar.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = tf.constant(np.random.RandomState(0).normal(size=(64, 3)), tf.float32)
+    >>> mask = np.array([[1.0], [1.0], [0.0]], np.float32)
+    >>> z = tf.reduce_mean(x[:, :2], axis=1, keepdims=True)  # z follows the members' mean
+    >>> round(float(program_coupling(x, z, mask)), 2)
+    0.0
+    >>> round(float(program_coupling(x, -z, mask)), 1)  # the opposite orientation: 2 m var(s), m var(s) ~ 1 here
+    1.9
+    """
+    mask = np.asarray(mask, np.float32)
+    members = np.flatnonzero(mask.any(axis=1))
+    sub = mask[members]
+    x = tf.gather(tf.cast(x_in, z_mean.dtype), members, axis=1)
+    x = x - tf.reduce_mean(x, axis=0, keepdims=True)
+    x = x * tf.math.rsqrt(tf.reduce_mean(tf.square(x), axis=0, keepdims=True) + 1e-8)
+    sizes = sub.sum(axis=0)
+    s = tf.matmul(x, tf.constant(sub / sizes, z_mean.dtype))  # (n, P): the members' mean
+    z = z_mean[:, : sub.shape[1]]
+    z = z - tf.reduce_mean(z, axis=0, keepdims=True)
+    var_s = tf.reduce_mean(tf.square(s), axis=0)
+    var_z = tf.reduce_mean(tf.square(z), axis=0)
+    corr = tf.reduce_mean(s * z, axis=0) * tf.math.rsqrt(var_s * var_z + 1e-12)
+    return tf.reduce_sum(tf.constant(sizes, z_mean.dtype) * tf.stop_gradient(var_s) * (1.0 - corr))
+
+
 def _programs(f: Forward, weights):
     mask = weights.get("program_mask")
     if mask is None:
         return None
+    coupling_weight = float(weights.get("program_embedding_weight", 0.0))
+    full_mask = mask
     mask = tf.constant(mask, dtype=f.v_mean.dtype)
     if f.features is not None:
         mask = tf.gather(mask, f.features)
@@ -297,7 +360,10 @@ def _programs(f: Forward, weights):
     if PROGRAM_FORM == "two_sided":
         member = tf.reduce_max(mask, axis=1, keepdims=True)
         penalty += tf.reduce_sum(member * tf.square(f.v_mean[:, n_programs:]), axis=1)
-    return f.full_sum(tf.reduce_sum(penalty))
+    value = f.full_sum(tf.reduce_sum(penalty))
+    if coupling_weight and f.z_mean is not None:
+        value += coupling_weight * program_coupling(f.x_in, f.z_mean, full_mask)
+    return value
 
 
 def _l2(f: Forward, weights):
@@ -325,7 +391,8 @@ INTERPRETABILITY = Term(
 """``sum_f (x_in[c, f] - z_c . v_f - b_f)^2`` of each row, at the posterior means."""
 PROGRAMS = Term("programs", _programs, weight=("program_weight",), per_row=False)
 """``sum_f sum_k (1 - M_fk) v_fk^2`` over the program dimensions ``k`` (models with ``feature_programs`` only):
-the soft mask that keeps non-members' loadings off a program's dimension."""
+the soft mask that keeps non-members' loadings off a program's dimension; plus, with ``program_embedding_weight``,
+that times :func:`program_coupling` (sample side: the program dimensions of ``z`` follow their members)."""
 L2 = Term("l2", _l2, weight=("l2_penalty",), per_row=False)
 """The squared kernels of the sample encoder and decoder."""
 CLASSIFICATION = Term("classification", _classification, weight=("classifier_weight",))

@@ -93,12 +93,15 @@ class TrainingConfig:
 
         The batch is capped by the rows; ``feature_kl_weight="elbo"`` becomes ``n_features / n_train``.
         ``program_mask`` (``(n_features, n_programs)``, from ``feature_programs``) is what the programs
-        term reads; None: no programs term.
+        term reads, with ``program_embedding_weight``; None: no programs term.
         """
         feature_batch_size = params["feature_batch_size"]
         loss_weights = LossWeights.from_params(params, n_features=n_features, n_train=n_train)
         if program_mask is not None:
-            loss_weights = loss_weights.replace(program_mask=program_mask)
+            loss_weights = loss_weights.replace(
+                program_mask=program_mask,
+                program_embedding_weight=float(params.get("program_embedding_weight", 0.0)),
+            )
         return cls(
             likelihood=params["likelihood"],
             loss_weights=loss_weights,
@@ -254,6 +257,9 @@ class _Feed:
     def __init__(self, strategy, data: TrainingData, signature):
         self._plans: queue.Queue = queue.Queue()
         self._closed = threading.Event()
+        # Read through the feed, not captured by the generator: tf.data may keep the generator (and what it
+        # captures) after the feed is closed, and ``data`` holds rows (the validation rows, for one).
+        self._data = data
 
         def dataset_fn(context: tf.distribute.InputContext):
             self.per_worker = context.num_replicas_in_sync // context.num_input_pipelines
@@ -267,14 +273,15 @@ class _Feed:
                         continue
                     # A counter, not enumerate: enumerate keeps its last (i, rows) tuple, which would keep the
                     # batch, and so its shuffle pool on disk, alive while the next pool is read (two pools at once).
-                    i = -1
+                    i, arrays = -1, self._data.arrays
                     for rows in batches():
                         i += 1
                         beta, seed = beta_seed(i)
                         global_rows = np.float32(rows.index.size)
                         for part in rows.split(context.num_replicas_in_sync)[first : first + self.per_worker]:
-                            yield (*data.arrays(part), beta, seed, global_rows)
+                            yield (*arrays(part), beta, seed, global_rows)
                         rows = part = None  # let go of the batch (a view of the pool) before the next is read
+                    batches = beta_seed = arrays = None
 
             return tf.data.Dataset.from_generator(generate, output_signature=signature).prefetch(PREFETCH)
 
@@ -292,7 +299,7 @@ class _Feed:
     def close(self) -> None:
         """End the generator and release the pipeline."""
         self._closed.set()
-        self._iterator = self.dataset = None
+        self._iterator = self.dataset = self._data = None
 
 
 class PhaseSteps:

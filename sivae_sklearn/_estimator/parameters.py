@@ -458,14 +458,21 @@ PARAMETERS: dict[str, Parameter] = {
         ),
         Parameter(
             "program_weight",
-            1.0,
+            0.1,
             (_WEIGHT,),
             "Strength of the programs' soft mask: the weight of the non-members' squared loadings on the "
             "program dimensions.",
         ),
         Parameter(
+            "program_embedding_weight",
+            10.0,
+            (_WEIGHT,),
+            "Weight of the programs' embedding coupling: each program's dimension of the embedding follows "
+            "its members' mean standardised value (0: off).",
+        ),
+        Parameter(
             "shuffle_buffer_bytes",
-            256 * 2**20,
+            128 * 2**20,
             (Range("int", 2**20), Nothing()),
             "Data on disk or lazy only: the most bytes of rows that the shuffle pool of minibatches holds "
             "(None: 16 whole chunks, however large).",
