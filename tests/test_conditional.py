@@ -24,9 +24,14 @@ def fitted(data):
     return SiVAE(conditional=True, **SMALL).fit(X, y)
 
 
-def test_default_ignores_y(data):
+@pytest.fixture(scope="module")
+def plain(data):
+    """An unconditional model, fitted once; the tests only read it."""
+    return SiVAE(**SMALL).fit(data[0])
+
+
+def test_default_ignores_y(data, plain):
     X, y = data
-    plain = SiVAE(**SMALL).fit(X)
     with_y = SiVAE(**SMALL).fit(X, y)
     assert not hasattr(with_y, "condition_categories_")
     assert with_y._network_config.n_conditions == 0
@@ -84,9 +89,8 @@ def test_condition_required_and_unseen_labels(fitted):
         fitted.inverse_transform(Z, condition=["a", "b", "c"])
 
 
-def test_unconditional_model_rejects_condition(data):
-    X, _ = data
-    model = SiVAE(**SMALL).fit(X)
+def test_unconditional_model_rejects_condition(plain):
+    model = plain
     with pytest.raises(ValueError, match="conditional=False"):
         model.sample(2, condition="a")
 

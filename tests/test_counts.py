@@ -82,9 +82,26 @@ def test_zero_count_cells_are_finite(counts):
 
 
 # ---------------------------------------------------------- sparse == dense
+SPARSE_PARAMS = dict(COUNTS, max_epochs=4, feature_input="subsample", feature_input_size=30)
+
+
+@pytest.fixture(scope="module")
+def dense_fits(counts):
+    """The dense fit of each likelihood, fitted once for both sparse formats (the tests only read it)."""
+    cache = {}
+
+    def dense_fit(likelihood):
+        if likelihood not in cache:
+            X = counts[0] if likelihood == "nb" else np.log1p(counts[0])
+            cache[likelihood] = SiVAE(3, likelihood=likelihood, **SPARSE_PARAMS).fit(X)
+        return cache[likelihood]
+
+    return dense_fit
+
+
 @pytest.mark.parametrize("fmt", ["csr", "csc"])
 @pytest.mark.parametrize("likelihood", ["nb", "gaussian"])
-def test_sparse_fit_equals_dense_fit(counts, fmt, likelihood):
+def test_sparse_fit_equals_dense_fit(counts, dense_fits, fmt, likelihood):
     """Minibatches densified from sparse rows give the very same training as dense input.
 
     ``feature_input="subsample"`` makes the feature-wise input identical on both
@@ -93,8 +110,8 @@ def test_sparse_fit_equals_dense_fit(counts, fmt, likelihood):
     X, _ = counts
     X = X if likelihood == "nb" else np.log1p(X)
     X_sparse = sp.csr_matrix(X) if fmt == "csr" else sp.csc_matrix(X)
-    params = dict(COUNTS, max_epochs=4, feature_input="subsample", feature_input_size=30)
-    dense = SiVAE(3, likelihood=likelihood, **params).fit(X)
+    params = SPARSE_PARAMS
+    dense = dense_fits(likelihood)
     sparse = SiVAE(3, likelihood=likelihood, **params).fit(X_sparse)
     np.testing.assert_allclose(sparse.components_, dense.components_, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(sparse.transform(X_sparse), dense.transform(X), rtol=1e-5, atol=1e-6)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 
@@ -11,6 +13,12 @@ from sivae_sklearn._estimator.sivae import init_seeds
 
 X = np.random.RandomState(0).normal(size=(120, 8)).astype(np.float32)
 SMALL = dict(hidden_layer_sizes=(8,), max_epochs=3, kl_warmup_epochs=1, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def two_inits():
+    """``SiVAE(**SMALL, n_init=2)`` fitted once (two trainings); tests read it or change a deep copy."""
+    return SiVAE(**SMALL, n_init=2).fit(X)
 
 
 @pytest.fixture
@@ -61,8 +69,8 @@ def test_the_first_of_several_initialisations_is_the_single_fit(recorded_inits):
     assert recorded_inits[2]["score"] != recorded_inits[0]["score"]
 
 
-def test_n_init_is_reproducible_with_random_state():
-    a = SiVAE(**SMALL, n_init=2).fit(X)
+def test_n_init_is_reproducible_with_random_state(two_inits):
+    a = two_inits
     b = SiVAE(**SMALL, n_init=2).fit(X)
     np.testing.assert_array_equal(a.init_scores_, b.init_scores_)
     np.testing.assert_array_equal(a.components_, b.components_)
@@ -108,8 +116,8 @@ def test_a_diverging_initialisation_is_skipped(monkeypatch):
     np.testing.assert_array_equal(model.components_, fitted_before)  # the failed fit left the previous model
 
 
-def test_an_interrupted_fit_leaves_the_previous_model(monkeypatch):
-    model = SiVAE(**SMALL, n_init=2).fit(X)
+def test_an_interrupted_fit_leaves_the_previous_model(monkeypatch, two_inits):
+    model = copy.deepcopy(two_inits)  # refitted below: a copy, not the shared model
     before = {k: v for k, v in vars(model).items() if k.endswith("_")}
     train = sivae_module.train
     calls = []
@@ -128,8 +136,8 @@ def test_an_interrupted_fit_leaves_the_previous_model(monkeypatch):
     np.testing.assert_array_equal(model.components_, before["components_"])
 
 
-def test_n_init_is_saved_and_loaded(tmp_path):
-    model = SiVAE(**SMALL, n_init=2).fit(X)
+def test_n_init_is_saved_and_loaded(tmp_path, two_inits):
+    model = two_inits
     path = tmp_path / "model.sivae"
     model.save(path)
     loaded = load(path)

@@ -295,10 +295,17 @@ def test_constant_genes_advice_keeps_the_models_genes_at_transform():
         tl.sivae(fit_on, 2, **dict(GENOMICS, max_epochs=1))
 
 
-def test_sivae_transform_matches_genes_by_name_when_the_model_knows_them():
+@pytest.fixture(scope="module")
+def frame_model():
+    """A model fitted on a data frame of the genes by name, fitted once: the tests only read it."""
+    frame = pd.DataFrame(make_adata(sparse=False).X, columns=[f"g{j}" for j in range(50)])
+    return SiVAE(2, **dict(GENOMICS, max_epochs=2)).fit(frame)
+
+
+def test_sivae_transform_matches_genes_by_name_when_the_model_knows_them(frame_model):
     adata = make_adata(sparse=False)
     frame = pd.DataFrame(adata.X, columns=adata.var_names)
-    model = SiVAE(2, **dict(GENOMICS, max_epochs=2)).fit(frame)
+    model = frame_model
     shuffled = adata[:, adata.var_names[::-1]].copy()
     tl.sivae_transform(shuffled, model)
     np.testing.assert_array_equal(shuffled.varm["sivae_loadings"][::-1], model.components_.T)
@@ -359,10 +366,10 @@ def test_sivae_transform_refuses_missing_genes_by_name_unless_told_to_count_them
         )
 
 
-def test_estimator_transform_reorders_a_data_frame_by_name():
+def test_estimator_transform_reorders_a_data_frame_by_name(frame_model):
     adata = make_adata(sparse=False)
     frame = pd.DataFrame(adata.X, columns=adata.var_names)
-    model = SiVAE(2, **dict(GENOMICS, max_epochs=2)).fit(frame)
+    model = frame_model
     shuffled = frame[list(np.random.RandomState(0).permutation(frame.columns))]
     np.testing.assert_array_equal(model.transform(shuffled), model.transform(frame))
     np.testing.assert_array_equal(model.score_samples(shuffled), model.score_samples(frame))

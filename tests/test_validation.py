@@ -16,8 +16,9 @@ from tests.presets import TINY
 
 
 @pytest.fixture
-def X():
-    return np.random.RandomState(0).normal(size=(30, 5))
+def X(small_X):
+    """The data of the shared ``small_model`` (a fresh copy for each test)."""
+    return small_X.copy()
 
 
 @pytest.mark.parametrize(
@@ -39,8 +40,8 @@ def test_bad_training_data(bad, match):
         SiVAE(**TINY).fit(bad)
 
 
-def test_wrong_width_at_transform(X):
-    model = SiVAE(**TINY).fit(X)
+def test_wrong_width_at_transform(X, small_model):
+    model = small_model
     with pytest.raises(ValueError, match="5 features"):
         model.transform(X[:, :3])
     with pytest.raises(ValueError, match="n_components=2"):
@@ -109,13 +110,13 @@ def test_a_network_beyond_memory_names_the_parameter(X, name):
         SiVAE(**params).fit(X, np.arange(30) % 2)
 
 
-def test_non_finite_results_are_never_returned_quietly(X):
+def test_non_finite_results_are_never_returned_quietly(X, small_model):
     """Valid input far outside the training range could overflow the network: an error, never NaN."""
     from unittest import mock
 
     from sivae_sklearn._engine.inference import CompiledModel
 
-    model = SiVAE(**TINY).fit(X)
+    model = small_model
     nan = np.full((30, 2), np.nan, np.float32)
     with mock.patch.object(CompiledModel, "embed", return_value=(nan, nan)):
         with pytest.raises(ValueError, match="transform gave non-finite values: X holds values so far outside"):
@@ -276,7 +277,7 @@ def test_the_command_line_refuses_the_same_values():
         ),
     ],
 )
-def test_wrong_types_are_a_type_error_from_our_validation(X, make, match):
+def test_wrong_types_are_a_type_error_from_our_validation(X, small_model, make, match):
     from sivae_sklearn import DataTypeError
 
     bad = make(X)
@@ -285,11 +286,11 @@ def test_wrong_types_are_a_type_error_from_our_validation(X, make, match):
     assert isinstance(info.value, TypeError) and isinstance(info.value, ValueError)
     if np.shape(bad)[1] == 5:  # the same error after fit
         with pytest.raises(DataTypeError, match=match):
-            SiVAE(**TINY).fit(X).transform(bad)
+            small_model.transform(bad)
 
 
 # ------------------------------------------------------------ lazy inputs
-def test_a_dask_array_with_unknown_chunk_sizes_says_to_compute_them(X):
+def test_a_dask_array_with_unknown_chunk_sizes_says_to_compute_them(X, small_model):
     da = pytest.importorskip("dask.array")
     from unittest import mock
 
@@ -301,7 +302,7 @@ def test_a_dask_array_with_unknown_chunk_sizes_says_to_compute_them(X):
     with mock.patch.object(estimator_module, "train", side_effect=AssertionError("trained")):
         with pytest.raises(ValueError, match=r"X is a dask array with chunks of unknown size.*compute_chunk_sizes\(\)"):
             SiVAE(**TINY).fit(masked)
-    model = SiVAE(**TINY).fit(X)
+    model = small_model
     for method in (model.transform, model.score_samples):
         with pytest.raises(ValueError, match=r"compute_chunk_sizes\(\)"):
             method(masked)
@@ -354,12 +355,12 @@ def _memory(n_bytes):
     return mock.patch.object(validation, "memory_limit", return_value=n_bytes)
 
 
-def test_inverse_transform_and_transform_check_the_output_size_before_computing(X):
+def test_inverse_transform_and_transform_check_the_output_size_before_computing(X, small_model):
     from unittest import mock
 
     from sivae_sklearn._engine.inference import CompiledModel
 
-    model = SiVAE(**TINY).fit(X)
+    model = small_model
     Z = np.zeros((4_000, 2))
     with _memory(4_000 * 5 * 8 - 1), mock.patch.object(CompiledModel, "decode", side_effect=AssertionError("ran")):
         with pytest.raises(ValueError, match=r"inverse_transform of X with 4,000 latent points \(x 5 features\) asks"):
@@ -390,23 +391,23 @@ def test_the_explorer_refuses_to_densify_a_sparse_h5ad_beyond_memory(tmp_path):
     assert X.shape == (300, 40) and names.shape == (40,)
 
 
-def test_the_explorer_refuses_to_densify_sparse_x_beyond_memory(X):
+def test_the_explorer_refuses_to_densify_sparse_x_beyond_memory(X, small_model):
     import scipy.sparse as sp
 
     from sivae_sklearn.explorer import ExplorerInputError, prepare
 
-    model = SiVAE(**TINY).fit(X)
+    model = small_model
     with _memory(30 * 5 * 8 - 1), pytest.raises(ExplorerInputError, match=r"densifies X of 30 cells x 5 genes"):
         prepare(model, sp.csr_matrix(X))
 
 
 # ------------------------------------------------------- feature awareness
 @pytest.mark.parametrize("scale", [1e19, 1e20, 1e30])
-def test_feature_awareness_of_huge_inputs_is_computed_in_float64_never_inf(X, scale):
+def test_feature_awareness_of_huge_inputs_is_computed_in_float64_never_inf(X, small_model, scale):
     """Float32 squares overflow from about 1.8e19; the network's values are squared in float64."""
     from sivae_sklearn._engine.inference import CompiledModel
 
-    model = SiVAE(**TINY).fit(X)
+    model = small_model
     big = X * scale
     awareness = model.feature_awareness(big)
     per_sample = model.feature_awareness(big, per_sample=True)
@@ -418,12 +419,12 @@ def test_feature_awareness_of_huge_inputs_is_computed_in_float64_never_inf(X, sc
     np.testing.assert_allclose(awareness, expected.mean(axis=0), rtol=1e-9)
 
 
-def test_feature_awareness_refuses_to_return_inf_when_the_network_overflows(X):
+def test_feature_awareness_refuses_to_return_inf_when_the_network_overflows(X, small_model):
     from unittest import mock
 
     from sivae_sklearn._engine.inference import CompiledModel
 
-    model = SiVAE(**TINY).fit(X)
+    model = small_model
     n_levels = model._network_config.n_levels
     overflowed = (np.ones((30, 5), np.float32), [np.full((30, 5), np.inf, np.float32)] * n_levels)
     with mock.patch.object(CompiledModel, "level_fits", return_value=overflowed):
