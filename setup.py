@@ -33,6 +33,7 @@ setup(
             "pytest>=7",
             "pytest-xdist>=3",
             "hypothesis>=6",
+            "numpydoc>=1.6",
             "psutil>=5",
             "ruff>=0.5",
             "scanpy>=1.10",
