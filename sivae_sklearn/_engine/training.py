@@ -182,17 +182,29 @@ class Adam:
         self.v = [tf.Variable(tf.zeros_like(v), trainable=False) for v in self.variables]
         self.iterations = tf.Variable(0.0, trainable=False)
 
+    @tf.autograph.experimental.do_not_convert
     def apply(self, grads):
         """Sum ``grads`` over the replicas and take one step (in replica context; anywhere without a strategy)."""
-        context = tf.distribute.get_replica_context()
         used = [i for i, g in enumerate(grads) if g is not None]
         grads = [tf.convert_to_tensor(grads[i]) for i in used]
+        if not tf.distribute.has_strategy():
+            # No strategy: the same updates, without the cross-replica machinery (which costs more to trace
+            # than the whole step on small data).
+            self._update(None, used, grads)
+            return
+        context = tf.distribute.get_replica_context()
         if context.num_replicas_in_sync > 1:
             grads = context.all_reduce(tf.distribute.ReduceOp.SUM, grads)
         context.merge_call(self._update, args=(used, grads))
 
+    @tf.autograph.experimental.do_not_convert
     def _update(self, strategy, used, grads):
-        update = strategy.extended.update
+        if strategy is None:
+
+            def update(var, fn, args=()):
+                return fn(var, *args)
+        else:
+            update = strategy.extended.update
         update(self.iterations, lambda t: t.assign_add(1.0))
         for i, g in zip(used, grads):
             update(self.m[i], lambda m, g: m.assign(self.beta_1 * m + (1.0 - self.beta_1) * g), args=(g,))
