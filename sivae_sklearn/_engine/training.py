@@ -200,20 +200,28 @@ class Adam:
     @tf.autograph.experimental.do_not_convert
     def _update(self, strategy, used, grads):
         if strategy is None:
-
-            def update(var, fn, args=()):
-                return fn(var, *args)
-        else:
-            update = strategy.extended.update
+            self.iterations.assign_add(1.0)
+            corrections = self._corrections(self.iterations)  # once for every variable
+            for i, g in zip(used, grads):
+                self._moments(i, g)
+                self._step(self.variables[i], self.m[i], self.v[i], corrections=corrections)
+            return
+        update = strategy.extended.update
         update(self.iterations, lambda t: t.assign_add(1.0))
         for i, g in zip(used, grads):
             update(self.m[i], lambda m, g: m.assign(self.beta_1 * m + (1.0 - self.beta_1) * g), args=(g,))
             update(self.v[i], lambda v, g: v.assign(self.beta_2 * v + (1.0 - self.beta_2) * tf.square(g)), args=(g,))
             update(self.variables[i], self._step, args=(self.m[i], self.v[i], self.iterations))
 
-    def _step(self, var, m, v, t):
-        correction1 = 1.0 - tf.pow(self.beta_1, t)
-        correction2 = 1.0 - tf.pow(self.beta_2, t)
+    def _moments(self, i, g):
+        self.m[i].assign(self.beta_1 * self.m[i] + (1.0 - self.beta_1) * g)
+        self.v[i].assign(self.beta_2 * self.v[i] + (1.0 - self.beta_2) * tf.square(g))
+
+    def _corrections(self, t):
+        return 1.0 - tf.pow(self.beta_1, t), 1.0 - tf.pow(self.beta_2, t)
+
+    def _step(self, var, m, v, t=None, corrections=None):
+        correction1, correction2 = self._corrections(t) if corrections is None else corrections
         var.assign_sub(self.learning_rate * ((m / correction1) / (tf.sqrt(v / correction2) + self.epsilon)))
 
 
