@@ -161,6 +161,7 @@ def reference_fit():
         ("interpretability_moves_embedding", True),
         ("feature_input_size", 3),
         ("hidden_layer_sizes", (12, 8)),
+        ("feature_hidden_layer_sizes", (6,)),
         ("validation_fraction", 0.3),
         ("schedule", "stepwise"),
         ("likelihood", "bernoulli"),

@@ -505,6 +505,7 @@ def test_a_file_describing_a_network_beyond_memory_names_the_parameter(workdir):
         n_conditions=st.integers(0, 3),
         n_classes=st.integers(0, 3),
         classifier_layer_sizes=st.lists(st.integers(1, 4), max_size=2).map(tuple),
+        feature_hidden_layer_sizes=st.none() | st.lists(st.integers(1, 5), max_size=3).map(tuple),
     )
 )
 def test_weight_shapes_are_those_of_the_built_network(config):

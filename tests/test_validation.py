@@ -101,7 +101,7 @@ def test_a_zero_width_classifier_layer_is_refused_before_the_network_exists(X):
         SiVAE(**{**TINY, "classifier_weight": 1.0, "classifier_layer_sizes": (0,)}).fit(X, np.arange(30) % 2)
 
 
-@pytest.mark.parametrize("name", ["hidden_layer_sizes", "classifier_layer_sizes"])
+@pytest.mark.parametrize("name", ["hidden_layer_sizes", "feature_hidden_layer_sizes", "classifier_layer_sizes"])
 def test_a_network_beyond_memory_names_the_parameter(X, name):
     from sivae_sklearn._estimator.validation import memory_limit
 

@@ -16,7 +16,9 @@ The model (Choi, Li & Quon, Genome Biology 2023):
 * the **feature encoder** maps a reduced column ``X[:, f]`` (one feature seen
   over a fixed set of reference samples or principal components) to a Gaussian
   posterior over ``v_f`` (K dimensions): these are the loadings;
-* the **feature decoder** maps ``v_f`` to ``w_f`` of width ``h``;
+* the **feature decoder** maps ``v_f`` through ReLU layers mirroring the feature
+  encoder's to ``w_f`` of width ``h``. The feature network's widths mirror the
+  sample network's unless ``feature_hidden_layer_sizes`` says otherwise;
 * the two meet in the output: ``x_hat[c, f] = y_c . w_f + b_f``. The feature
   decoder therefore *produces the last weight matrix* of the sample decoder.
 """
@@ -60,6 +62,10 @@ class NetworkConfig:
         Name of the likelihood's encoder input (see
         :mod:`~sivae_sklearn._engine.likelihoods`): the data as given, or
         ``log1p(1e4 * x / library_size)`` for raw counts. Kept in model files.
+    feature_hidden_layer_sizes : tuple of int or None
+        Widths of the feature encoder's layers; its decoder mirrors them and
+        ends in a linear layer of width ``h``. None: ``hidden_layer_sizes``
+        (the feature network mirrors the sample network).
     """
 
     n_features: int
@@ -70,6 +76,11 @@ class NetworkConfig:
     n_classes: int = 0
     classifier_layer_sizes: tuple[int, ...] = ()
     input_transform: str = "none"
+    feature_hidden_layer_sizes: tuple[int, ...] | None = None
+
+    def __post_init__(self):
+        if self.feature_hidden_layer_sizes is None:
+            object.__setattr__(self, "feature_hidden_layer_sizes", tuple(self.hidden_layer_sizes))
 
     @classmethod
     def from_params(
@@ -88,6 +99,7 @@ class NetworkConfig:
         'log1p'
         """
         has_head = n_classes > 0
+        feature_hidden = params.get("feature_hidden_layer_sizes")
         return cls(
             n_features=int(n_features),
             n_feature_inputs=int(n_feature_inputs),
@@ -97,13 +109,36 @@ class NetworkConfig:
             n_classes=int(n_classes),
             classifier_layer_sizes=tuple(int(h) for h in params["classifier_layer_sizes"]) if has_head else (),
             input_transform=get_likelihood(params["likelihood"]).encoder_input.name,
+            feature_hidden_layer_sizes=None if feature_hidden is None else tuple(int(h) for h in feature_hidden),
         )
 
     @property
+    def feature_widths(self) -> tuple[int, ...]:
+        """Widths of the feature encoder's layers (those of the sample encoder unless set)."""
+        widths = self.feature_hidden_layer_sizes
+        return tuple(self.hidden_layer_sizes if widths is None else widths)
+
+    @property
+    def mirrored(self) -> bool:
+        """Whether the feature network has the sample network's widths (then every decoder layer pairs up)."""
+        return self.feature_widths == tuple(self.hidden_layer_sizes)
+
+    @property
     def n_levels(self) -> int:
-        """Decoder levels with paired sample/feature activations (see feature awareness)."""
+        """Decoder levels with paired sample/feature activations (see feature awareness).
+
+        The latent ``(z, v)`` and the last hidden layer ``(y, W)``, and between
+        them every decoder layer when the feature network mirrors the sample
+        network.
+
+        >>> narrow = NetworkConfig(5, 3, 2, (8, 4), feature_hidden_layer_sizes=(6,))
+        >>> NetworkConfig(5, 3, 2, (8, 4)).n_levels, narrow.n_levels
+        (4, 2)
+        """
         if not self.hidden_layer_sizes:
             return 1
+        if not self.mirrored:
+            return 2
         return 2 + len(self.hidden_layer_sizes)
 
     @property
@@ -146,12 +181,12 @@ def _stack_spec(sizes, name: str, owner: str = "hidden_layer_sizes") -> list[Wei
     return spec
 
 
-def _encoder_spec(n_in: int, hidden: tuple[int, ...], k: int, name: str) -> list[Weight]:
+def _encoder_spec(n_in: int, hidden: tuple[int, ...], k: int, name: str, owner: str) -> list[Weight]:
     width = hidden[-1] if hidden else n_in
     return [
-        *_stack_spec((n_in, *hidden), f"{name}_body"),
-        *_stack_spec((width, k), f"{name}_mean"),
-        *_stack_spec((width, k), f"{name}_std"),
+        *_stack_spec((n_in, *hidden), f"{name}_body", owner),
+        *_stack_spec((width, k), f"{name}_mean", owner),
+        *_stack_spec((width, k), f"{name}_std", owner),
     ]
 
 
@@ -167,14 +202,16 @@ def weight_spec(config: NetworkConfig) -> list[Weight]:
     ('sample_encoder_body_kernel0', (5, 8), 'feature_inputs', 'feature_input_size')
     """
     hidden = tuple(int(h) for h in config.hidden_layer_sizes)
+    feature_hidden = tuple(int(h) for h in config.feature_widths)
+    feature_owner = "hidden_layer_sizes" if config.mirrored else "feature_hidden_layer_sizes"
     k, c, g, h = config.n_components, config.n_conditions, config.n_features, config.output_width
     spec = [
-        *_encoder_spec(g, hidden, k, "sample_encoder"),
-        *_encoder_spec(config.n_feature_inputs, hidden, k, "feature_encoder"),
+        *_encoder_spec(g, hidden, k, "sample_encoder", "hidden_layer_sizes"),
+        *_encoder_spec(config.n_feature_inputs, feature_hidden, k, "feature_encoder", feature_owner),
     ]
     if hidden:
         spec += _stack_spec((k + c, *reversed(hidden), h), "sample_decoder")
-        spec += _stack_spec((k, *reversed(hidden), h), "feature_decoder")
+        spec += _stack_spec((k, *reversed(feature_hidden), h), "feature_decoder", feature_owner)
     elif c:
         # Linear decoder: y = z (plus the condition through a linear map), w = v.
         spec += _stack_spec((k + c, k), "sample_decoder")
@@ -352,8 +389,10 @@ class SiVAENetwork(tf.Module):
     ) -> list[tuple[tf.Tensor, tf.Tensor]]:
         """Pairs of sample-side and feature-side activations of equal width.
 
-        Level 0 is ``(z, v)``; the last level is ``(y, W)``. These are the
-        quantities feature awareness is computed from.
+        Level 0 is ``(z, v)``; the last level is ``(y, W)``; the levels
+        between are the decoders' hidden layers, paired only when the feature
+        network mirrors the sample network. These are the quantities feature
+        awareness is computed from.
         """
         pairs = [(z, v)]
         zc = z
@@ -365,6 +404,8 @@ class SiVAENetwork(tf.Module):
             return pairs
         sample_acts = self.sample_decoder.activations(zc)
         feature_acts = self.feature_decoder.activations(v)
+        if not self.config.mirrored:
+            return [*pairs, (sample_acts[-1], feature_acts[-1])]
         pairs.extend(zip(sample_acts, feature_acts))
         return pairs
 

@@ -336,6 +336,13 @@ PARAMETERS: dict[str, Parameter] = {
             "h = hidden_layer_sizes[0].",
         ),
         Parameter(
+            "feature_hidden_layer_sizes",
+            None,
+            (LayerWidths(), Nothing()),
+            "Widths of the feature-wise encoder's layers (its decoder mirrors them and ends in a linear layer of "
+            "width h); None mirrors hidden_layer_sizes.",
+        ),
+        Parameter(
             "likelihood",
             "gaussian",
             (OneOf(("gaussian", "bernoulli", "poisson", "nb")),),

@@ -25,7 +25,11 @@ from .._errors import ModelFileError
 from .._modelfile.format import ArraySpec, ModelFile, write_model_file
 from .._plain import plain_params
 from .._version import __version__
+from .parameters import PARAMETERS, LayerWidths
 from .validation import LayerSizes, check_network_memory
+
+_WIDTHS = {name for name, p in PARAMETERS.items() if any(isinstance(a, LayerWidths) for a in p.allowed)}
+"""Parameters holding layer widths: a tuple in the estimator, a list in a model file's JSON."""
 
 EXTERNAL = "external"
 """How a model file's parameters name an external ``feature_input`` (``[method, EXTERNAL]`` beside a data-derived one).
@@ -283,7 +287,7 @@ class PersistenceMixin:
                 f"({__version__}); it was written by version {contents.package_version}"
             )
         params = {
-            key: tuple(value) if isinstance(known[key], tuple) and isinstance(value, list) else value
+            key: tuple(value) if key in _WIDTHS and isinstance(value, list) else value
             for key, value in contents.params.items()
         }
         external, method = _file_feature_input(params.get("feature_input"))
@@ -362,6 +366,7 @@ _CONFIG_SOURCES = {
     "n_features": "n_features_in_",
     "n_components": "the parameter n_components",
     "hidden_layer_sizes": "the parameter hidden_layer_sizes",
+    "feature_hidden_layer_sizes": "the parameter feature_hidden_layer_sizes (None: hidden_layer_sizes)",
     "n_conditions": "condition_categories_ (one per category of a conditional model)",
     "n_classes": "classes_ (one per class of a classifier head)",
     "classifier_layer_sizes": "the parameter classifier_layer_sizes (of a classifier head)",
@@ -377,10 +382,13 @@ def _length(spec) -> int:
 def _network_config(fields: dict) -> NetworkConfig:
     """A :class:`NetworkConfig` from a model file's plain fields, every type checked."""
     names = {f.name for f in dataclass_fields(NetworkConfig)}
-    if set(fields) != names:
-        raise ValueError(f"network_config must have exactly the fields {sorted(names)}, got {sorted(fields)}")
     values = dict(fields)
-    for key in ("hidden_layer_sizes", "classifier_layer_sizes"):
+    if "feature_hidden_layer_sizes" not in values and "hidden_layer_sizes" in values:
+        # Files written before the feature network could be sized on its own: it mirrored the sample network.
+        values["feature_hidden_layer_sizes"] = values["hidden_layer_sizes"]
+    if set(values) != names:
+        raise ValueError(f"network_config must have exactly the fields {sorted(names)}, got {sorted(fields)}")
+    for key in ("hidden_layer_sizes", "feature_hidden_layer_sizes", "classifier_layer_sizes"):
         if not LayerSizes().is_satisfied_by(values[key]):
             raise ValueError(f"network_config[{key!r}] must be a list of positive integers, got {values[key]!r}")
         values[key] = tuple(values[key])

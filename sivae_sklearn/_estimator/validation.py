@@ -191,11 +191,13 @@ def check_network_memory(config: NetworkConfig, sizes: dict[str, object], where:
         The network's sizes.
     sizes : dict
         The parameters behind the sizes, for the message: ``hidden_layer_sizes``,
-        ``classifier_layer_sizes`` and ``feature_input_size``.
+        ``feature_hidden_layer_sizes``, ``classifier_layer_sizes`` and ``feature_input_size``.
     where : str
         Prefix of the message (e.g. the model file's name).
     """
-    by_parameter = dict.fromkeys(("hidden_layer_sizes", "classifier_layer_sizes", "feature_input_size"), 0)
+    by_parameter = dict.fromkeys(
+        ("hidden_layer_sizes", "feature_hidden_layer_sizes", "classifier_layer_sizes", "feature_input_size"), 0
+    )
     for weight in weight_spec(config):
         by_parameter[weight.owner] += math.prod(weight.shape)
     n_weights = sum(by_parameter.values())
