@@ -23,7 +23,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.neighbors import KNeighborsClassifier
 
 from sivae_sklearn._engine.likelihoods import gaussian_nll
-from sivae_sklearn._engine.network import DenseStack, GaussianEncoder
+from sivae_sklearn._engine.network import DenseStack, GaussianEncoder, Weight, _make_variables
 from sivae_sklearn._engine.objective import kl_standard_normal, l2_term
 from sivae_sklearn._engine.training import Adam
 
@@ -89,12 +89,28 @@ class PlainVAE:
         self.random_state = random_state
 
     def _build(self, g):
-        rng = np.random.default_rng(self.random_state)
         hidden, k = self.hidden_layer_sizes, self.n_components
         h = hidden[0]
-        self.encoder_ = GaussianEncoder(g, hidden, k, rng, name="vae_encoder")
-        self.decoder_ = DenseStack((k, *reversed(hidden), h), rng, linear_last=True, name="vae_decoder")
-        self.output_ = DenseStack((h, g), rng, linear_last=True, name="vae_output")
+        width = hidden[-1]
+        # The package's sub-networks read their weights from a dict of variables named as in its weight spec.
+        spec = [
+            Weight("vae_encoder_body_kernel0", (g, hidden[0]), "glorot"),
+            *[
+                Weight(f"vae_encoder_body_kernel{i}", (n_in, n_out), "glorot")
+                for i, (n_in, n_out) in enumerate(zip(hidden[:-1], hidden[1:]), start=1)
+            ],
+            Weight("vae_encoder_mean_kernel0", (width, k), "glorot"),
+            Weight("vae_encoder_std_kernel0", (width, k), "glorot"),
+        ]
+        sizes = (k, *reversed(hidden), h)
+        spec += [Weight(f"vae_decoder_kernel{i}", (a, b), "glorot") for i, (a, b) in enumerate(zip(sizes, sizes[1:]))]
+        spec.append(Weight("vae_output_kernel0", (h, g), "glorot"))
+        kernels = [w for w in spec]
+        spec += [Weight(w.name.replace("kernel", "bias"), (w.shape[1],)) for w in kernels]
+        variables = _make_variables(spec, self.random_state, np.float32)
+        self.encoder_ = GaussianEncoder(variables, name="vae_encoder")
+        self.decoder_ = DenseStack(variables, linear_last=True, name="vae_decoder")
+        self.output_ = DenseStack(variables, linear_last=True, name="vae_output")
         self.log_scale_ = tf.Variable(np.zeros(g, np.float32), name="vae_log_scale")
         self.variables_ = [
             *self.encoder_.trainable_variables,
@@ -276,13 +292,18 @@ class KerasVAE:
 
 
 def amortisation_options(n_features: int) -> list[tuple[str, dict]]:
-    """SiVAE settings that make a step cheaper, by name: the defaults, feature minibatches, larger batches.
+    """SiVAE settings that make a step cheaper, by name: the defaults, smaller feature networks, feature
+    minibatches, larger batches.
 
-    Feature minibatches of a half, a quarter and an eighth of the features
-    (``feature_batch_size``), and minibatches of 256 and 512 rows
+    Feature networks of one layer of 128 or 64 units and a linear one
+    (``feature_hidden_layer_sizes``; the default mirrors the sample network,
+    512-128), feature minibatches of a half, a quarter and an eighth of the
+    features (``feature_batch_size``), and minibatches of 256 and 512 rows
     (``batch_size``; the default is 128).
     """
     options = [("default", {})]
+    for widths in ((512, 128), (128,), (64,), ()):
+        options.append((f"feature_hidden_layer_sizes={widths}", {"feature_hidden_layer_sizes": widths}))
     for share in (2, 4, 8):
         size = int(np.ceil(n_features / share))
         options.append((f"feature_batch_size={size} (G/{share})", {"feature_batch_size": size}))

@@ -51,12 +51,16 @@ HIDDEN = (512, 128)
 EMBEDDING_DATA = {"digits": load_digits_zscored, "pbmc68k_reduced": load_pbmc}
 
 
-def embedding_scores(epochs: int, seeds, data=tuple(EMBEDDING_DATA)) -> list[dict]:
+def _selected(n_features: int, options) -> list[tuple[str, dict]]:
+    return [(name, params) for name, params in amortisation_options(n_features) if options is None or name in options]
+
+
+def embedding_scores(epochs: int, seeds, data=tuple(EMBEDDING_DATA), options=None) -> list[dict]:
     rows = []
     for data_name in data:
         X, y = EMBEDDING_DATA[data_name]()
         for k in (2, 10):
-            for option, params in amortisation_options(X.shape[1]):
+            for option, params in _selected(X.shape[1], options):
                 for seed in seeds:
                     model = SiVAE(k, hidden_layer_sizes=HIDDEN, max_epochs=epochs, early_stopping=False)
                     model.set_params(random_state=seed, **params)
@@ -77,7 +81,7 @@ def embedding_scores(epochs: int, seeds, data=tuple(EMBEDDING_DATA)) -> list[dic
     return rows
 
 
-def module_scores(epochs: int, seeds) -> list[dict]:
+def module_scores(epochs: int, seeds, options=None) -> list[dict]:
     """On an easy and the noisy case of ``bench_interpretation.py`` (tanh, noise 0.3 and 1.5)."""
     rows = []
     k = MODULE_DATA["n_modules"]
@@ -85,7 +89,7 @@ def module_scores(epochs: int, seeds) -> list[dict]:
         X, modules, _ = make_feature_modules(
             nonlinearity=nonlinearity, noise=noise, random_state=data_seed, **MODULE_DATA
         )
-        for option, params in amortisation_options(X.shape[1]):
+        for option, params in _selected(X.shape[1], options):
             for seed in seeds:
                 model = SiVAE(k, **{**MODULE_MODEL, "max_epochs": epochs}).set_params(random_state=seed, **params)
                 t0 = time.perf_counter()
@@ -142,18 +146,22 @@ def main(argv=None) -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--only", choices=("embedding", "modules"), action="append")
     parser.add_argument("--data", choices=tuple(EMBEDDING_DATA), nargs="+", default=list(EMBEDDING_DATA))
+    parser.add_argument(
+        "--options", nargs="+", metavar="NAME", help="only these settings (e.g. default batch_size=512)"
+    )
+    parser.add_argument("--tag", default="", help="appended to the results file's name")
     args = parser.parse_args(argv)
     studies = args.only or ["embedding", "modules"]
     rows = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if "embedding" in studies:
-            rows += embedding_scores(args.epochs, args.seeds, args.data)
+            rows += embedding_scores(args.epochs, args.seeds, args.data, args.options)
         if "modules" in studies:
-            rows += module_scores(args.module_epochs, args.seeds)
+            rows += module_scores(args.module_epochs, args.seeds, args.options)
     result = {"epochs": args.epochs, "module_epochs": args.module_epochs, "rows": rows, "summary": summary(rows)}
     os.makedirs(RESULTS, exist_ok=True)
-    path = os.path.join(RESULTS, "amortise.json")
+    path = os.path.join(RESULTS, f"amortise{args.tag}.json")
     write_json(path, result, indent=1)
     for entry in result["summary"]:
         parts = [

@@ -20,9 +20,11 @@ about a minute per fit)::
     PYTHONPATH=. python benchmarks/bench_unseen_features.py [--seeds 0 1 2] [--epochs 100]
     PYTHONPATH=. python benchmarks/bench_unseen_features.py --family 6 [--epochs 200]
     PYTHONPATH=. python benchmarks/bench_unseen_features.py --family 4 --hard-only --epochs 200
+    PYTHONPATH=. python benchmarks/bench_unseen_features.py --family 4 --hard-only --epochs 200 \
+        --params '{"feature_hidden_layer_sizes": [64]}' --tag _feature64
 
 Writes ``benchmarks/results/unseen_features.json`` (``unseen_features_family.json``
-for ``--family``, ``unseen_features_family_hard.json`` with ``--hard-only``).
+for ``--family``, ``unseen_features_family_hard.json`` with ``--hard-only``; ``--tag`` appends to the name).
 """
 
 from __future__ import annotations
@@ -96,7 +98,9 @@ def held_out_assignment(model: SiVAE, X: np.ndarray, modules: np.ndarray, seed: 
     }
 
 
-def run_family(n_configs: int, seeds: list[int], epochs: int, hard_only: bool = False) -> list[dict]:
+def run_family(
+    n_configs: int, seeds: list[int], epochs: int, hard_only: bool = False, params: dict | None = None
+) -> list[dict]:
     """The protocol on the first ``n_configs`` held-out configurations of the benchmark family (or hard ones)."""
     from bench_family import FAMILY_CONFIGS, FAMILY_SEED
 
@@ -107,8 +111,8 @@ def run_family(n_configs: int, seeds: list[int], epochs: int, hard_only: bool = 
     runs = []
     for X, modules, settings in problems:
         for seed in seeds:
-            model = SiVAE(settings["n_components"], max_epochs=epochs, random_state=seed)
-            run = {"config": settings["index"], "hard": settings["hard"], "seed": seed}
+            model = SiVAE(settings["n_components"], max_epochs=epochs, random_state=seed).set_params(**(params or {}))
+            run = {"config": settings["index"], "hard": settings["hard"], "seed": seed, "params": params or {}}
             run.update(held_out_assignment(model, X.astype(np.float32), modules, seed))
             print(json.dumps(run), flush=True)
             runs.append(run)
@@ -127,9 +131,17 @@ def main() -> None:
     parser.add_argument("--noise", type=float, nargs="+", default=[0.3, 1.5])
     parser.add_argument("--family", type=int, default=0, help="run on this many held-out family configurations")
     parser.add_argument("--hard-only", action="store_true", help="with --family: only the hard configurations")
+    parser.add_argument(
+        "--params",
+        type=json.loads,
+        default={},
+        help="with --family: SiVAE parameters as JSON, e.g. '{\"feature_hidden_layer_sizes\": [64]}'",
+    )
+    parser.add_argument("--tag", default="", help="appended to the results file's name")
     args = parser.parse_args()
     if args.family:
-        runs = run_family(args.family, args.seeds, args.epochs, args.hard_only)
+        params = {k: tuple(v) if isinstance(v, list) else v for k, v in args.params.items()}
+        runs = run_family(args.family, args.seeds, args.epochs, args.hard_only, params)
         summary = {}
         for config in sorted({run["config"] for run in runs}):
             mine = [run for run in runs if run["config"] == config]
@@ -141,9 +153,9 @@ def main() -> None:
         summary["all"] = {"accuracy_embedded_median_over_configs": float(np.median(per_config))}
         for config, entry in summary.items():
             print(config, json.dumps(entry))
+        name = "unseen_features_family_hard" if args.hard_only else "unseen_features_family"
         _write(
-            "unseen_features_family_hard.json" if args.hard_only else "unseen_features_family.json",
-            {"epochs": args.epochs, "runs": runs, "summary": summary},
+            f"{name}{args.tag}.json", {"epochs": args.epochs, "params": args.params, "runs": runs, "summary": summary}
         )
         return
     runs = [run_seed(seed, args.epochs, noise) for noise in args.noise for seed in args.seeds]
