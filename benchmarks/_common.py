@@ -297,13 +297,15 @@ def amortisation_options(n_features: int) -> list[tuple[str, dict]]:
 
     Feature networks of one layer of 128 or 64 units and a linear one
     (``feature_hidden_layer_sizes``; the default mirrors the sample network,
-    512-128), feature minibatches of a half, a quarter and an eighth of the
+    512-128), a feature input of 10 instead of 50 principal coordinates
+    (``feature_input_size``), feature minibatches of a half, a quarter and an eighth of the
     features (``feature_batch_size``), and minibatches of 256 and 512 rows
     (``batch_size``; the default is 128).
     """
     options = [("default", {})]
     for widths in ((512, 128), (128,), (64,), ()):
         options.append((f"feature_hidden_layer_sizes={widths}", {"feature_hidden_layer_sizes": widths}))
+    options.append(("feature_input_size=10", {"feature_input_size": 10}))
     for share in (2, 4, 8):
         size = int(np.ceil(n_features / share))
         options.append((f"feature_batch_size={size} (G/{share})", {"feature_batch_size": size}))
