@@ -23,7 +23,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.neighbors import KNeighborsClassifier
 
 from sivae_sklearn._engine.likelihoods import gaussian_nll
-from sivae_sklearn._engine.network import DenseStack, GaussianEncoder, Weight, _make_variables
+from sivae_sklearn._engine.network import DenseStack, GaussianEncoder, _encoder_spec, _make_variables, _stack_spec
 from sivae_sklearn._engine.objective import kl_standard_normal, l2_term
 from sivae_sklearn._engine.training import Adam
 
@@ -91,22 +91,12 @@ class PlainVAE:
     def _build(self, g):
         hidden, k = self.hidden_layer_sizes, self.n_components
         h = hidden[0]
-        width = hidden[-1]
-        # The package's sub-networks read their weights from a dict of variables named as in its weight spec.
+        # The package's own weight spec pieces, so the peer's layers are built as SiVAE's sample network is.
         spec = [
-            Weight("vae_encoder_body_kernel0", (g, hidden[0]), "glorot"),
-            *[
-                Weight(f"vae_encoder_body_kernel{i}", (n_in, n_out), "glorot")
-                for i, (n_in, n_out) in enumerate(zip(hidden[:-1], hidden[1:]), start=1)
-            ],
-            Weight("vae_encoder_mean_kernel0", (width, k), "glorot"),
-            Weight("vae_encoder_std_kernel0", (width, k), "glorot"),
+            *_encoder_spec(g, hidden, k, "vae_encoder", "hidden_layer_sizes"),
+            *_stack_spec((k, *reversed(hidden), h), "vae_decoder"),
+            *_stack_spec((h, g), "vae_output"),
         ]
-        sizes = (k, *reversed(hidden), h)
-        spec += [Weight(f"vae_decoder_kernel{i}", (a, b), "glorot") for i, (a, b) in enumerate(zip(sizes, sizes[1:]))]
-        spec.append(Weight("vae_output_kernel0", (h, g), "glorot"))
-        kernels = [w for w in spec]
-        spec += [Weight(w.name.replace("kernel", "bias"), (w.shape[1],)) for w in kernels]
         variables = _make_variables(spec, self.random_state, np.float32)
         self.encoder_ = GaussianEncoder(variables, name="vae_encoder")
         self.decoder_ = DenseStack(variables, linear_last=True, name="vae_decoder")

@@ -83,8 +83,13 @@ def test_impossible_widths_are_refused_before_training(X, widths):
         SiVAE(**{**SMALL, "feature_hidden_layer_sizes": widths}).fit(X)
 
 
-def test_the_command_line_reads_the_widths():
-    from sivae_sklearn._estimator.parameters import PARAMETERS
+def test_the_command_line_passes_the_widths_on():
+    from sivae_sklearn.cli import build_parser
 
-    parse = PARAMETERS["feature_hidden_layer_sizes"].parse
-    assert parse("64") == (64,) and parse("128,32") == (128, 32) and parse("linear") == ()
+    parser = build_parser()
+    assert parser.parse_args(["fit", "i", "-o", "o"]).feature_hidden_layer_sizes is None  # the default: mirrored
+    for text, value in (("64", (64,)), ("128,32", (128, 32)), ("linear", ())):
+        args = parser.parse_args(["fit", "i", "-o", "o", "--feature-hidden-layer-sizes", text])
+        assert args.feature_hidden_layer_sizes == value
+    with pytest.raises(SystemExit):
+        parser.parse_args(["fit", "i", "-o", "o", "--feature-hidden-layer-sizes", "0"])

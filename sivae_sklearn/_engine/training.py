@@ -203,19 +203,22 @@ class Adam:
             self.iterations.assign_add(1.0)
             corrections = self._corrections(self.iterations)  # once for every variable
             for i, g in zip(used, grads):
-                self._moments(i, g)
+                self._first_moment(self.m[i], g)
+                self._second_moment(self.v[i], g)
                 self._step(self.variables[i], self.m[i], self.v[i], corrections=corrections)
             return
         update = strategy.extended.update
         update(self.iterations, lambda t: t.assign_add(1.0))
         for i, g in zip(used, grads):
-            update(self.m[i], lambda m, g: m.assign(self.beta_1 * m + (1.0 - self.beta_1) * g), args=(g,))
-            update(self.v[i], lambda v, g: v.assign(self.beta_2 * v + (1.0 - self.beta_2) * tf.square(g)), args=(g,))
+            update(self.m[i], self._first_moment, args=(g,))
+            update(self.v[i], self._second_moment, args=(g,))
             update(self.variables[i], self._step, args=(self.m[i], self.v[i], self.iterations))
 
-    def _moments(self, i, g):
-        self.m[i].assign(self.beta_1 * self.m[i] + (1.0 - self.beta_1) * g)
-        self.v[i].assign(self.beta_2 * self.v[i] + (1.0 - self.beta_2) * tf.square(g))
+    def _first_moment(self, m, g):
+        return m.assign(self.beta_1 * m + (1.0 - self.beta_1) * g)
+
+    def _second_moment(self, v, g):
+        return v.assign(self.beta_2 * v + (1.0 - self.beta_2) * tf.square(g))
 
     def _corrections(self, t):
         return 1.0 - tf.pow(self.beta_1, t), 1.0 - tf.pow(self.beta_2, t)

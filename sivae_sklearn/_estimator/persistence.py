@@ -383,8 +383,9 @@ def _network_config(fields: dict) -> NetworkConfig:
     """A :class:`NetworkConfig` from a model file's plain fields, every type checked."""
     names = {f.name for f in dataclass_fields(NetworkConfig)}
     values = dict(fields)
-    if "feature_hidden_layer_sizes" not in values and "hidden_layer_sizes" in values:
-        # Files written before the feature network could be sized on its own: it mirrored the sample network.
+    if values.get("feature_hidden_layer_sizes") is None and "hidden_layer_sizes" in values:
+        # Files written before the feature network could be sized on its own (no field), or by a model unpickled
+        # from then (null): the feature network mirrored the sample network.
         values["feature_hidden_layer_sizes"] = values["hidden_layer_sizes"]
     if set(values) != names:
         raise ValueError(f"network_config must have exactly the fields {sorted(names)}, got {sorted(fields)}")
